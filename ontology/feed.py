@@ -1,0 +1,43 @@
+"""The change feed as its consumers see it (indexer, DOI registrar, replication, RDF store).
+
+The harvester owns the feed; consumers depend only on this protocol, so none of them imports the harvester.
+Each consumer keeps its own cursor (the last sequence number it has fully processed) and must be idempotent:
+after a crash it processes again the changes after its cursor, some of which it may already have applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from ontology.model import Record
+
+ChangeKind = Literal["upsert", "delete"]
+
+
+@dataclass(frozen=True)
+class Change:
+    seq: int
+    record_id: str
+    kind: ChangeKind
+
+
+class ChangeFeed(Protocol):
+    def changes_since(self, seq: int, limit: int) -> Sequence[Change]:
+        """Changes with sequence number > `seq`, oldest first, at most `limit`."""
+        ...
+
+    def records(self, ids: Sequence[str]) -> Mapping[str, Record]:
+        """The current content of live (not tombstoned) records among `ids`."""
+        ...
+
+    def cursor(self, consumer: str) -> int:
+        """The consumer's last fully processed sequence number (0 if it never ran)."""
+        ...
+
+    def set_cursor(self, consumer: str, seq: int) -> None: ...
+
+    def last_seq(self) -> int:
+        """The newest sequence number in the feed."""
+        ...

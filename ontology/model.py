@@ -1,0 +1,373 @@
+"""The canonical model: one `Record` is one dataset release as its source publishes it.
+
+Every connector maps its source's payload into these classes; every view (DCAT-AP RDF, DataCite, schema.org,
+the search index) is generated from them. Field names follow DESIGN.md §4. Rules that hold everywhere:
+
+* physical values carry their unit (`Quantity`, `EnergyRange`), never a bare float in an implied unit;
+* controlled values are `Concept`s: the vocabulary URI once mapped, always with the source's raw string beside it;
+* dates are ISO 8601 at the precision the source gives (`2011`, `2011-05`, `2011-05-17`, or a timestamp).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+from urllib.parse import quote, unquote
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+MODEL_VERSION = "1.0"
+"""Version of this model's shape; stored with every record so old rows can be migrated or re-mapped."""
+
+RECORD_ID_BASE = "https://w3id.org/dmlake/record/"
+"""Records are named by a stable URI built from their source and native id, independent of where dmlake runs."""
+
+_PARTIAL_DATE = re.compile(
+    r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01])"
+    r"(T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d+)?)?(Z|[+-]([01]\d|2[0-3]):?[0-5]\d)?)?)?)?$"
+)
+
+
+def _check_partial_date(value: str) -> str:
+    if not _PARTIAL_DATE.match(value):
+        raise ValueError(f"{value!r} is not an ISO 8601 date (YYYY, YYYY-MM, YYYY-MM-DD or a timestamp)")
+    return value
+
+
+PartialDate = Annotated[str, AfterValidator(_check_partial_date)]
+"""An ISO 8601 date at the precision the source gives: a year, a month, a day or a timestamp."""
+
+
+def record_id(source: str, native_id: str) -> str:
+    """The stable URI of a record: its source name and its native id, percent-encoded."""
+    return f"{RECORD_ID_BASE}{quote(source, safe='')}/{quote(native_id, safe='')}"
+
+
+def split_record_id(value: str) -> tuple[str, str]:
+    """Inverse of `record_id`; also accepts the short form `SOURCE/NATIVE_ID` that people type."""
+    rest = value.removeprefix(RECORD_ID_BASE)
+    source, sep, native = rest.partition("/")
+    if not sep or not source or not native:
+        raise ValueError(f"{value!r} is not a record id: expected {RECORD_ID_BASE}SOURCE/NATIVE_ID or SOURCE/NATIVE_ID")
+    return unquote(source), unquote(native)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, use_enum_values=False)
+
+
+class IdentifierScheme(StrEnum):
+    DOI = "doi"
+    CONCEPT_DOI = "concept-doi"
+    INSPIRE = "inspire"
+    ARXIV = "arxiv"
+    HEPDATA = "hepdata"
+    CERN_RECID = "cern-recid"
+    ZENODO = "zenodo"
+    GITLAB_PATH = "gitlab-path"
+    HANDLE = "handle"
+    CDS = "cds"
+    OAI = "oai"
+    URL = "url"
+    ISBN = "isbn"
+    OTHER = "other"
+
+
+class Identifier(_Model):
+    """An identifier of the release (or, inside relations, of something it points to)."""
+
+    scheme: IdentifierScheme
+    value: str = Field(min_length=1)
+
+    @field_validator("value")
+    @classmethod
+    def _normalise(cls, value: str, info: Any) -> str:
+        value = value.strip()
+        scheme = info.data.get("scheme")
+        if scheme in (IdentifierScheme.DOI, IdentifierScheme.CONCEPT_DOI):
+            value = re.sub(r"^(https?://(dx\.)?doi\.org/|doi:)", "", value, flags=re.IGNORECASE)
+            if not re.match(r"^10\.\d{4,9}/\S+$", value):
+                raise ValueError(f"{value!r} is not a DOI (10.<prefix>/<suffix>)")
+        elif scheme == IdentifierScheme.ARXIV:
+            value = re.sub(r"^(arxiv:|https?://arxiv\.org/abs/)", "", value, flags=re.IGNORECASE)
+        elif scheme == IdentifierScheme.INSPIRE:
+            value = re.sub(r"^ins", "", value, flags=re.IGNORECASE)
+            if not value.isdigit():
+                raise ValueError(f"{value!r} is not an INSPIRE record number")
+        return value
+
+    def key(self) -> str:
+        """A comparison key: DOIs are case-insensitive, so they compare lower-cased."""
+        if self.scheme in (IdentifierScheme.DOI, IdentifierScheme.CONCEPT_DOI):
+            return f"{self.scheme}:{self.value.lower()}"
+        return f"{self.scheme}:{self.value}"
+
+    def uri(self) -> str | None:
+        """A resolvable URI for this identifier, where the scheme has one."""
+        resolvers = {
+            IdentifierScheme.DOI: "https://doi.org/",
+            IdentifierScheme.CONCEPT_DOI: "https://doi.org/",
+            IdentifierScheme.INSPIRE: "https://inspirehep.net/literature/",
+            IdentifierScheme.ARXIV: "https://arxiv.org/abs/",
+            IdentifierScheme.CERN_RECID: "https://opendata.cern.ch/record/",
+            IdentifierScheme.ZENODO: "https://zenodo.org/records/",
+            IdentifierScheme.HANDLE: "https://hdl.handle.net/",
+            IdentifierScheme.CDS: "https://cds.cern.ch/record/",
+        }
+        if self.scheme == IdentifierScheme.URL:
+            return self.value
+        if self.scheme == IdentifierScheme.HEPDATA:
+            return f"https://www.hepdata.net/record/{self.value}"
+        prefix = resolvers.get(self.scheme)
+        return prefix + self.value if prefix else None
+
+
+class Concept(_Model):
+    """A controlled-vocabulary value: the concept's URI once mapped, and always the source's own string."""
+
+    uri: str | None = None
+    label: str = Field(min_length=1)
+    raw: str
+
+    @property
+    def mapped(self) -> bool:
+        return self.uri is not None
+
+
+class Quantity(_Model):
+    """A value with its unit (UCUM-style code: `GeV`, `TeV`, `kg.d`, `d`, `s`, `kg`)."""
+
+    value: float
+    unit: str = Field(min_length=1)
+    raw: str | None = None
+
+
+class EnergyRange(_Model):
+    """An energy interval; either bound may be open. The unit applies to both bounds."""
+
+    min: float | None = None
+    max: float | None = None
+    unit: str = Field(min_length=1)
+    raw: str | None = None
+
+    @field_validator("max")
+    @classmethod
+    def _ordered(cls, value: float | None, info: Any) -> float | None:
+        low = info.data.get("min")
+        if value is not None and low is not None and value < low:
+            raise ValueError(f"energy range max {value} is below min {low}")
+        return value
+
+
+class Affiliation(_Model):
+    name: str = Field(min_length=1)
+    ror: str | None = None
+
+
+class Agent(_Model):
+    """A creator, contributor or publisher: a person or an organisation."""
+
+    name: str = Field(min_length=1)
+    kind: Literal["person", "organization"] = "person"
+    given_name: str | None = None
+    family_name: str | None = None
+    orcid: str | None = None
+    ror: str | None = None
+    affiliations: list[Affiliation] = Field(default_factory=list)
+
+    @field_validator("orcid")
+    @classmethod
+    def _orcid(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        bare = re.sub(r"^https?://orcid\.org/", "", value.strip())
+        if not re.match(r"^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$", bare):
+            raise ValueError(f"{value!r} is not an ORCID iD (0000-0000-0000-0000)")
+        return bare
+
+
+class Collision(_Model):
+    """Colliding beams and the centre-of-mass energy √s."""
+
+    type: Concept | None = None
+    sqrt_s: Quantity | None = None
+
+
+class TemporalCoverage(_Model):
+    """When the data were taken."""
+
+    start: PartialDate | None = None
+    end: PartialDate | None = None
+
+
+class Availability(StrEnum):
+    ONLINE = "online"
+    ON_TAPE = "on-tape"
+    ON_REQUEST = "on-request"
+    REQUESTED = "requested"
+    REPLICATING = "replicating"
+    UNKNOWN = "unknown"
+
+
+_CHECKSUM_ALGORITHMS = ("adler32", "md5", "sha1", "sha256", "sha512")
+
+
+class Checksum(_Model):
+    algorithm: Literal["adler32", "md5", "sha1", "sha256", "sha512"]
+    value: str
+
+    @field_validator("value")
+    @classmethod
+    def _hex(cls, value: str) -> str:
+        value = value.strip().lower()
+        if not re.fullmatch(r"[0-9a-f]+", value):
+            raise ValueError(f"checksum value {value!r} is not hexadecimal")
+        return value
+
+    @classmethod
+    def parse(cls, text: str, default_algorithm: str | None = None) -> Checksum:
+        """Parse `algorithm:value` (as CERN and InvenioRDM write it), or a bare value with a known algorithm."""
+        algorithm, sep, value = text.partition(":")
+        if not sep:
+            if default_algorithm is None:
+                raise ValueError(f"checksum {text!r} names no algorithm")
+            algorithm, value = default_algorithm, text
+        algorithm = algorithm.strip().lower()
+        if algorithm not in _CHECKSUM_ALGORITHMS:
+            raise ValueError(f"checksum algorithm {algorithm!r} is not one of {', '.join(_CHECKSUM_ALGORITHMS)}")
+        return cls(algorithm=algorithm, value=value)  # type: ignore[arg-type]
+
+    def __str__(self) -> str:
+        return f"{self.algorithm}:{self.value}"
+
+
+class Replica(_Model):
+    """A copy of a file at a site, as replication knows it."""
+
+    site: str
+    state: str
+    url: str | None = None
+
+
+class Distribution(_Model):
+    """One file (or one downloadable resource) of the release."""
+
+    name: str = Field(min_length=1)
+    url: str | None = None
+    access_url: str | None = None
+    size_bytes: int | None = Field(default=None, ge=0)
+    checksum: Checksum | None = None
+    media_type: str | None = None
+    format: str | None = None
+    description: str | None = None
+    role: Literal["data", "index", "documentation", "software", "table", "auxiliary"] = "data"
+    availability: Availability = Availability.UNKNOWN
+    replicas: list[Replica] = Field(default_factory=list)
+    identifiers: list[Identifier] = Field(default_factory=list)
+
+
+class Provenance(_Model):
+    """Where a record came from and how it was made. Run-specific parts are excluded from the content hash."""
+
+    source: str
+    source_kind: str
+    source_url: str | None = None
+    harvest_run: int | None = None
+    retrieved_at: datetime | None = None
+    raw_sha256: str
+    mapping_version: str
+
+
+class Record(_Model):
+    """One dataset release as its source publishes it."""
+
+    # identity
+    id: str
+    source: str = Field(min_length=1)
+    native_id: str = Field(min_length=1)
+    identifiers: list[Identifier] = Field(default_factory=list)
+    version: str | None = None
+    is_version_of: list[Identifier] = Field(default_factory=list)
+    landing_page: str | None = None
+
+    # description
+    title: str = Field(min_length=1)
+    description: str | None = None
+    resource_type: Concept | None = None
+    creators: list[Agent] = Field(default_factory=list)
+    contributors: list[Agent] = Field(default_factory=list)
+    collaboration: list[Concept] = Field(default_factory=list)
+    experiments: list[Concept] = Field(default_factory=list)
+    accelerator: Concept | None = None
+    publisher: Agent | None = None
+    keywords: list[str] = Field(default_factory=list)
+    subjects: list[Concept] = Field(default_factory=list)
+    license: Concept | None = None
+    access_rights: Literal["open", "embargoed", "restricted", "closed"] | None = None
+    language: str | None = None
+
+    # dates
+    issued: PartialDate | None = None
+    modified: PartialDate | None = None
+    created: PartialDate | None = None
+    temporal_coverage: TemporalCoverage | None = None
+
+    # physics
+    messengers: list[Concept] = Field(default_factory=list)
+    detection_technique: list[Concept] = Field(default_factory=list)
+    data_level: Concept | None = None
+    resource_categories: list[Concept] = Field(default_factory=list)
+    collision: Collision | None = None
+    energy_range: EnergyRange | None = None
+    targets: list[Concept] = Field(default_factory=list)
+    exposure: Quantity | None = None
+    live_time: Quantity | None = None
+    observables: list[Concept] = Field(default_factory=list)
+    reactions: list[str] = Field(default_factory=list)
+    number_of_events: int | None = Field(default=None, ge=0)
+    sky_coverage: str | None = None
+
+    # files
+    distributions: list[Distribution] = Field(default_factory=list)
+    size_bytes: int | None = Field(default=None, ge=0)
+    formats: list[str] = Field(default_factory=list)
+
+    # relations
+    is_part_of: list[Identifier] = Field(default_factory=list)
+    has_part: list[Identifier] = Field(default_factory=list)
+    is_supplement_to: list[Identifier] = Field(default_factory=list)
+    references: list[Identifier] = Field(default_factory=list)
+    is_new_version_of: list[Identifier] = Field(default_factory=list)
+    related_links: list[str] = Field(default_factory=list)
+
+    # provenance
+    provenance: Provenance
+
+    @field_validator("id")
+    @classmethod
+    def _id_is_uri(cls, value: str) -> str:
+        if not value.startswith(RECORD_ID_BASE):
+            raise ValueError(f"record id {value!r} must be built with ontology.record_id()")
+        return value
+
+    def identifier(self, scheme: IdentifierScheme) -> str | None:
+        """The first identifier of a scheme, if the record has one."""
+        return next((i.value for i in self.identifiers if i.scheme == scheme), None)
+
+    @property
+    def doi(self) -> str | None:
+        return self.identifier(IdentifierScheme.DOI)
+
+    def content_dict(self) -> dict[str, Any]:
+        """The record without how-it-was-fetched provenance: equal content ⇔ equal dict (the content hash's input).
+
+        A payload whose bytes change without changing the record (a download counter, say) or a new mapping
+        version that maps to the same record is therefore not a change of the record.
+        """
+        data = self.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+        provenance = data.get("provenance", {})
+        for key in ("harvest_run", "retrieved_at", "raw_sha256", "mapping_version"):
+            provenance.pop(key, None)
+        return data

@@ -1,0 +1,22 @@
+"""One replica module per portal kind; each defines a `Replica` subclass named in `REPLICAS`."""
+
+from __future__ import annotations
+
+import importlib
+
+from sandbox.replica import Replica
+
+REPLICA_CLASSES = {
+    "cernopendata": "sandbox.replicas.cernopendata:CernOpenDataReplica",
+    "zenodo": "sandbox.replicas.zenodo:ZenodoReplica",
+    "hepdata": "sandbox.replicas.hepdata:HEPDataReplica",
+}
+
+
+def replica_class(kind: str) -> type[Replica]:
+    try:
+        module, _, name = REPLICA_CLASSES[kind].partition(":")
+    except KeyError:
+        raise ValueError(f"no sandbox replica for kind {kind!r}; known: {', '.join(REPLICA_CLASSES)}") from None
+    cls: type[Replica] = getattr(importlib.import_module(module), name)
+    return cls

@@ -1,0 +1,119 @@
+"""Serve several replicas on 127.0.0.1, each on its own ephemeral port (each stands for a different host).
+
+`start(replicas)` runs them on a background thread (tests, the demo, benchmarks); `run_daemon` runs them in the
+foreground of a detached process started by `dmlake sandbox up`, which writes a state file (pid and URLs) that
+`dmlake sandbox down` reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import uvicorn
+
+from sandbox.faults import quiet_injected_faults
+
+from sandbox.replica import Replica
+
+
+def _bind() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # accepted connections inherit this; without it every keep-alive response waits ~40 ms on Nagle + delayed ACK
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(512)
+    sock.set_inheritable(True)
+    return sock
+
+
+@dataclass
+class RunningSandbox:
+    """Replicas being served: their URLs by source name, and how to stop them."""
+
+    replicas: dict[str, Replica]
+    urls: dict[str, str]
+    _servers: list[uvicorn.Server] = field(default_factory=list, repr=False)
+    _thread: threading.Thread | None = field(default=None, repr=False)
+
+    def sources_toml(self) -> str:
+        return sources_toml({name: (r.kind, self.urls[name]) for name, r in self.replicas.items()})
+
+    def stop(self) -> None:
+        for server in self._servers:
+            server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def __enter__(self) -> RunningSandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def sources_toml(sources: Mapping[str, tuple[str, str]]) -> str:
+    """A sources file naming each replica (name → kind, URL), in the format `dmlake sources` reads."""
+    lines = ["# Written by `dmlake sandbox up`: the local replicas of the portal APIs.", ""]
+    for name, (kind, url) in sources.items():
+        lines += [f"[sources.{name}]", f'kind = "{kind}"', f'url = "{url}"', ""]
+    return "\n".join(lines)
+
+
+def _prepare(replicas: Mapping[str, Replica]) -> tuple[list[uvicorn.Server], list[socket.socket], dict[str, str]]:
+    quiet_injected_faults()
+    servers, sockets, urls = [], [], {}
+    for name, replica in replicas.items():
+        sock = _bind()
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        replica.base_url = url
+        urls[name] = url
+        config = uvicorn.Config(
+            replica.app(), lifespan="off", log_level="warning", access_log=False, timeout_keep_alive=30
+        )
+        servers.append(uvicorn.Server(config))
+        sockets.append(sock)
+    return servers, sockets, urls
+
+
+async def _serve(servers: list[uvicorn.Server], sockets: list[socket.socket]) -> None:
+    await asyncio.gather(*(server.serve(sockets=[sock]) for server, sock in zip(servers, sockets, strict=True)))
+
+
+def start(replicas: Mapping[str, Replica]) -> RunningSandbox:
+    """Serve replicas on a background thread; returns once every one accepts connections."""
+    servers, sockets, urls = _prepare(replicas)
+    thread = threading.Thread(target=lambda: asyncio.run(_serve(servers, sockets)), name="sandbox", daemon=True)
+    thread.start()
+    for server in servers:
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError("the sandbox server thread stopped during start-up")
+            threading.Event().wait(0.01)
+    return RunningSandbox(dict(replicas), urls, servers, thread)
+
+
+def run_daemon(replicas: Mapping[str, Replica], state_file: Path, sources_out: Path | None) -> None:
+    """Serve in the foreground; write the state file once listening, remove it on exit."""
+    servers, sockets, urls = _prepare(replicas)
+    state = {
+        "pid": os.getpid(),
+        "sources": {name: {"kind": r.kind, "url": urls[name]} for name, r in replicas.items()},
+        "sources_file": str(sources_out) if sources_out else None,
+    }
+    if sources_out is not None:
+        sources_out.write_text(sources_toml({n: (r.kind, urls[n]) for n, r in replicas.items()}))
+    temporary = state_file.with_suffix(".tmp")
+    temporary.write_text(json.dumps(state, indent=2))
+    temporary.replace(state_file)
+    try:
+        asyncio.run(_serve(servers, sockets))
+    finally:
+        state_file.unlink(missing_ok=True)
