@@ -1,0 +1,663 @@
+"""The catalogue: current records, their history, raw payloads, the change feed, cursors and the quarantine.
+
+Writes happen a page at a time: `commit_page` stores a page's raw payloads, upserts its records (an unchanged content
+hash writes nothing), records their changes in the feed, files rejected records in the quarantine and saves the
+connector's checkpoint — all in one transaction. A killed harvest therefore loses at most the page in hand, and the
+next run, resuming from the checkpoint, produces the same catalogue as an uninterrupted one.
+
+The catalogue also implements `ontology.feed.ChangeFeed` for the consumers (indexer, DOI registrar, replication).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, update
+
+from connectors.base import Deletion, FetchFailure, RawRecord
+from harvester import codec, db
+from harvester.schema import (
+    changes,
+    checkpoints,
+    cursors,
+    listing_seen,
+    pending_deletions,
+    quarantine,
+    raw_payloads,
+    record_history,
+    records,
+    run_errors,
+    sources,
+)
+from ontology import Record
+from ontology.feed import Change
+
+CHUNK = 500  # ids per IN (...) clause: well under every backend's bound-parameter limit
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@dataclass(frozen=True)
+class Mapped:
+    """A raw record that mapped and passed the validation gate."""
+
+    raw: RawRecord
+    record: Record
+    content_hash: str
+    blob: bytes
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A raw record that failed mapping or validation: it goes to the quarantine, the run goes on."""
+
+    raw: RawRecord
+    stage: str
+    field: str
+    error_class: str
+    message: str
+
+
+@dataclass
+class PageWork:
+    """Everything one page brings, ready to commit."""
+
+    checkpoint: dict[str, Any]
+    mapped: list[Mapped] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    deletions: list[Deletion] = field(default_factory=list)
+    failures: list[FetchFailure] = field(default_factory=list)
+
+
+@dataclass
+class Counts:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    errored: int = 0
+    quarantined: int = 0
+    pending_deletions: int = 0
+
+    def add(self, other: Counts) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """A catalogue row: the record and its bookkeeping."""
+
+    id: str
+    source: str
+    native_id: str
+    content_hash: str
+    record: Record
+    tombstone: str | None
+    tombstoned_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    source_updated: str | None
+    raw_sha256: str
+
+
+@dataclass(frozen=True)
+class QuarantineEntry:
+    source: str
+    native_id: str
+    stage: str
+    field: str
+    error_class: str
+    message: str
+    raw_sha256: str | None
+    run_id: int | None
+    first_seen: datetime
+    last_seen: datetime
+    count: int
+
+
+@dataclass(frozen=True)
+class ListingOutcome:
+    """What the end of a full listing did with the records that were not seen."""
+
+    tombstoned: list[str]
+    pending: list[str]
+    live_before: int
+
+
+class Catalogue:
+    """The catalogue database. Thread-safe for readers; one harvest writes at a time per source."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str) -> Catalogue:
+        engine = db.create(url)
+        db.migrate(engine)
+        return cls(engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- sources and checkpoints -----------------------------------------------------------------------------
+    def ensure_source(self, name: str, kind: str, url: str) -> None:
+        with self.engine.begin() as conn:
+            row = conn.execute(select(sources.c.kind, sources.c.url).where(sources.c.name == name)).first()
+            if row is None:
+                conn.execute(insert(sources).values(name=name, kind=kind, url=url, first_seen=now()))
+            elif (row.kind, row.url) != (kind, url):
+                conn.execute(update(sources).where(sources.c.name == name).values(kind=kind, url=url))
+
+    def checkpoint_state(self, source: str) -> tuple[dict[str, Any] | None, int | None, dict[str, Any] | None]:
+        """(resume checkpoint, listing id of the listing in progress, final checkpoint of the last completed run)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(checkpoints).where(checkpoints.c.source == source)).first()
+        if row is None:
+            return None, None, None
+        return _json_or_none(row.resume), row.listing_id, _json_or_none(row.previous)
+
+    def discard_resume(self, source: str) -> None:
+        """Forget an unfinished listing (a `--full` run starts over); its seen-set goes with it."""
+        with self.engine.begin() as conn:
+            row = conn.execute(select(checkpoints.c.listing_id).where(checkpoints.c.source == source)).first()
+            if row is not None and row.listing_id is not None:
+                conn.execute(delete(listing_seen).where(listing_seen.c.listing_id == row.listing_id))
+            conn.execute(update(checkpoints).where(checkpoints.c.source == source).values(resume=None, listing_id=None))
+
+    def _save_checkpoint(
+        self, conn: Connection, source: str, resume: dict[str, Any] | None, listing_id: int | None
+    ) -> None:
+        values = {"resume": _json_or_null(resume), "listing_id": listing_id, "updated_at": now()}
+        done = conn.execute(update(checkpoints).where(checkpoints.c.source == source).values(**values))
+        if done.rowcount == 0:
+            conn.execute(insert(checkpoints).values(source=source, **values))
+
+    # -- writing a page --------------------------------------------------------------------------------------
+    def commit_page(self, source: str, run_id: int, work: PageWork, listing_id: int | None) -> Counts:
+        """Store one page and its checkpoint atomically. `listing_id` is set when the run lists every record."""
+        counts = Counts(unchanged=len(work.unchanged), errored=len(work.failures))
+        stamp = now()
+        with self.engine.begin() as conn:
+            self._store_raw(conn, [m.raw for m in work.mapped] + [r.raw for r in work.rejected], stamp)
+            self._upsert(conn, source, run_id, work.mapped, stamp, counts)
+            self._quarantine(conn, source, run_id, work.rejected, stamp)
+            counts.quarantined = len(work.rejected)
+            for deletion in work.deletions:
+                record_id = self._live_id(conn, source, deletion.native_id)
+                if record_id is not None:
+                    self._tombstone(conn, record_id, run_id, deletion.reason, stamp)
+                    counts.deleted += 1
+            for failure in work.failures:
+                conn.execute(
+                    insert(run_errors).values(
+                        run_id=run_id, native_id=failure.native_id, url=failure.url, message=failure.message, at=stamp
+                    )
+                )
+            if listing_id is not None:
+                seen = {m.raw.native_id for m in work.mapped} | {r.raw.native_id for r in work.rejected}
+                seen |= set(work.unchanged) | {f.native_id for f in work.failures}
+                self._mark_seen(conn, listing_id, seen)
+            self._save_checkpoint(conn, source, work.checkpoint, listing_id)
+        return counts
+
+    def _store_raw(self, conn: Connection, raws: list[RawRecord], stamp: datetime) -> None:
+        by_hash = {hashlib.sha256(r.payload).hexdigest(): r for r in raws}
+        if not by_hash:
+            return
+        present: set[str] = set()
+        for chunk in _chunks(list(by_hash)):
+            present.update(
+                conn.execute(select(raw_payloads.c.sha256).where(raw_payloads.c.sha256.in_(chunk))).scalars()
+            )
+        rows = [
+            {
+                "sha256": sha,
+                "media_type": raw.media_type,
+                "size": len(raw.payload),
+                "data": codec.compress(raw.payload),
+                "first_seen": stamp,
+            }
+            for sha, raw in by_hash.items()
+            if sha not in present
+        ]
+        if rows:
+            conn.execute(insert(raw_payloads), rows)
+
+    def _upsert(
+        self, conn: Connection, source: str, run_id: int, mapped: list[Mapped], stamp: datetime, counts: Counts
+    ) -> None:
+        if not mapped:
+            return
+        existing: dict[str, Any] = {}
+        for chunk in _chunks([m.record.id for m in mapped]):
+            rows = conn.execute(
+                select(
+                    records.c.id,
+                    records.c.content_hash,
+                    records.c.data,
+                    records.c.tombstone,
+                    records.c.raw_sha256,
+                    records.c.source_updated,
+                    records.c.mapping_version,
+                ).where(records.c.id.in_(chunk))
+            )
+            existing.update({row.id: row for row in rows})
+        new_rows, change_rows, history_rows = [], [], []
+        resolved: list[str] = []
+        for item in mapped:
+            record, provenance = item.record, item.record.provenance
+            resolved.append(record.native_id)
+            bookkeeping = {
+                "raw_sha256": provenance.raw_sha256,
+                "source_updated": item.raw.source_updated,
+                "source_url": item.raw.url,
+                "mapping_version": provenance.mapping_version,
+            }
+            if record.id not in existing:
+                new_rows.append(
+                    {
+                        "id": record.id,
+                        "source": source,
+                        "native_id": record.native_id,
+                        "content_hash": item.content_hash,
+                        "data": item.blob,
+                        "first_run": run_id,
+                        "last_run": run_id,
+                        "created_at": stamp,
+                        "updated_at": stamp,
+                        **bookkeeping,
+                    }
+                )
+                change_rows.append({"record_id": record.id, "kind": "upsert", "run_id": run_id, "at": stamp})
+                counts.added += 1
+                existing[record.id] = None  # a page listing a record twice must not insert it twice
+                continue
+            row = existing[record.id]
+            if row is None:  # second sighting within this page of a record added above
+                counts.unchanged += 1
+                continue
+            if row.content_hash == item.content_hash and row.tombstone is None:
+                counts.unchanged += 1
+                if (row.raw_sha256, row.source_updated, row.mapping_version) != (
+                    bookkeeping["raw_sha256"],
+                    bookkeeping["source_updated"],
+                    bookkeeping["mapping_version"],
+                ):
+                    conn.execute(update(records).where(records.c.id == record.id).values(**bookkeeping))
+                continue
+            history_rows.append(
+                {
+                    "record_id": record.id,
+                    "run_id": run_id,
+                    "content_hash": row.content_hash,
+                    "data": row.data,
+                    "tombstone": row.tombstone,
+                    "replaced_at": stamp,
+                }
+            )
+            conn.execute(
+                update(records)
+                .where(records.c.id == record.id)
+                .values(
+                    content_hash=item.content_hash,
+                    data=item.blob,
+                    last_run=run_id,
+                    updated_at=stamp,
+                    tombstone=None,
+                    tombstoned_at=None,
+                    **bookkeeping,
+                )
+            )
+            change_rows.append({"record_id": record.id, "kind": "upsert", "run_id": run_id, "at": stamp})
+            if row.tombstone is None:
+                counts.updated += 1
+            else:
+                counts.added += 1  # a record that came back after a tombstone
+        if new_rows:
+            conn.execute(insert(records), new_rows)
+        if history_rows:
+            conn.execute(insert(record_history), history_rows)
+        if change_rows:
+            conn.execute(insert(changes), change_rows)
+        for chunk in _chunks(resolved):
+            conn.execute(
+                delete(quarantine).where(and_(quarantine.c.source == source, quarantine.c.native_id.in_(chunk)))
+            )
+        ids = [m.record.id for m in mapped]
+        for chunk in _chunks(ids):
+            conn.execute(delete(pending_deletions).where(pending_deletions.c.record_id.in_(chunk)))
+
+    def _quarantine(
+        self, conn: Connection, source: str, run_id: int, rejected: list[Rejected], stamp: datetime
+    ) -> None:
+        for item in rejected:
+            values = {
+                "stage": item.stage,
+                "field": item.field,
+                "error_class": item.error_class,
+                "message": item.message,
+                "raw_sha256": hashlib.sha256(item.raw.payload).hexdigest(),
+                "run_id": run_id,
+                "last_seen": stamp,
+            }
+            done = conn.execute(
+                update(quarantine)
+                .where(and_(quarantine.c.source == source, quarantine.c.native_id == item.raw.native_id))
+                .values(count=quarantine.c.count + 1, **values)
+            )
+            if done.rowcount == 0:
+                conn.execute(
+                    insert(quarantine).values(
+                        source=source, native_id=item.raw.native_id, first_seen=stamp, count=1, **values
+                    )
+                )
+
+    def _mark_seen(self, conn: Connection, listing_id: int, native_ids: set[str]) -> None:
+        if not native_ids:
+            return
+        present: set[str] = set()
+        ordered = sorted(native_ids)
+        for chunk in _chunks(ordered):
+            present.update(
+                conn.execute(
+                    select(listing_seen.c.native_id).where(
+                        and_(listing_seen.c.listing_id == listing_id, listing_seen.c.native_id.in_(chunk))
+                    )
+                ).scalars()
+            )
+        rows = [{"listing_id": listing_id, "native_id": n} for n in ordered if n not in present]
+        if rows:
+            conn.execute(insert(listing_seen), rows)
+
+    def _live_id(self, conn: Connection, source: str, native_id: str) -> str | None:
+        return conn.execute(
+            select(records.c.id).where(
+                and_(records.c.source == source, records.c.native_id == native_id, records.c.tombstone.is_(None))
+            )
+        ).scalar()
+
+    def _tombstone(self, conn: Connection, record_id: str, run_id: int | None, reason: str, stamp: datetime) -> None:
+        row = conn.execute(select(records.c.content_hash, records.c.data).where(records.c.id == record_id)).first()
+        if row is None:
+            return
+        conn.execute(
+            insert(record_history).values(
+                record_id=record_id,
+                run_id=run_id,
+                content_hash=row.content_hash,
+                data=row.data,
+                tombstone=None,
+                replaced_at=stamp,
+            )
+        )
+        conn.execute(
+            update(records)
+            .where(records.c.id == record_id)
+            .values(tombstone=reason, tombstoned_at=stamp, updated_at=stamp, last_run=run_id)
+        )
+        conn.execute(insert(changes).values(record_id=record_id, kind="delete", run_id=run_id, at=stamp))
+        conn.execute(delete(pending_deletions).where(pending_deletions.c.record_id == record_id))
+
+    # -- ending a run ----------------------------------------------------------------------------------------
+    def finish_listing(
+        self,
+        source: str,
+        run_id: int,
+        listing_id: int,
+        complete: bool,
+        final_checkpoint: dict[str, Any],
+        max_deletion_fraction: float,
+        confirm_deletions: bool = False,
+    ) -> ListingOutcome:
+        """Close a completed run: tombstone what a full listing did not see (within the guard), save the watermark.
+
+        `complete` says the connector listed every record of the source in this listing (its last page said so);
+        only then do records missing from the seen-set count as gone.
+
+        When the records that disappeared exceed `max_deletion_fraction` of the live ones, nothing is tombstoned:
+        they wait in `pending_deletions` for a data manager (`dmlake deletions confirm SOURCE`), unless
+        `confirm_deletions` says the operator already agreed.
+        """
+        stamp = now()
+        tombstoned: list[str] = []
+        pending: list[str] = []
+        live = 0
+        with self.engine.begin() as conn:
+            if complete:
+                live = conn.execute(
+                    select(func.count()).where(and_(records.c.source == source, records.c.tombstone.is_(None)))
+                ).scalar_one()
+                seen = select(listing_seen.c.native_id).where(listing_seen.c.listing_id == listing_id)
+                gone = list(
+                    conn.execute(
+                        select(records.c.id)
+                        .where(
+                            and_(
+                                records.c.source == source,
+                                records.c.tombstone.is_(None),
+                                records.c.native_id.not_in(seen),
+                            )
+                        )
+                        .order_by(records.c.id)
+                    ).scalars()
+                )
+                if gone and not confirm_deletions and len(gone) > max_deletion_fraction * live:
+                    pending = gone
+                    conn.execute(delete(pending_deletions).where(pending_deletions.c.source == source))
+                    conn.execute(
+                        insert(pending_deletions),
+                        [{"record_id": r, "source": source, "run_id": run_id, "detected_at": stamp} for r in gone],
+                    )
+                else:
+                    for record_id in gone:
+                        self._tombstone(
+                            conn, record_id, run_id, f"no longer listed by the source (run {run_id})", stamp
+                        )
+                    tombstoned = gone
+            conn.execute(delete(listing_seen).where(listing_seen.c.listing_id == listing_id))
+            values = {
+                "resume": None,
+                "listing_id": None,
+                "previous": _json_or_null(final_checkpoint),
+                "previous_run": run_id,
+                "updated_at": stamp,
+            }
+            done = conn.execute(update(checkpoints).where(checkpoints.c.source == source).values(**values))
+            if done.rowcount == 0:
+                conn.execute(insert(checkpoints).values(source=source, **values))
+        return ListingOutcome(tombstoned, pending, live)
+
+    def confirm_pending_deletions(self, source: str, run_id: int | None = None) -> list[str]:
+        """Tombstone the disappearances held back by the guard for a source."""
+        stamp = now()
+        with self.engine.begin() as conn:
+            ids = list(
+                conn.execute(
+                    select(pending_deletions.c.record_id)
+                    .where(pending_deletions.c.source == source)
+                    .order_by(pending_deletions.c.record_id)
+                ).scalars()
+            )
+            for record_id in ids:
+                self._tombstone(conn, record_id, run_id, "no longer listed by the source (confirmed)", stamp)
+        return ids
+
+    def reject_pending_deletions(self, source: str) -> int:
+        with self.engine.begin() as conn:
+            return conn.execute(delete(pending_deletions).where(pending_deletions.c.source == source)).rowcount
+
+    def pending_deletions(self, source: str | None = None) -> list[tuple[str, str, datetime]]:
+        query = select(pending_deletions.c.source, pending_deletions.c.record_id, pending_deletions.c.detected_at)
+        if source:
+            query = query.where(pending_deletions.c.source == source)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(pending_deletions.c.record_id))
+            return [(r.source, r.record_id, r.detected_at) for r in rows]
+
+    # -- reading ---------------------------------------------------------------------------------------------
+    def known_stamps(self, source: str, native_ids: Sequence[str]) -> dict[str, str | None]:
+        """For incremental listings: the source stamps we hold for live records among `native_ids`."""
+        found: dict[str, str | None] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(native_ids)):
+                rows = conn.execute(
+                    select(records.c.native_id, records.c.source_updated).where(
+                        and_(
+                            records.c.source == source,
+                            records.c.native_id.in_(chunk),
+                            records.c.tombstone.is_(None),
+                        )
+                    )
+                )
+                found.update({row.native_id: row.source_updated for row in rows})
+        return found
+
+    def get(self, record_id: str) -> StoredRecord | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(records).where(records.c.id == record_id)).first()
+        return None if row is None else _stored(row)
+
+    def find(self, source: str, native_id: str) -> StoredRecord | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(records).where(and_(records.c.source == source, records.c.native_id == native_id))
+            ).first()
+        return None if row is None else _stored(row)
+
+    def iter_records(
+        self, source: str | None = None, include_tombstones: bool = False, batch: int = 1000
+    ) -> Iterator[StoredRecord]:
+        """Every record in id order, streamed in batches (memory stays flat whatever the catalogue size)."""
+        last = ""
+        while True:
+            query = select(records).where(records.c.id > last).order_by(records.c.id).limit(batch)
+            if source is not None:
+                query = query.where(records.c.source == source)
+            if not include_tombstones:
+                query = query.where(records.c.tombstone.is_(None))
+            with self.engine.connect() as conn:
+                rows = list(conn.execute(query))
+            if not rows:
+                return
+            for row in rows:
+                yield _stored(row)
+            last = rows[-1].id
+
+    def count(self, source: str | None = None, include_tombstones: bool = False) -> int:
+        query = select(func.count()).select_from(records)
+        if source is not None:
+            query = query.where(records.c.source == source)
+        if not include_tombstones:
+            query = query.where(records.c.tombstone.is_(None))
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def raw_payload(self, sha256: str) -> tuple[bytes, str] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(raw_payloads.c.data, raw_payloads.c.media_type).where(raw_payloads.c.sha256 == sha256)
+            ).first()
+        return None if row is None else (codec.decompress(row.data), row.media_type)
+
+    def quarantined(self, source: str | None = None) -> list[QuarantineEntry]:
+        query = select(quarantine).order_by(quarantine.c.source, quarantine.c.native_id)
+        if source:
+            query = query.where(quarantine.c.source == source)
+        with self.engine.connect() as conn:
+            return [
+                QuarantineEntry(
+                    r.source,
+                    r.native_id,
+                    r.stage,
+                    r.field,
+                    r.error_class,
+                    r.message,
+                    r.raw_sha256,
+                    r.run_id,
+                    r.first_seen,
+                    r.last_seen,
+                    r._mapping["count"],
+                )
+                for r in conn.execute(query)
+            ]
+
+    # -- the change feed (ontology.feed.ChangeFeed) ----------------------------------------------------------
+    def changes_since(self, seq: int, limit: int) -> list[Change]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(changes.c.seq, changes.c.record_id, changes.c.kind)
+                .where(changes.c.seq > seq)
+                .order_by(changes.c.seq)
+                .limit(limit)
+            )
+            return [Change(row.seq, row.record_id, row.kind) for row in rows]
+
+    def records(self, ids: Sequence[str]) -> dict[str, Record]:
+        found: dict[str, Record] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(ids)):
+                rows = conn.execute(
+                    select(records.c.id, records.c.data).where(
+                        and_(records.c.id.in_(chunk), records.c.tombstone.is_(None))
+                    )
+                )
+                found.update({row.id: codec.decode_record(row.data) for row in rows})
+        return found
+
+    def cursor(self, consumer: str) -> int:
+        with self.engine.connect() as conn:
+            value = conn.execute(select(cursors.c.seq).where(cursors.c.consumer == consumer)).scalar()
+        return int(value or 0)
+
+    def set_cursor(self, consumer: str, seq: int) -> None:
+        with self.engine.begin() as conn:
+            done = conn.execute(update(cursors).where(cursors.c.consumer == consumer).values(seq=seq, updated_at=now()))
+            if done.rowcount == 0:
+                conn.execute(insert(cursors).values(consumer=consumer, seq=seq, updated_at=now()))
+
+    def last_seq(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.max(changes.c.seq))).scalar() or 0)
+
+    def consumer_lags(self) -> dict[str, int]:
+        last = self.last_seq()
+        with self.engine.connect() as conn:
+            return {row.consumer: last - row.seq for row in conn.execute(select(cursors))}
+
+
+def _stored(row: Any) -> StoredRecord:
+    return StoredRecord(
+        id=row.id,
+        source=row.source,
+        native_id=row.native_id,
+        content_hash=row.content_hash,
+        record=codec.decode_record(row.data),
+        tombstone=row.tombstone,
+        tombstoned_at=row.tombstoned_at,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        source_updated=row.source_updated,
+        raw_sha256=row.raw_sha256,
+    )
+
+
+def _json_or_none(text: str | None) -> dict[str, Any] | None:
+    return None if text is None else orjson.loads(text)
+
+
+def _json_or_null(data: Mapping[str, Any] | None) -> str | None:
+    return None if data is None else orjson.dumps(data).decode()

@@ -1,0 +1,210 @@
+"""The sources file (TOML): which portals to harvest, with what options and how politely.
+
+```toml
+[defaults]
+contact = "data-manager@example.org"     # sent in the User-Agent of every request
+
+[sources.cernopendata]
+kind = "cernopendata"                    # a connector kind
+url = "https://opendata.cern.ch"
+max_deletion_fraction = 0.1              # hold back a full listing's disappearances above this share of records
+[sources.cernopendata.options]           # kind-specific
+[sources.cernopendata.limits]
+requests_per_minute = 120
+concurrency = 4
+```
+
+Every error names the file, the line and the key, and says what would be accepted.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from connectors.base import Limits, SourceSpec
+
+SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+
+class ConfigError(ValueError):
+    """A sources file that cannot be used; the message says where and why."""
+
+
+class _LimitsModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    requests_per_minute: float | None = Field(default=None, gt=0)
+    concurrency: int = Field(default=4, ge=1, le=64)
+    timeout: float = Field(default=30.0, gt=0)
+    max_retries: int = Field(default=6, ge=0, le=20)
+
+
+class _SourceModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: str
+    url: str
+    enabled: bool = True
+    max_deletion_fraction: float = Field(default=0.1, ge=0, le=1)
+    schedule: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    limits: _LimitsModel = Field(default_factory=_LimitsModel)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value.rstrip("/")
+
+
+class _DefaultsModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    contact: str | None = None
+
+
+class _FileModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    defaults: _DefaultsModel = Field(default_factory=_DefaultsModel)
+    sources: dict[str, _SourceModel] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A configured source: the connector's spec plus what the harvester itself needs."""
+
+    spec: SourceSpec
+    enabled: bool
+    max_deletion_fraction: float
+    schedule: str | None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+@dataclass(frozen=True)
+class SourcesConfig:
+    path: str
+    sources: dict[str, Source]
+    contact: str | None
+
+    def select(self, names: list[str] | tuple[str, ...]) -> list[Source]:
+        """The named sources (all enabled ones when none is named); unknown names are an error listing the known."""
+        if not names:
+            return [s for s in self.sources.values() if s.enabled]
+        unknown = [n for n in names if n not in self.sources]
+        if unknown:
+            raise ConfigError(
+                f"{self.path}: no source named {', '.join(map(repr, unknown))}; "
+                f"configured: {', '.join(self.sources) or '(none)'}"
+            )
+        return [self.sources[n] for n in names]
+
+
+def default_config_text() -> str:
+    return (resources.files("harvester") / "default_sources.toml").read_text(encoding="utf-8")
+
+
+def load(path: Path | None, known_kinds: list[str] | None = None) -> SourcesConfig:
+    """Read and validate a sources file (the built-in default config when `path` is None)."""
+    text = default_config_text() if path is None else _read(path)
+    return parse(text, str(path) if path else "<default sources>", known_kinds)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such sources file") from None
+
+
+def parse(text: str, origin: str, known_kinds: list[str] | None = None) -> SourcesConfig:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{origin}: not valid TOML: {error}") from None
+    try:
+        model = _FileModel.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise ConfigError(_explain(origin, text, first)) from None
+    sources = {}
+    for name, source in model.sources.items():
+        if not SOURCE_NAME.match(name):
+            line = _line_of(text, ("sources", name))
+            raise ConfigError(
+                f"{origin}:{line}: source name {name!r} must be letters, digits, '.', '_' or '-' (max 100)"
+            )
+        if known_kinds is not None and source.kind not in known_kinds:
+            line = _line_of(text, ("sources", name, "kind"))
+            suggestion = difflib.get_close_matches(source.kind, known_kinds, n=1)
+            hint = f"; did you mean {suggestion[0]!r}?" if suggestion else ""
+            raise ConfigError(
+                f"{origin}:{line}: [sources.{name}] kind = {source.kind!r} is not a connector kind{hint} "
+                f"(known: {', '.join(sorted(known_kinds))})"
+            )
+        limits = Limits(**source.limits.model_dump())
+        spec = SourceSpec(name=name, kind=source.kind, url=source.url, options=source.options, limits=limits)
+        sources[name] = Source(spec, source.enabled, source.max_deletion_fraction, source.schedule)
+    return SourcesConfig(origin, sources, model.defaults.contact)
+
+
+def _explain(origin: str, text: str, error: Any) -> str:
+    location = tuple(str(part) for part in error["loc"])
+    line = _line_of(text, location)
+    key = ".".join(location)
+    message = error["msg"]
+    if error["type"] == "extra_forbidden":
+        allowed = _allowed_keys(location[:-1])
+        suggestion = difflib.get_close_matches(location[-1], allowed, n=1)
+        hint = f"; did you mean {suggestion[0]!r}?" if suggestion else f"; allowed: {', '.join(allowed)}"
+        message = f"unknown key {location[-1]!r}{hint}"
+    elif error["type"] == "missing":
+        message = "is required"
+    return f"{origin}:{line}: {key}: {message}"
+
+
+def _allowed_keys(parent: tuple[str, ...]) -> list[str]:
+    if not parent:
+        return list(_FileModel.model_fields)
+    if parent == ("defaults",):
+        return list(_DefaultsModel.model_fields)
+    if len(parent) == 2 and parent[0] == "sources":
+        return list(_SourceModel.model_fields)
+    if len(parent) == 3 and parent[2] == "limits":
+        return list(_LimitsModel.model_fields)
+    return []
+
+
+def _line_of(text: str, location: tuple[str, ...]) -> int:
+    """Best-effort line number of a key path: the table header, then the key inside it (1-based)."""
+    lines = text.splitlines()
+    best = 1
+    for depth in range(len(location), 0, -1):
+        table = ".".join(location[:depth])
+        header = re.compile(r"^\s*\[\s*" + re.escape(table).replace(r"\.", r"\s*\.\s*") + r"\s*\]")
+        for number, line in enumerate(lines, start=1):
+            if header.match(line):
+                best = number
+                rest = location[depth:]
+                if rest:
+                    key = re.compile(r"^\s*" + re.escape(rest[0]) + r"\s*=")
+                    for offset, following in enumerate(lines[number:], start=number + 1):
+                        if following.lstrip().startswith("["):
+                            break
+                        if key.match(following):
+                            return offset
+                return best
+    if location:
+        key = re.compile(r"^\s*" + re.escape(location[-1]) + r"\s*=")
+        for number, line in enumerate(lines, start=1):
+            if key.match(line):
+                return number
+    return best

@@ -1,0 +1,213 @@
+"""One harvest run of one source: connector pages → raw store → mapper → gate → catalogue, page by page.
+
+The run resumes an interrupted listing from its checkpoint, is incremental from the last completed run's watermark
+unless asked for a full listing, and never stops for one bad record: mapping and validation failures go to the
+quarantine, fetch failures to the run's error list, and the run reports both.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pydantic
+
+from connectors.base import Connector, HarvestState, MappingError, RawRecord
+from connectors.http import HttpClient, HttpError
+from harvester import codec, gate
+from harvester.catalogue import Catalogue, Counts, Mapped, PageWork, Rejected
+from harvester.config import Source
+from harvester.runs import Runs
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Progress:
+    """What a progress display shows, updated after every committed page."""
+
+    source: str
+    run_id: int
+    mode: str
+    pages: int = 0
+    records: int = 0
+    counts: Counts = field(default_factory=Counts)
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def rate(self) -> float:
+        elapsed = time.monotonic() - self.started
+        return self.records / elapsed if elapsed > 0 else 0.0
+
+    @property
+    def errors(self) -> int:
+        return self.counts.errored + self.counts.quarantined
+
+
+@dataclass
+class SourceReport:
+    source: str
+    run_id: int
+    mode: str
+    state: str
+    counts: Counts
+    pages: int
+    seconds: float
+    requests: int
+    retries: int
+    message: str | None = None
+    pending_deletions: int = 0
+
+
+def map_raw(
+    connector: type[Connector], raw: RawRecord, source: str, run_id: int, retrieved_at: datetime
+) -> Mapped | Rejected:
+    """Map and gate one raw record; every failure becomes a `Rejected` naming the field."""
+    try:
+        record = connector.map_record(raw, source)
+    except MappingError as error:
+        return Rejected(raw, "mapping", error.field, "MappingError", error.message)
+    except pydantic.ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(record)"
+        return Rejected(raw, "mapping", where, "ValidationError", first["msg"])
+    except Exception as error:  # a mapper bug must not stop the run: report it against the record
+        log.exception("mapper of %s crashed on %s", connector.kind, raw.native_id)
+        return Rejected(raw, "mapping", "(mapper)", type(error).__name__, str(error) or repr(error))
+    problems = gate.check(record, raw, source)
+    if problems:
+        return Rejected(raw, "validation", problems[0].field, "ValidationError", "; ".join(p.message for p in problems))
+    record.provenance.harvest_run = run_id
+    record.provenance.retrieved_at = retrieved_at
+    return Mapped(raw, record, codec.content_hash(record), codec.encode_record(record))
+
+
+class Harvester:
+    def __init__(self, catalogue: Catalogue, http: HttpClient, kinds: dict[str, type[Connector]]) -> None:
+        self.catalogue = catalogue
+        self.runs = Runs(catalogue.engine)
+        self.http = http
+        self.kinds = kinds
+
+    def harvest(
+        self,
+        source: Source,
+        *,
+        full: bool = False,
+        confirm_deletions: bool = False,
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> SourceReport:
+        name, spec = source.name, source.spec
+        connector_class = self.kinds[spec.kind]
+        self.catalogue.ensure_source(name, spec.kind, spec.url)
+        self.http.set_host_limits(spec.url, spec.limits)
+        self.runs.reap_dead(name)
+        resume, listing_id, previous = self.catalogue.checkpoint_state(name)
+        if full and resume is not None:
+            self.catalogue.discard_resume(name)
+            resume, listing_id = None, None
+        mode = "resume" if resume else ("full" if full or previous is None else "incremental")
+        run_id = self.runs.start(name, mode)
+        listing_id = listing_id or run_id
+        requests_before, retries_before = self.http.stats.requests, self.http.stats.retries
+        progress = Progress(name, run_id, mode)
+        started = time.monotonic()
+        state = HarvestState(
+            resume=resume,
+            previous=None if full else previous,
+            full=full,
+            known=lambda ids: self.catalogue.known_stamps(name, ids),
+        )
+        connector = connector_class(spec, self.http)
+        final_checkpoint = previous or {}
+        complete = False
+
+        def report(state_name: str, message: str | None, pending: int = 0) -> SourceReport:
+            requests = self.http.stats.requests - requests_before
+            retries = self.http.stats.retries - retries_before
+            progress.counts.pending_deletions = pending
+            self.runs.finish(run_id, state_name, progress.counts, progress.pages, requests, retries, message)
+            return SourceReport(
+                name,
+                run_id,
+                mode,
+                state_name,
+                progress.counts,
+                progress.pages,
+                time.monotonic() - started,
+                requests,
+                retries,
+                message,
+                pending,
+            )
+
+        try:
+            for page in connector.pages(state):
+                retrieved_at = datetime.now(UTC)
+                work = PageWork(
+                    checkpoint=page.checkpoint,
+                    unchanged=page.unchanged,
+                    deletions=page.deletions,
+                    failures=page.failures,
+                )
+                for raw in page.records:
+                    mapped = map_raw(connector_class, raw, name, run_id, retrieved_at)
+                    if isinstance(mapped, Mapped):
+                        work.mapped.append(mapped)
+                    else:
+                        work.rejected.append(mapped)
+                for rejected in work.rejected:
+                    log.warning(
+                        "%s %s: %s failed at %s: %s",
+                        name,
+                        rejected.raw.native_id,
+                        rejected.stage,
+                        rejected.field,
+                        rejected.message,
+                    )
+                for failure in page.failures:
+                    log.warning("%s %s: could not fetch %s: %s", name, failure.native_id, failure.url, failure.message)
+                counts = self.catalogue.commit_page(name, run_id, work, listing_id)
+                progress.counts.add(counts)
+                progress.pages += 1
+                progress.records += len(page.records) + len(page.unchanged) + len(page.deletions)
+                final_checkpoint = page.checkpoint
+                complete = page.listing_complete
+                self.runs.progress(
+                    run_id,
+                    progress.counts,
+                    progress.pages,
+                    self.http.stats.requests - requests_before,
+                    self.http.stats.retries - retries_before,
+                )
+                if on_progress is not None:
+                    on_progress(progress)
+        except HttpError as error:
+            return report("failed", f"{error}. The next run resumes after the last committed page.")
+        except KeyboardInterrupt:
+            report("aborted", "stopped by the operator; the next run resumes after the last committed page")
+            raise
+        except Exception as error:
+            log.exception("harvest of %s failed", name)
+            return report("failed", f"{type(error).__name__}: {error}")
+        ending = self.catalogue.finish_listing(
+            name,
+            run_id,
+            listing_id,
+            complete,
+            final_checkpoint,
+            source.max_deletion_fraction,
+            confirm_deletions,
+        )
+        progress.counts.deleted += len(ending.tombstoned)
+        message = None
+        if ending.pending:
+            message = (
+                f"{len(ending.pending)} of {ending.live_before} records disappeared from the listing, more than "
+                f"the guard allows ({source.max_deletion_fraction:.0%}); they await confirmation: "
+                f"`dmlake deletions confirm {name}` (or `reject`)"
+            )
+        return report("succeeded", message, len(ending.pending))

@@ -1,0 +1,200 @@
+"""The catalogue's tables (SQLAlchemy 2 Core). Alembic migrations in `harvester/migrations` create and evolve them.
+
+DESIGN.md §5: sources, runs, checkpoints, raw payloads, records (current model, content hash, tombstone), record
+history, identities, the change feed, consumer cursors and the quarantine. Two bookkeeping tables serve deletion
+detection: `listing_seen` (native ids seen by an unfinished full listing) and `pending_deletions` (disappearances held
+back by the mass-deletion guard until a data manager confirms them).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# Sequence-like ids are BIGINT on PostgreSQL but must stay INTEGER on SQLite to be rowid aliases (autoincrement).
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("kind", String(50), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("source", String(200), nullable=False, index=True),
+    Column("state", String(20), nullable=False),  # running, succeeded, failed, interrupted, aborted
+    Column("mode", String(20), nullable=False),  # full, incremental, resume
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("heartbeat_at", DateTime(timezone=True)),
+    Column("host", String(255)),
+    Column("pid", Integer),
+    Column("pages", Integer, nullable=False, default=0),
+    Column("added", Integer, nullable=False, default=0),
+    Column("updated", Integer, nullable=False, default=0),
+    Column("unchanged", Integer, nullable=False, default=0),
+    Column("deleted", Integer, nullable=False, default=0),
+    Column("errored", Integer, nullable=False, default=0),
+    Column("quarantined", Integer, nullable=False, default=0),
+    Column("pending_deletions", Integer, nullable=False, default=0),
+    Column("requests", Integer, nullable=False, default=0),
+    Column("retries", Integer, nullable=False, default=0),
+    Column("message", Text),
+)
+
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("source", String(200), primary_key=True),
+    Column("resume", Text),  # JSON: checkpoint of the listing in progress (None: nothing to resume)
+    Column("listing_id", Id),  # run that started the listing in progress
+    Column("previous", Text),  # JSON: final checkpoint of the last completed run (its watermark)
+    Column("previous_run", Id),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+raw_payloads = Table(
+    "raw_payloads",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("media_type", String(100), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),  # zlib-compressed original bytes
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+)
+
+records = Table(
+    "records",
+    metadata,
+    Column("id", String(1000), primary_key=True),
+    Column("source", String(200), nullable=False),
+    Column("native_id", String(500), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("data", LargeBinary, nullable=False),  # zlib-compressed model JSON
+    Column("source_updated", String(64)),
+    Column("raw_sha256", String(64), nullable=False),
+    Column("source_url", Text),
+    Column("mapping_version", String(50), nullable=False),
+    Column("first_run", Id),
+    Column("last_run", Id),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("tombstone", Text),  # reason, when the record is gone
+    Column("tombstoned_at", DateTime(timezone=True)),
+    UniqueConstraint("source", "native_id", name="uq_records_source_native"),
+)
+
+record_history = Table(
+    "record_history",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("record_id", String(1000), nullable=False, index=True),
+    Column("run_id", Id),
+    Column("content_hash", String(64), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("tombstone", Text),
+    Column("replaced_at", DateTime(timezone=True), nullable=False),
+)
+
+identities = Table(
+    "identities",
+    metadata,
+    Column("record_id", String(1000), primary_key=True),
+    Column("cluster_id", String(1000), nullable=False, index=True),
+    Column("rule", String(100), nullable=False),
+    Column("merged_at", DateTime(timezone=True), nullable=False),
+)
+
+changes = Table(
+    "changes",
+    metadata,
+    Column("seq", Id, primary_key=True, autoincrement=True),
+    Column("record_id", String(1000), nullable=False),
+    Column("kind", String(10), nullable=False),  # upsert, delete
+    Column("run_id", Id),
+    Column("at", DateTime(timezone=True), nullable=False),
+    sqlite_autoincrement=True,  # sequence numbers are never reused, even after the newest row is deleted
+)
+
+cursors = Table(
+    "cursors",
+    metadata,
+    Column("consumer", String(100), primary_key=True),
+    Column("seq", Id, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("source", String(200), nullable=False),
+    Column("native_id", String(500), nullable=False),
+    Column("stage", String(20), nullable=False),  # mapping, validation
+    Column("field", String(200), nullable=False),
+    Column("error_class", String(100), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("raw_sha256", String(64)),
+    Column("run_id", Id),
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+    Column("last_seen", DateTime(timezone=True), nullable=False),
+    Column("count", Integer, nullable=False, default=1),
+    UniqueConstraint("source", "native_id", name="uq_quarantine_source_native"),
+)
+
+run_errors = Table(
+    "run_errors",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("run_id", Id, ForeignKey("runs.id"), nullable=False, index=True),
+    Column("native_id", String(500)),
+    Column("url", Text),
+    Column("message", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+listing_seen = Table(
+    "listing_seen",
+    metadata,
+    Column("listing_id", Id, primary_key=True),
+    Column("native_id", String(500), primary_key=True),
+)
+
+pending_deletions = Table(
+    "pending_deletions",
+    metadata,
+    Column("record_id", String(1000), primary_key=True),
+    Column("source", String(200), nullable=False, index=True),
+    Column("run_id", Id),
+    Column("detected_at", DateTime(timezone=True), nullable=False),
+)
+
+Index("ix_records_source_live", records.c.source, records.c.tombstone)
+Index("ix_changes_record", changes.c.record_id)
