@@ -19,7 +19,6 @@ from pathlib import Path
 import uvicorn
 
 from sandbox.faults import quiet_injected_faults
-
 from sandbox.replica import Replica
 
 

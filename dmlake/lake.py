@@ -1,0 +1,89 @@
+"""A dmlake home put together: catalogue, index, sources and harvester. Used by the CLI, the HTTP service and Python.
+
+This is the composition root: the one place that knows every package. The packages themselves stay independent
+(DESIGN.md §3): consumers read the catalogue through the change-feed protocol, never through the harvester.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from indexer.consumer import IndexConsumer
+from indexer.tantivy_backend import TantivyIndex
+
+from connectors import registry
+from connectors.base import Limits
+from connectors.http import HttpClient
+from harvester import config as sources_config
+from harvester.catalogue import Catalogue, StoredRecord
+from harvester.harvest import Harvester
+from harvester.home import Home, resolve
+from indexer.query import Query, SearchResult
+from ontology.model import RECORD_ID_BASE, record_id, split_record_id
+
+
+class RecordNotFound(LookupError):
+    pass
+
+
+def normalise_record_id(text: str) -> str:
+    """Accept the full record URI or the short `SOURCE/NATIVE_ID` people type."""
+    text = text.strip()
+    if text.startswith(RECORD_ID_BASE):
+        return text
+    source, native = split_record_id(text)
+    return record_id(source, native)
+
+
+@dataclass
+class Lake:
+    home: Home
+    catalogue: Catalogue
+    _index: TantivyIndex | None = field(default=None, repr=False)
+    _index_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def open(cls, home: str | Path | None = None, database_url: str | None = None) -> Lake:
+        resolved = resolve(home, database_url)
+        return cls(resolved, Catalogue.open(resolved.database_url))
+
+    # -- sources and harvesting ------------------------------------------------------------------------------
+    def sources(self, config_file: Path | None = None) -> sources_config.SourcesConfig:
+        """The sources file given, else the home's `sources.toml`, else the built-in default (the live portals)."""
+        if config_file is None and self.home.sources_file.exists():
+            config_file = self.home.sources_file
+        return sources_config.load(config_file, known_kinds=sorted(registry()))
+
+    def harvester(self, contact: str | None = None) -> Harvester:
+        return Harvester(self.catalogue, HttpClient(Limits(), contact=contact), registry())
+
+    # -- the index -------------------------------------------------------------------------------------------
+    @property
+    def index(self) -> TantivyIndex:
+        with self._index_lock:
+            if self._index is None:
+                self._index = TantivyIndex(self.home.index_dir)
+            return self._index
+
+    def update_index(self, batch_size: int = 2000) -> int:
+        """Bring the index up to the change feed; returns the number of changes applied."""
+        return IndexConsumer(self.catalogue, self.index).run(batch_size=batch_size)
+
+    def search(self, query: Query) -> SearchResult:
+        return self.index.search(query)
+
+    # -- records ---------------------------------------------------------------------------------------------
+    def record(self, text: str) -> StoredRecord:
+        try:
+            wanted = normalise_record_id(text)
+        except ValueError as error:
+            raise RecordNotFound(str(error)) from None
+        stored = self.catalogue.get(wanted)
+        if stored is None:
+            raise RecordNotFound(f"no record {text!r} in the catalogue at {self.home.path}")
+        return stored
+
+    def close(self) -> None:
+        self.catalogue.close()

@@ -1,0 +1,558 @@
+"""`dmlake`: harvest portals, search the catalogue, serve it, and run local portal replicas.
+
+Every command works on one home (`--home DIR` or `$DMLAKE_HOME`): the catalogue, raw store and index live there.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from harvester.config import ConfigError
+
+if TYPE_CHECKING:
+    from dmlake.lake import Lake
+    from harvester.harvest import Progress as HarvestProgress
+    from harvester.harvest import SourceReport
+
+app = typer.Typer(
+    name="dmlake",
+    help="Federated data lake and metadata harvester for dark-matter, astroparticle and HEP open data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+sandbox_app = typer.Typer(
+    help="Local replicas of the portal APIs, for demos, tests and benchmarks.", no_args_is_help=True
+)
+deletions_app = typer.Typer(help="Records that vanished from a listing beyond the guard.", no_args_is_help=True)
+run_app = typer.Typer(help="One harvest run.", no_args_is_help=True)
+app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(deletions_app, name="deletions")
+app.add_typer(run_app, name="run")
+
+out = Console()
+err = Console(stderr=True)
+
+
+class _State:
+    home: str | None = None
+    config: Path | None = None
+    lake: Lake | None = None
+
+
+state = _State()
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+def lake() -> Lake:
+    from dmlake.lake import Lake
+
+    if state.lake is None:
+        state.lake = Lake.open(state.home)
+    return state.lake
+
+
+@app.callback()
+def main_options(
+    home: Annotated[
+        str | None,
+        typer.Option("--home", envvar="DMLAKE_HOME", help="Folder of the catalogue, raw store and index."),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", envvar="DMLAKE_CONFIG", help="Sources file (TOML). Default: the live portals."),
+    ] = None,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More log output (-vv: debug).")] = 0,
+) -> None:
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("httpx").setLevel(max(level, logging.WARNING))
+    state.home = home
+    state.config = config
+
+
+# -- sources and harvesting --------------------------------------------------------------------------------------
+@app.command()
+def sources(
+    config: Annotated[Path | None, typer.Option("--config", help="Sources file (overrides the global option).")] = None,
+) -> None:
+    """List the configured sources."""
+    try:
+        configured = lake().sources(config or state.config)
+    except ConfigError as error:
+        raise fail(str(error)) from None
+    table = Table(title=f"Sources ({configured.path})")
+    for column in ("name", "kind", "url", "enabled", "limits"):
+        table.add_column(column)
+    for source in configured.sources.values():
+        limits = source.spec.limits
+        rate = f"{limits.requests_per_minute:g}/min" if limits.requests_per_minute else "unlimited"
+        table.add_row(
+            source.name,
+            source.spec.kind,
+            source.spec.url,
+            "yes" if source.enabled else "no",
+            f"{rate}, {limits.concurrency} at once",
+        )
+    out.print(table)
+
+
+@app.command()
+def harvest(
+    names: Annotated[
+        list[str] | None, typer.Argument(metavar="[SOURCE]...", help="Sources to harvest (default: all).")
+    ] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="Sources file (overrides the global option).")] = None,
+    full: Annotated[bool, typer.Option("--full", help="List everything instead of asking for changes only.")] = False,
+    confirm_deletions: Annotated[
+        bool, typer.Option("--confirm-deletions", help="Apply mass disappearances without holding them back.")
+    ] = False,
+    no_index: Annotated[bool, typer.Option("--no-index", help="Do not update the search index afterwards.")] = False,
+) -> None:
+    """Harvest sources (incrementally unless --full) and update the index."""
+    the_lake = lake()
+    try:
+        configured = the_lake.sources(config or state.config)
+        chosen = configured.select(tuple(names or ()))
+    except ConfigError as error:
+        raise fail(str(error)) from None
+    harvester = the_lake.harvester(configured.contact)
+    reports = []
+    show_progress = out.is_terminal
+    for source in chosen:
+        reports.append(_harvest_one(harvester, source, full, confirm_deletions, show_progress))
+    if not no_index:
+        started = time.monotonic()
+        applied = the_lake.update_index()
+        err.print(f"index: {applied} changes applied in {time.monotonic() - started:.1f} s")
+    _print_reports(reports)
+    if any(r.state != "succeeded" for r in reports):
+        raise typer.Exit(1)
+
+
+def _harvest_one(harvester: Any, source: Any, full: bool, confirm: bool, show_progress: bool) -> SourceReport:
+    from harvester.runs import SourceBusy
+
+    if not show_progress:
+        try:
+            report: SourceReport = harvester.harvest(source, full=full, confirm_deletions=confirm)
+        except SourceBusy as error:
+            raise fail(str(error)) from None
+        return report
+    with Progress(
+        TextColumn("[bold]{task.fields[source]}"),
+        BarColumn(bar_width=None, pulse_style="cyan"),
+        TextColumn("{task.completed:>8,.0f} records"),
+        TextColumn("{task.fields[rate]:>7,.0f}/s"),
+        TextColumn("{task.fields[pages]:>5} pages"),
+        TextColumn("[red]{task.fields[errors]} errors"),
+        TimeElapsedColumn(),
+        console=out,
+        transient=False,
+    ) as bar:
+        task = bar.add_task(source.name, total=None, source=source.name, rate=0.0, pages=0, errors=0)
+
+        def update(progress: HarvestProgress) -> None:
+            bar.update(
+                task, completed=progress.records, rate=progress.rate, pages=progress.pages, errors=progress.errors
+            )
+
+        try:
+            report = harvester.harvest(source, full=full, confirm_deletions=confirm, on_progress=update)
+        except SourceBusy as error:
+            raise fail(str(error)) from None
+        bar.update(task, total=max(1, bar.tasks[0].completed))
+        return report
+
+
+def _print_reports(reports: list[SourceReport]) -> None:
+    table = Table(title="Harvest")
+    for column in (
+        "source",
+        "run",
+        "mode",
+        "state",
+        "added",
+        "updated",
+        "unchanged",
+        "deleted",
+        "errored",
+        "quarantined",
+        "duration",
+    ):
+        table.add_column(column, justify="right" if column not in ("source", "mode", "state") else "left")
+    for r in reports:
+        c = r.counts
+        style = "green" if r.state == "succeeded" else "red"
+        table.add_row(
+            r.source,
+            str(r.run_id),
+            r.mode,
+            f"[{style}]{r.state}[/]",
+            f"{c.added:,}",
+            f"{c.updated:,}",
+            f"{c.unchanged:,}",
+            f"{c.deleted:,}",
+            f"{c.errored:,}",
+            f"{c.quarantined:,}",
+            f"{r.seconds:.1f} s",
+        )
+    out.print(table)
+    for r in reports:
+        if r.message:
+            (err if r.state != "succeeded" else out).print(f"[bold]{r.source}[/]: {r.message}")
+
+
+@app.command()
+def index(
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Drop the index and index every record again.")] = False,
+) -> None:
+    """Bring the search index up to date with the catalogue's change feed."""
+    the_lake = lake()
+    if rebuild:
+        the_lake.index.clear()
+        the_lake.catalogue.set_cursor("index", 0)
+    started = time.monotonic()
+    applied = the_lake.update_index()
+    out.print(
+        f"{applied} changes applied in {time.monotonic() - started:.1f} s; {the_lake.index.count():,} records indexed"
+    )
+
+
+# -- searching and showing ---------------------------------------------------------------------------------------
+@app.command()
+def search(
+    text: Annotated[str, typer.Argument(help="Words to search for (empty: everything).")] = "",
+    facet: Annotated[list[str] | None, typer.Option("--facet", help="Count values of a field (repeatable).")] = None,
+    filter_: Annotated[
+        list[str] | None, typer.Option("--filter", help="field=value or field=low..high (repeatable).")
+    ] = None,
+    sort: Annotated[str | None, typer.Option("--sort", help="relevance, issued, -issued, title, ...")] = None,
+    size: Annotated[int, typer.Option("--size", help="Hits per page.")] = 10,
+    cursor: Annotated[str | None, typer.Option("--cursor", help="next_cursor of the previous page.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON.")] = False,
+) -> None:
+    """Search the catalogue: text, filters, facets, cursor paging."""
+    from indexer.query import Query, QueryError
+
+    try:
+        query = Query.parse(text, filters=filter_ or (), facets=facet or (), sort=sort, size=size, cursor=cursor)
+        result = lake().search(query)
+    except QueryError as error:
+        hint = f" ({error.hint})" if error.hint else ""
+        raise fail(f"{error.parameter}: {error.message}{hint}", code=2) from None
+    if as_json:
+        sys.stdout.write(orjson.dumps(result.to_json(), option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    table = Table(title=f"{result.total:,} records", show_lines=False)
+    for column in ("record", "title", "experiment", "year"):
+        table.add_column(column, overflow="fold")
+    for hit in result.hits:
+        fields = hit.fields
+        short = hit.id.rsplit("/record/", 1)[-1]
+        experiments = fields.get("experiments") or fields.get("experiment") or []
+        table.add_row(short, str(fields.get("title", "")), ", ".join(experiments), str(fields.get("year") or ""))
+    out.print(table)
+    for name, values in result.facets.items():
+        out.print(f"[bold]{name}[/]: " + ", ".join(f"{v.value} ({v.count:,})" for v in values))
+    if result.next_cursor:
+        out.print(f"next page: --cursor {result.next_cursor}")
+
+
+@app.command()
+def show(
+    record_id: Annotated[str, typer.Argument(metavar="ID", help="Record URI or SOURCE/NATIVE_ID.")],
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format", "-f", help="json, jsonld, turtle, rdfxml, ntriples, datacite-xml, datacite-json, schemaorg"
+        ),
+    ] = "json",
+) -> None:
+    """Print one record in a standard format."""
+    from ontology.views import FORMATS, render
+
+    from dmlake.lake import RecordNotFound
+
+    if fmt not in FORMATS:
+        raise fail(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}", code=2)
+    try:
+        stored = lake().record(record_id)
+    except RecordNotFound as error:
+        raise fail(str(error)) from None
+    if stored.tombstone:
+        err.print(f"[yellow]note:[/] this record is tombstoned: {stored.tombstone}")
+    content, _media_type = render(stored.record, fmt)
+    sys.stdout.write(content if isinstance(content, str) else content.decode())
+    if not (content.endswith("\n") if isinstance(content, str) else content.endswith(b"\n")):
+        sys.stdout.write("\n")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0: any free port).")] = 8000,
+) -> None:
+    """Serve the search API, record pages and the web page."""
+    import uvicorn
+    from portal.app import create_app
+
+    the_lake = lake()
+    the_lake.update_index()
+    out.print(f"serving the catalogue at {the_lake.home.path} on http://{host}:{port}/ (OpenAPI: /openapi.json)")
+    uvicorn.run(create_app(the_lake), host=host, port=port, log_level="warning")
+
+
+# -- runs, errors, deletions ------------------------------------------------------------------------------------
+@app.command()
+def runs(source: Annotated[str | None, typer.Argument(help="Only this source.")] = None, limit: int = 20) -> None:
+    """Recent harvest runs."""
+    from harvester.runs import Runs
+
+    table = Table(title="Runs")
+    for column in (
+        "run",
+        "source",
+        "mode",
+        "state",
+        "started",
+        "duration",
+        "added",
+        "updated",
+        "unchanged",
+        "deleted",
+        "errors",
+    ):
+        table.add_column(column)
+    for row in Runs(lake().catalogue.engine).recent(source, limit):
+        c = row.counts
+        duration = f"{row.duration_seconds:.1f} s" if row.duration_seconds is not None else ""
+        table.add_row(
+            str(row.id),
+            row.source,
+            row.mode,
+            row.state,
+            f"{row.started_at:%Y-%m-%d %H:%M:%S}",
+            duration,
+            str(c.added),
+            str(c.updated),
+            str(c.unchanged),
+            str(c.deleted),
+            str(c.errored + c.quarantined),
+        )
+    out.print(table)
+
+
+@run_app.command("show")
+def run_show(run_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
+    """Counts, timings, requests and per-record errors of one run."""
+    from harvester.runs import Runs
+
+    runs_ = Runs(lake().catalogue.engine)
+    row = runs_.get(run_id)
+    if row is None:
+        raise fail(f"no run {run_id}")
+    out.print(f"run {row.id} of [bold]{row.source}[/] ({row.mode}): {row.state}")
+    out.print(f"started {row.started_at:%Y-%m-%d %H:%M:%S} UTC, {row.duration_seconds or 0:.1f} s, {row.pages} pages")
+    out.print(f"requests {row.requests}, retries {row.retries}")
+    c = row.counts
+    out.print(
+        f"added {c.added}, updated {c.updated}, unchanged {c.unchanged}, deleted {c.deleted}, "
+        f"errored {c.errored}, quarantined {c.quarantined}, pending deletions {c.pending_deletions}"
+    )
+    if row.message:
+        out.print(row.message)
+    for native_id, url, message in runs_.errors(run_id):
+        out.print(f"  [red]fetch error[/] {native_id} {url}: {message}")
+    for entry in lake().catalogue.quarantined(row.source):
+        if entry.run_id == run_id:
+            out.print(f"  [yellow]quarantined[/] {entry.native_id} {entry.stage} {entry.field}: {entry.message}")
+
+
+@app.command()
+def errors(source: Annotated[str | None, typer.Argument(help="Only this source.")] = None) -> None:
+    """Quarantined records: which field failed and why."""
+    entries = lake().catalogue.quarantined(source)
+    if not entries:
+        out.print("no quarantined records")
+        return
+    table = Table(title=f"{len(entries)} quarantined records")
+    for column in ("source", "record", "stage", "field", "message", "first seen", "last seen", "count"):
+        table.add_column(column, overflow="fold")
+    for e in entries:
+        table.add_row(
+            e.source,
+            e.native_id,
+            e.stage,
+            e.field,
+            e.message,
+            f"{e.first_seen:%Y-%m-%d %H:%M}",
+            f"{e.last_seen:%Y-%m-%d %H:%M}",
+            str(e.count),
+        )
+    out.print(table)
+
+
+@deletions_app.command("list")
+def deletions_list(source: Annotated[str | None, typer.Argument()] = None) -> None:
+    """Disappearances waiting for confirmation."""
+    pending = lake().catalogue.pending_deletions(source)
+    for name, record_id, detected in pending:
+        out.print(f"{name}\t{record_id}\t{detected:%Y-%m-%d %H:%M}")
+    out.print(f"{len(pending)} pending deletions")
+
+
+@deletions_app.command("confirm")
+def deletions_confirm(source: Annotated[str, typer.Argument()]) -> None:
+    """Tombstone a source's held-back disappearances (and update the index)."""
+    the_lake = lake()
+    done = the_lake.catalogue.confirm_pending_deletions(source)
+    the_lake.update_index()
+    out.print(f"{len(done)} records tombstoned")
+
+
+@deletions_app.command("reject")
+def deletions_reject(source: Annotated[str, typer.Argument()]) -> None:
+    """Keep the records: forget the held-back disappearances of a source."""
+    out.print(f"{lake().catalogue.reject_pending_deletions(source)} pending deletions dropped")
+
+
+# -- the main job -----------------------------------------------------------------------------------------------
+@app.command()
+def demo(
+    generate: Annotated[int, typer.Option("--generate", help="Generated records per portal replica.")] = 2000,
+    corpus: Annotated[
+        Path | None, typer.Option("--corpus", help="Serve these real records instead of generated ones.")
+    ] = None,
+    port: Annotated[int, typer.Option(help="Port of the search API and page (0: any free port).")] = 8000,
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Keep serving after the summary.")] = True,
+) -> None:
+    """Start the portal replicas, harvest them, build catalogue and index, and serve the search API and page."""
+    import socket
+    import threading
+
+    import uvicorn
+    from portal.app import create_app
+
+    from harvester.config import parse
+    from indexer.query import Query
+    from sandbox import build_replicas, start
+
+    the_lake = lake()
+    out.print(f"home: {the_lake.home.path}")
+    replicas = build_replicas(corpus=corpus.resolve() if corpus else None, generate=None if corpus else generate)
+    with start(replicas) as running:
+        for name, url in running.urls.items():
+            out.print(f"replica {name:<14} {url}")
+        from connectors import registry
+
+        configured = parse(running.sources_toml(), "<sandbox>", sorted(registry()))
+        harvester = the_lake.harvester()
+        reports = [
+            _harvest_one(harvester, source, False, False, out.is_terminal) for source in configured.sources.values()
+        ]
+        started = time.monotonic()
+        applied = the_lake.update_index()
+        out.print(f"index: {applied:,} changes applied in {time.monotonic() - started:.1f} s")
+        _print_reports(reports)
+    result = the_lake.search(Query.parse("", facets=["source", "experiment", "messenger"], size=0))
+    out.print(f"[bold]{result.total:,} records[/] in the catalogue")
+    for name, values in result.facets.items():
+        out.print(f"  {name}: " + ", ".join(f"{v.value} ({v.count:,})" for v in values[:8]))
+    if not serve_after:
+        return
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    out.print(
+        f"[bold green]serving[/] {url}  (API: {url}api/search?q=dark+matter, OpenAPI: {url}openapi.json); Ctrl-C stops"
+    )
+    server = uvicorn.Server(uvicorn.Config(create_app(the_lake), log_level="warning"))
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        threading.Event().set()
+
+
+# -- the sandbox ------------------------------------------------------------------------------------------------
+@sandbox_app.command("up")
+def sandbox_up(
+    corpus: Annotated[
+        Path | None, typer.Option("--corpus", help="Serve the real records under DIR (../shared/corpus layout).")
+    ] = None,
+    generate: Annotated[int | None, typer.Option("--generate", help="Serve N generated records per portal.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the generated records.")] = 0,
+    kinds: Annotated[str, typer.Option(help="Comma-separated portal kinds (default: all).")] = "",
+    sources_out: Annotated[
+        Path | None, typer.Option("--sources-out", help="Write a sources file naming the replicas.")
+    ] = None,
+) -> None:
+    """Start replicas of the portal APIs on 127.0.0.1 (ephemeral ports)."""
+    from sandbox.control import SandboxError, up
+
+    if corpus is not None and generate is not None:
+        raise fail("give --corpus DIR or --generate N, not both", code=2)
+    if corpus is not None and not corpus.is_dir():
+        raise fail(f"{corpus} is not a folder", code=2)
+    home = lake().home
+    target = sources_out or home.sources_file
+    try:
+        started = up(
+            home.sandbox_state,
+            home.log_dir / "sandbox.log",
+            corpus=corpus.resolve() if corpus else None,
+            generate=generate if corpus is None else None,
+            seed=seed,
+            kinds=[k for k in kinds.split(",") if k] or None,
+            sources_out=target.resolve(),
+        )
+    except SandboxError as error:
+        raise fail(str(error)) from None
+    for name, info in started["sources"].items():
+        out.print(f"{name:<14} {info['kind']:<14} {info['url']}")
+    out.print(f"sources file: {target.resolve()} (pid {started['pid']}); stop with `dmlake sandbox down`")
+
+
+@sandbox_app.command("down")
+def sandbox_down() -> None:
+    """Stop the replicas."""
+    from sandbox.control import down
+
+    pid = down(lake().home.sandbox_state)
+    out.print("no sandbox was running" if pid is None else f"sandbox (pid {pid}) stopped")
+
+
+@sandbox_app.command("status")
+def sandbox_status() -> None:
+    """Show the running replicas."""
+    from sandbox.control import status
+
+    running = status(lake().home.sandbox_state)
+    if running is None:
+        out.print("no sandbox is running")
+        return
+    for name, info in running["sources"].items():
+        out.print(f"{name:<14} {info['kind']:<14} {info['url']}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""The HTTP service for search portals and people: search API, records in every standard format, a web page.
+
+It reads the catalogue and the index; it never writes records. `create_app(lake)` builds the FastAPI application;
+the OpenAPI description is served at `/openapi.json`.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Request
+from fastapi import Query as Param
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from ontology.views import FORMATS, render
+
+from dmlake.lake import Lake, RecordNotFound
+from indexer.query import Query, QueryError
+from portal.negotiation import choose_format
+
+API_DESCRIPTION = """
+Search the federated catalogue of dark-matter, astroparticle and high-energy-physics dataset releases, and fetch
+records as JSON, JSON-LD (DCAT-AP 3), Turtle, RDF/XML, N-Triples, DataCite XML/JSON or schema.org.
+
+Filters are `field=value` (several values of a field are OR-ed, fields are AND-ed) or `field=low..high`; facets
+are field names; page with `cursor` (the `next_cursor` of the previous page) — there is no 10,000-hit limit.
+"""
+
+
+def create_app(lake: Lake) -> FastAPI:
+    app = FastAPI(title="dmlake", version="0.1.0", description=API_DESCRIPTION)
+
+    @app.exception_handler(QueryError)
+    async def query_error(_request: Request, error: QueryError) -> JSONResponse:
+        return JSONResponse(error.to_json(), status_code=400)
+
+    @app.get("/api/search", summary="Search records", tags=["search"])
+    def search(
+        q: Annotated[str, Param(description="Words to search for; empty matches everything.")] = "",
+        facet: Annotated[list[str] | None, Param(description="Field to count values of (repeatable).")] = None,
+        filter: Annotated[
+            list[str] | None, Param(description="field=value or field=low..high (repeatable).")
+        ] = None,
+        sort: Annotated[str | None, Param(description="relevance, issued, -issued, title, ...")] = None,
+        size: Annotated[int, Param(ge=0, le=1000, description="Hits per page.")] = 20,
+        cursor: Annotated[str | None, Param(description="next_cursor of the previous page.")] = None,
+    ) -> dict[str, Any]:
+        query = Query.parse(q, filters=filter or (), facets=facet or (), sort=sort, size=size, cursor=cursor)
+        return lake.search(query).to_json()
+
+    @app.get(
+        "/api/records/{record_id:path}",
+        summary="One record, in the format asked for",
+        tags=["records"],
+        responses={
+            200: {
+                "content": {media: {} for media in sorted({m for _, m in FORMAT_MEDIA.items()})},
+                "description": "The record. Choose the format with the Accept header or ?format=.",
+            },
+            404: {"description": "No such record."},
+            406: {"description": "No format the client accepts."},
+            410: {"description": "The record was removed at its source (tombstone)."},
+        },
+    )
+    def record(
+        record_id: str,
+        request: Request,
+        format: Annotated[
+            str | None, Param(description="One of: " + ", ".join(FORMATS) + " (overrides Accept).")
+        ] = None,
+    ) -> Response:
+        fmt = format or choose_format(request.headers.get("accept", ""), FORMAT_MEDIA)
+        if fmt is None or fmt not in FORMATS:
+            return JSONResponse(
+                {"error": "no acceptable format", "formats": {name: FORMAT_MEDIA[name] for name in FORMATS}},
+                status_code=406,
+            )
+        try:
+            stored = lake.record(record_id)
+        except RecordNotFound as error:
+            return JSONResponse({"error": str(error)}, status_code=404)
+        etag = f'"{stored.content_hash[:32]}-{fmt}"'
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers={"ETag": etag})
+        if stored.tombstone:
+            return JSONResponse(
+                {"error": "this record was removed at its source", "id": stored.id, "tombstone": stored.tombstone},
+                status_code=410,
+            )
+        content, media_type = render(stored.record, fmt)
+        return Response(content, media_type=media_type, headers={"ETag": etag, "Vary": "Accept"})
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def page() -> HTMLResponse:
+        return HTMLResponse(_asset("index.html"))
+
+    @app.get("/static/{name}", include_in_schema=False)
+    def static(name: str) -> Response:
+        media = {"js": "text/javascript", "css": "text/css"}.get(name.rsplit(".", 1)[-1])
+        if media is None or "/" in name:
+            return Response(status_code=404)
+        try:
+            return Response(_asset(name), media_type=media)
+        except FileNotFoundError:
+            return Response(status_code=404)
+
+    return app
+
+
+FORMAT_MEDIA = {
+    "json": "application/json",
+    "jsonld": "application/ld+json",
+    "turtle": "text/turtle",
+    "rdfxml": "application/rdf+xml",
+    "ntriples": "application/n-triples",
+    "datacite-xml": "application/vnd.datacite.datacite+xml",
+    "datacite-json": "application/vnd.datacite.datacite+json",
+    "schemaorg": "application/vnd.schemaorg.ld+json",
+}
+
+
+def _asset(name: str) -> str:
+    return (resources.files("portal") / "static" / name).read_text(encoding="utf-8")
