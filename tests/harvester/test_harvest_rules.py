@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from fake_source import FakeConnector, FakeStore
 
 from connectors.base import Limits, SourceSpec
@@ -12,11 +9,6 @@ from connectors.http import HttpClient
 from harvester.catalogue import Catalogue
 from harvester.config import Source
 from harvester.harvest import Harvester
-
-
-@pytest.fixture
-def catalogue(tmp_path: Path) -> Catalogue:
-    return Catalogue.open(f"sqlite:///{tmp_path / 'catalogue.sqlite'}")
 
 
 def make(catalogue: Catalogue, count: int = 35, fraction: float = 0.5) -> tuple[Harvester, Source, FakeStore]:

@@ -52,7 +52,9 @@ class FakeConnector(Connector):
                     page.unchanged.append(native_id)
                 else:
                     page.records.append(
-                        RawRecord(native_id, orjson.dumps(item), "application/json", f"fake:{native_id}", str(item["stamp"]))
+                        RawRecord(
+                            native_id, orjson.dumps(item), "application/json", f"fake:{native_id}", str(item["stamp"])
+                        )
                     )
             start += len(chunk)
             last = start >= len(ordered)
