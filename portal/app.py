@@ -16,7 +16,7 @@ from ontology.views import FORMATS, render
 
 from dmlake.lake import Lake, RecordNotFound
 from indexer.query import Query, QueryError
-from portal.negotiation import choose_format
+from portal.negotiation import FORMAT_MEDIA, choose_format
 
 API_DESCRIPTION = """
 Search the federated catalogue of dark-matter, astroparticle and high-energy-physics dataset releases, and fetch
@@ -38,9 +38,7 @@ def create_app(lake: Lake) -> FastAPI:
     def search(
         q: Annotated[str, Param(description="Words to search for; empty matches everything.")] = "",
         facet: Annotated[list[str] | None, Param(description="Field to count values of (repeatable).")] = None,
-        filter: Annotated[
-            list[str] | None, Param(description="field=value or field=low..high (repeatable).")
-        ] = None,
+        filter: Annotated[list[str] | None, Param(description="field=value or field=low..high (repeatable).")] = None,
         sort: Annotated[str | None, Param(description="relevance, issued, -issued, title, ...")] = None,
         size: Annotated[int, Param(ge=0, le=1000, description="Hits per page.")] = 20,
         cursor: Annotated[str | None, Param(description="next_cursor of the previous page.")] = None,
@@ -105,18 +103,6 @@ def create_app(lake: Lake) -> FastAPI:
             return Response(status_code=404)
 
     return app
-
-
-FORMAT_MEDIA = {
-    "json": "application/json",
-    "jsonld": "application/ld+json",
-    "turtle": "text/turtle",
-    "rdfxml": "application/rdf+xml",
-    "ntriples": "application/n-triples",
-    "datacite-xml": "application/vnd.datacite.datacite+xml",
-    "datacite-json": "application/vnd.datacite.datacite+json",
-    "schemaorg": "application/vnd.schemaorg.ld+json",
-}
 
 
 def _asset(name: str) -> str:

@@ -4,6 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+# The media type of each record format (the names `ontology.views.render` takes).
+FORMAT_MEDIA = {
+    "json": "application/json",
+    "jsonld": "application/ld+json",
+    "turtle": "text/turtle",
+    "rdfxml": "application/rdf+xml",
+    "ntriples": "application/n-triples",
+    "datacite-xml": "application/vnd.datacite.datacite+xml",
+    "datacite-json": "application/vnd.datacite.datacite+json",
+    "schemaorg": "application/vnd.schemaorg.ld+json",
+}
+
 
 def _parse(accept: str) -> list[tuple[str, float, int]]:
     choices = []

@@ -18,7 +18,8 @@ fi
 echo "setting up .venv (Python: $("$PYTHON" --version 2>&1))" >&2
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[test]'
+# compat mode puts the repository on the path: packages added later need no reinstall
+.venv/bin/python -m pip install --quiet -e '.[test]' --config-settings editable_mode=compat
 rm -f .venv/.installed-*
 touch "$stamp"
 echo "set-up done" >&2
