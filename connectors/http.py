@@ -196,10 +196,15 @@ class HttpClient:
         return self._send("GET", url, params, headers, set(ok_statuses), None, None, parse=orjson.loads)[1]
 
     def get_json_response(
-        self, url: str, *, params: Mapping[str, Any] | None = None, ok_statuses: Iterable[int] = ()
+        self,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        ok_statuses: Iterable[int] = (),
+        headers: Mapping[str, str] | None = None,
     ) -> tuple[httpx.Response, Any]:
         """GET and parse JSON, returning the response too (for its headers and status)."""
-        return self._send("GET", url, params, None, set(ok_statuses), None, None, parse=orjson.loads)
+        return self._send("GET", url, params, headers, set(ok_statuses), None, None, parse=orjson.loads)
 
     def _send(
         self,

@@ -131,12 +131,17 @@ class Listing:
     items_path: tuple[str, ...]
     paginator: Paginator
     ok_statuses: tuple[int, ...] = field(default=())
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    """Request headers sent with every page (content negotiation, credentials); never part of a checkpoint."""
 
     def pages(self, http: HttpClient, resume: Request | None = None) -> Iterator[ListedPage]:
         request: Request | None = resume or self.first
         while request is not None:
             response, body = http.get_json_response(
-                request.url, params=dict(request.params), ok_statuses=self.ok_statuses
+                request.url,
+                params=dict(request.params),
+                ok_statuses=self.ok_statuses,
+                headers=dict(self.headers) or None,
             )
             items = dig(body, self.items_path) if self.items_path else body
             if items is None:
