@@ -1,0 +1,108 @@
+"""Keeps the search index in step with the catalogue by reading the change feed (DESIGN.md §2).
+
+    consumer = IndexConsumer(feed, TantivyIndex("var/index"))
+    consumer.run()        # every change after the consumer's cursor; returns how many changes it read
+
+The consumer reads the feed in batches of `batch_size` changes and applies each batch in bulk: an upsert re-indexes
+the record's current content (replacing its document), a delete removes the document, and an upsert whose record
+is no longer live (tombstoned by a later change) removes it too. It commits the index and *then* advances its
+cursor, every `commit_every` changes and at the end, so a crash in between leaves the cursor behind the index, never
+ahead of it: the next run applies those changes again, and because every change is applied as "make the document
+equal the catalogue's current record", applying it twice gives the same index. Memory does not grow with the number
+of changes: only one batch of records is held at a time, and the index writer's heap is bounded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from ontology.feed import Change, ChangeFeed
+from ontology.model import Record
+
+log = logging.getLogger(__name__)
+
+
+class WritableIndex(Protocol):
+    """What the consumer needs of an index; `TantivyIndex` (and the Elasticsearch backend) provide it."""
+
+    def index(self, records: Iterable[Record]) -> int: ...
+
+    def delete(self, record_ids: Iterable[str]) -> int: ...
+
+    def commit(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Reported after each commit: the cursor now stored, and the counts since `run` started."""
+
+    cursor: int
+    last_seq: int
+    changes: int
+    indexed: int
+    deleted: int
+
+
+class IndexConsumer:
+    def __init__(
+        self,
+        feed: ChangeFeed,
+        index: WritableIndex,
+        name: str = "index",
+        *,
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> None:
+        self.feed = feed
+        self.index = index
+        self.name = name
+        self.on_progress = on_progress
+
+    def run(self, batch_size: int = 1_000, commit_every: int = 50_000, limit: int | None = None) -> int:
+        """Apply every change after this consumer's cursor (at most `limit` changes); returns how many it read."""
+        if batch_size < 1 or commit_every < 1:
+            raise ValueError("batch_size and commit_every must be at least 1")
+        cursor = self.feed.cursor(self.name)
+        target = self.feed.last_seq()
+        read = indexed = deleted = 0
+        uncommitted = 0
+        while limit is None or read < limit:
+            wanted = batch_size if limit is None else min(batch_size, limit - read)
+            changes = self.feed.changes_since(cursor, wanted)
+            if not changes:
+                break
+            written, removed = self._apply(changes)
+            indexed += written
+            deleted += removed
+            read += len(changes)
+            uncommitted += len(changes)
+            cursor = changes[-1].seq
+            if uncommitted >= commit_every:
+                self._commit(cursor, target, read, indexed, deleted)
+                uncommitted = 0
+        if uncommitted:
+            self._commit(cursor, target, read, indexed, deleted)
+        return read
+
+    def _apply(self, changes: Iterable[Change]) -> tuple[int, int]:
+        # Only the newest change of a record in the batch matters: the feed gives the record's current content.
+        newest: dict[str, Change] = {}
+        for change in changes:
+            newest.pop(change.record_id, None)
+            newest[change.record_id] = change
+        upserts = [record_id for record_id, change in newest.items() if change.kind == "upsert"]
+        live = self.feed.records(upserts) if upserts else {}
+        gone = [record_id for record_id in newest if record_id not in live]
+        removed = self.index.delete(gone) if gone else 0
+        written = self.index.index(live[record_id] for record_id in upserts if record_id in live)
+        return written, removed
+
+    def _commit(self, cursor: int, target: int, read: int, indexed: int, deleted: int) -> None:
+        self.index.commit()
+        self.feed.set_cursor(self.name, cursor)
+        log.info("index consumer %s: at change %d of %d (%d read, %d indexed, %d removed)",
+                 self.name, cursor, target, read, indexed, deleted)  # fmt: skip
+        if self.on_progress is not None:
+            self.on_progress(Progress(cursor, max(target, cursor), read, indexed, deleted))

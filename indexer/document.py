@@ -1,0 +1,478 @@
+"""A `Record` flattened into the document every search backend indexes (DESIGN.md §7).
+
+One document per record cluster. Identity merging does not exist yet, so a cluster is one record and `cluster_id`
+equals the record id; the field is there so that merging can later collapse several records into one document
+without changing the schema.
+
+The document is backend-neutral: a flat mapping of field name → value (or list of values), plus a `summary` mapping
+that the backend stores and returns with every hit. The field names and analysers declared here are shared by the
+tantivy and Elasticsearch backends so both index the same thing:
+
+* keyword fields (every keyword name in `indexer.query.FIELDS`): exact values, faceted on. Vocabulary-backed fields
+  hold the concept *labels* ("CMS", "collider", "pp"), so the facet shows what people read and a filter can be fed
+  back the facet value it was shown;
+* numeric fields (the numeric names in `FIELDS`): single values in the unit the name says (GeV, bytes);
+* full-text fields (`TEXT_FIELDS`), each with an analyser and a query-time boost;
+* sort keys (`SORT_KEYS`): integers whose order is the sort order, so deep paging can continue *after* a key;
+* `summary`: what a search hit shows without a second fetch from the catalogue.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from indexer.query import FIELDS
+from ontology.model import Concept, IdentifierScheme, Quantity, Record
+from ontology.vocabulary import license_concept, lookup
+
+SCHEMA_VERSION = 1
+"""Bump when the document's fields or analysers change: an index built with another version must be rebuilt."""
+
+ID_FIELD = "id"
+CLUSTER_FIELD = "cluster_id"
+SUMMARY_FIELD = "summary"
+
+KEYWORD_FIELDS: tuple[str, ...] = tuple(name for name, kind in FIELDS.items() if kind == "keyword")
+INTEGER_FIELDS: tuple[str, ...] = tuple(name for name, kind in FIELDS.items() if kind == "integer")
+FLOAT_FIELDS: tuple[str, ...] = tuple(name for name, kind in FIELDS.items() if kind == "float")
+
+AnalyzerName = Literal["prose", "physics", "identifier"]
+
+PHYSICS_TOKEN_PATTERN = r"[\p{L}\p{M}\p{N}]+(?:(?:->|→|[-−+*/_^.'])[\p{L}\p{M}\p{N}]+)*[+\-−*']*"
+"""What the `physics` analyser keeps as one token (then lower-cases): runs of letters and digits joined by the
+characters physicists write inside a name (`B0->K*mumu`, `e+e-`, `J/psi`, `p_T`, `Pb-Pb`, `D*+`, `3.5`), with a
+trailing charge or conjugation mark kept. The prose analyser splits these apart, so each text is indexed both ways
+and a query matches either."""
+
+
+@dataclass(frozen=True)
+class TextField:
+    analyzer: AnalyzerName
+    boost: float
+    """Relative weight of a match in this field when ranking by relevance."""
+
+
+ANALYZERS: dict[AnalyzerName, str] = {
+    "prose": "split on anything not a letter or digit, drop tokens over 40 characters, lower-case, fold accents "
+    "to ASCII, English stemming (collisions → collis)",
+    "physics": f"tokens matching {PHYSICS_TOKEN_PATTERN}, lower-cased; no stemming",
+    "identifier": "split on whitespace only, lower-cased (a DOI or arXiv id stays one token)",
+}
+"""What each analyser does, in words; the backends build them from these descriptions."""
+
+TEXT_FIELDS: dict[str, TextField] = {
+    "title": TextField("prose", 4.0),
+    "description": TextField("prose", 1.0),
+    "keywords": TextField("prose", 2.0),
+    "experiments": TextField("prose", 2.0),
+    "concepts": TextField("prose", 1.0),
+    "observables": TextField("prose", 1.5),
+    "reactions": TextField("prose", 1.5),
+    "identifiers": TextField("identifier", 3.0),
+    "physics": TextField("physics", 1.5),
+}
+"""Full-text fields. `concepts` holds the labels of the record's vocabulary values (messenger, technique, target,
+collision, resource type…) so a word like "neutrino" finds records that say so only through their metadata;
+`physics` holds the title, keywords, reactions, observables, description and energy tokens ("13TeV") again under
+the physics analyser."""
+
+SortKeyKind = Literal["integer", "unsigned"]
+
+TITLE_KEY_FIELDS = ("title_key_0", "title_key_1", "title_key_2", "title_key_3")
+"""The first 32 bytes of the normalised title as four big-endian unsigned integers: their tuple order is the
+title's order. Titles equal in those bytes fall back to the tie-break."""
+
+TIEBREAK_FIELD = "tiebreak"
+"""A 64-bit hash of the record id: orders documents whose sort values are equal, identically on every page and
+after re-indexing. Hash collisions are resolved by the id itself."""
+
+SORT_KEYS: dict[str, SortKeyKind] = {
+    "issued_ts": "integer",
+    "modified_ts": "integer",
+    **dict.fromkeys(TITLE_KEY_FIELDS, "unsigned"),
+    TIEBREAK_FIELD: "unsigned",
+}
+
+SORT_LEVELS: dict[str, tuple[str, ...]] = {
+    "issued": ("issued_ts",),
+    "modified": ("modified_ts",),
+    "title": TITLE_KEY_FIELDS,
+    "year": ("year",),
+    "size_bytes": ("size_bytes",),
+    "sqrt_s_gev": ("sqrt_s_gev",),
+}
+"""For each sort of `indexer.query.SORTABLE` (except relevance): the document fields whose tuple is the sort value.
+Documents without the first field sort after all others, in both directions."""
+
+SUMMARY_KEYS = (
+    "title",
+    "source",
+    "experiments",
+    "issued",
+    "year",
+    "doi",
+    "resource_type",
+    "landing_page",
+    "file_count",
+    "size_bytes",
+    "description",
+)
+"""The stored fields every hit carries, always all present (null when the record has no value)."""
+
+SUMMARY_DESCRIPTION_CHARS = 300
+
+_ENERGY_UNIT = re.compile(r"^(?P<prefix>[mkMGTPE]?)eV(?:[_ ]?(?:ee|nr|ee\.|nr\.))?$")
+_ENERGY_PREFIX_GEV = {"m": 1e-12, "": 1e-9, "k": 1e-6, "M": 1e-3, "G": 1.0, "T": 1e3, "P": 1e6, "E": 1e9}
+_ENERGY_IN_TEXT = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s?([mkMGTP]?eV)\b")
+_INLINE_TAG = re.compile(r"</?(?:sup|sub|b|i|em|strong|span|a|u|small|code|tt)\b[^>]{0,1000}>", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]{0,1000}>")
+_SPACE = re.compile(r"\s+")
+_MEDIA_TYPE_FORMATS = {
+    "application/json": "JSON",
+    "application/ld+json": "JSON-LD",
+    "application/xml": "XML",
+    "text/xml": "XML",
+    "text/csv": "CSV",
+    "text/plain": "TXT",
+    "text/html": "HTML",
+    "application/pdf": "PDF",
+    "application/zip": "ZIP",
+    "application/gzip": "GZIP",
+    "application/x-tar": "TAR",
+    "application/x-hdf5": "HDF5",
+    "application/x-hdf": "HDF5",
+    "application/x-yaml": "YAML",
+    "application/yaml": "YAML",
+    "text/yaml": "YAML",
+    "application/x-root": "ROOT",
+    "application/fits": "FITS",
+    "image/fits": "FITS",
+    "image/png": "PNG",
+    "image/jpeg": "JPEG",
+}
+_BEAM_PAIR = re.compile(r"^([A-Z][a-z]?|[a-z])([A-Z][a-z]?|[a-z])$")
+_SHORT_FORMAT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+\-]{0,15}$")
+_VOCABULARY_OF = {
+    "experiment": "experiment",
+    "collaboration": "experiment",
+    "messenger": "messenger",
+    "technique": "technique",
+    "target": "target",
+    "data_level": "data-level",
+    "resource_category": "resource-category",
+    "collision_type": "collision-type",
+}
+_DOI_SCHEMES = (IdentifierScheme.DOI, IdentifierScheme.CONCEPT_DOI)
+
+
+class UnitError(ValueError):
+    """An energy whose unit is not an electronvolt multiple: the value is left out of the numeric fields."""
+
+
+def energy_in_gev(value: float, unit: str) -> float:
+    """`value` in `unit` (eV, keV, MeV, GeV, TeV, PeV, EeV, meV; recoil units keVee/keVnr count as keV) in GeV."""
+    match = _ENERGY_UNIT.match(unit.strip())
+    if match is None:
+        raise UnitError(f"{unit!r} is not an energy unit (eV, keV, MeV, GeV, TeV, PeV, EeV)")
+    return value * _ENERGY_PREFIX_GEV[match["prefix"]]
+
+
+def energy_token(gev: float) -> str:
+    """The compact spelling people search for: 13000 GeV → "13TeV", 0.9 TeV → "900GeV"."""
+    for unit, scale in (("PeV", 1e6), ("TeV", 1e3), ("GeV", 1.0), ("MeV", 1e-3), ("keV", 1e-6), ("eV", 1e-9)):
+        if abs(gev) >= scale:
+            return f"{_compact_number(gev / scale)}{unit}"
+    return f"{_compact_number(gev)}GeV"
+
+
+def _compact_number(value: float) -> str:
+    rounded = round(value, 3)
+    return str(int(rounded)) if float(rounded).is_integer() else f"{rounded:g}"
+
+
+def plain_text(text: str) -> str:
+    """Markup-free text: HTML tags dropped, entities decoded, whitespace collapsed (abstracts often carry HTML).
+
+    Inline tags vanish without a trace so that "B<sup>0</sup>" stays the word "B0"; block tags separate words.
+    """
+    if "<" in text:
+        text = _TAG.sub(" ", _INLINE_TAG.sub("", text))
+    if "&" in text:
+        text = html.unescape(text)
+    return _SPACE.sub(" ", text).strip()
+
+
+def short_description(text: str | None, limit: int = SUMMARY_DESCRIPTION_CHARS) -> str | None:
+    """The description cut at a word boundary to about `limit` characters, with an ellipsis when cut."""
+    if not text:
+        return None
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.") + "…"
+
+
+def partial_date_timestamp(value: str | None) -> int | None:
+    """Seconds since 1970 (UTC) of the start of an ISO 8601 partial date: "2011" → 2011-01-01T00:00:00Z."""
+    if not value:
+        return None
+    try:
+        if len(value) == 4:
+            moment = datetime(int(value), 1, 1, tzinfo=UTC)
+        elif len(value) == 7:
+            moment = datetime(int(value[:4]), int(value[5:7]), 1, tzinfo=UTC)
+        else:
+            moment = datetime.fromisoformat(value)
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return int(moment.timestamp())
+
+
+def title_key(title: str) -> tuple[int, int, int, int]:
+    """The title's sort key: accents and case folded, leading punctuation dropped, first 32 UTF-8 bytes."""
+    folded = unicodedata.normalize("NFKD", title)
+    folded = "".join(c for c in folded if not unicodedata.combining(c)).casefold()
+    folded = _SPACE.sub(" ", folded)
+    start = 0
+    while start < len(folded) and not folded[start].isalnum():
+        start += 1
+    data = folded[start:].encode("utf-8")[:32].ljust(32, b"\0")
+    return (
+        int.from_bytes(data[0:8], "big"),
+        int.from_bytes(data[8:16], "big"),
+        int.from_bytes(data[16:24], "big"),
+        int.from_bytes(data[24:32], "big"),
+    )
+
+
+def tiebreak(record_id: str) -> int:
+    """A stable 64-bit hash of the record id (the same on every run and machine, unlike Python's `hash`)."""
+    return int.from_bytes(hashlib.blake2b(record_id.encode("utf-8"), digest_size=8).digest(), "big")
+
+
+def normalise_format(value: str) -> str | None:
+    """A file format as a facet value: "root" → "ROOT", "text/csv" → "CSV", ".h5" → "H5"; other text kept."""
+    text = value.strip().lstrip(".")
+    if not text:
+        return None
+    mapped = _MEDIA_TYPE_FORMATS.get(text.lower().split(";")[0].strip())
+    if mapped:
+        return mapped
+    return text.upper() if _SHORT_FORMAT.match(text) else text
+
+
+def _labels(values: Iterable[Concept | None]) -> list[str]:
+    seen: dict[str, None] = {}
+    for concept in values:
+        if concept is not None:
+            seen.setdefault(concept.label, None)
+    return list(seen)
+
+
+def _unique(values: Iterable[str | None]) -> list[str]:
+    return list(dict.fromkeys(v for v in values if v))
+
+
+def _quantity_gev(quantity: Quantity | None) -> float | None:
+    if quantity is None:
+        return None
+    try:
+        return energy_in_gev(quantity.value, quantity.unit)
+    except UnitError:
+        return None
+
+
+def index_document(record: Record) -> dict[str, Any]:
+    """The flat index document of a record (a cluster of one record, for now); see the module doc for the fields."""
+    description = plain_text(record.description) if record.description else None
+    experiments = _labels(record.experiments)
+    issued_year = int(record.issued[:4]) if record.issued else None
+    distributions = record.distributions
+    file_count = len(distributions)
+    size_bytes = record.size_bytes
+    if size_bytes is None and any(d.size_bytes is not None for d in distributions):
+        size_bytes = sum(d.size_bytes or 0 for d in distributions)
+    collision_type = record.collision.type if record.collision else None
+    sqrt_s_gev = _quantity_gev(record.collision.sqrt_s if record.collision else None)
+    energy_min = energy_max = None
+    if record.energy_range is not None:
+        try:
+            if record.energy_range.min is not None:
+                energy_min = energy_in_gev(record.energy_range.min, record.energy_range.unit)
+            if record.energy_range.max is not None:
+                energy_max = energy_in_gev(record.energy_range.max, record.energy_range.unit)
+        except UnitError:
+            energy_min = energy_max = None
+    doi = record.doi
+    resource_type = record.resource_type.label if record.resource_type else None
+
+    document: dict[str, Any] = {
+        ID_FIELD: record.id,
+        CLUSTER_FIELD: record.id,
+        # keyword fields
+        "experiment": experiments,
+        "collaboration": _labels(record.collaboration),
+        "messenger": _labels(record.messengers),
+        "technique": _labels(record.detection_technique),
+        "resource_category": _labels(record.resource_categories),
+        "resource_type": [resource_type] if resource_type else [],
+        "data_level": _labels([record.data_level]),
+        "file_format": _unique(
+            normalise_format(f) for f in [*record.formats, *(d.format or d.media_type or "" for d in distributions)]
+        ),
+        "license": _labels([record.license]),
+        "availability": _unique(str(d.availability) for d in distributions),
+        "source": [record.source],
+        "collision_type": _labels([collision_type]),
+        "target": _labels(record.targets),
+        "keyword": _unique(k.strip() for k in record.keywords),
+        "doi": _unique(i.value.lower() for i in record.identifiers if i.scheme in _DOI_SCHEMES),
+        "identifier": _unique(i.key() for i in record.identifiers),
+        # numeric fields
+        "year": issued_year,
+        "sqrt_s_gev": sqrt_s_gev,
+        "energy_min_gev": energy_min,
+        "energy_max_gev": energy_max,
+        "size_bytes": size_bytes,
+        "file_count": file_count,
+        # sort keys
+        "issued_ts": partial_date_timestamp(record.issued),
+        "modified_ts": partial_date_timestamp(record.modified),
+        TIEBREAK_FIELD: tiebreak(record.id),
+    }
+    document.update(zip(TITLE_KEY_FIELDS, title_key(record.title), strict=True))
+    document.update(_text_fields(record, description, experiments, sqrt_s_gev))
+    document[SUMMARY_FIELD] = {
+        "title": record.title,
+        "source": record.source,
+        "experiments": experiments,
+        "issued": record.issued,
+        "year": issued_year,
+        "doi": doi,
+        "resource_type": resource_type,
+        "landing_page": record.landing_page,
+        "file_count": file_count,
+        "size_bytes": size_bytes,
+        "description": short_description(description),
+    }
+    return document
+
+
+def _text_fields(
+    record: Record, description: str | None, experiments: list[str], sqrt_s_gev: float | None
+) -> dict[str, list[str]]:
+    keywords = _unique([*record.keywords, *(s.label for s in record.subjects)])
+    observables = _unique(x for o in record.observables for x in (o.label, o.raw))
+    experiment_names = _unique(
+        [
+            *experiments,
+            *(e.raw for e in record.experiments),
+            *(c.label for c in record.collaboration),
+            record.accelerator.label if record.accelerator else None,
+        ]
+    )
+    collision_type = record.collision.type if record.collision else None
+    concept_labels = _labels(
+        [
+            *record.messengers,
+            *record.detection_technique,
+            *record.targets,
+            *record.resource_categories,
+            record.resource_type,
+            record.data_level,
+            collision_type,
+        ]
+    )
+    identifiers = _unique(
+        [
+            record.native_id,
+            *(i.value for i in record.identifiers),
+            *(i.key() for i in record.identifiers),
+        ]
+    )
+    energies = []
+    if sqrt_s_gev is not None:
+        energies.append(energy_token(sqrt_s_gev))
+    for text in (record.title, description or "", *record.keywords):
+        for number, unit in _ENERGY_IN_TEXT.findall(text):
+            energies.append(number + unit)
+    physics = _unique(
+        [
+            record.title,
+            *keywords,
+            *record.reactions,
+            *observables,
+            *(_collision_spellings(collision_type) if collision_type else ()),
+            *energies,
+            description,
+        ]
+    )
+    return {
+        "title": [record.title],
+        "description": [description] if description else [],
+        "keywords": keywords,
+        "experiments": experiment_names,
+        "concepts": concept_labels,
+        "observables": observables,
+        "reactions": list(record.reactions),
+        "identifiers": identifiers,
+        "physics": physics,
+    }
+
+
+def _collision_spellings(collision_type: Concept) -> list[str]:
+    """ "PbPb" is also written "Pb-Pb" (and "pp" "p-p"): both spellings are indexed as physics tokens."""
+    spellings = [collision_type.label, collision_type.raw]
+    pair = _BEAM_PAIR.match(collision_type.label)
+    if pair:
+        spellings.append(f"{pair[1]}-{pair[2]}")
+    return spellings
+
+
+def filter_terms(field: str, value: str) -> tuple[str, ...]:
+    """The indexed values a filter value stands for, so filters accept what people type and what facets showed.
+
+    Vocabulary fields also match the concept the value names ("cms" and "CMS Collaboration" → "CMS",
+    "proton-proton" → "pp"); licences match their SPDX id; DOIs and identifiers compare as `Identifier.key()` does
+    (an identifier without a scheme prefix matches it under any scheme); formats are normalised as indexed.
+    """
+    value = value.strip()
+    terms = [value]
+    scheme = _VOCABULARY_OF.get(field)
+    if scheme is not None:
+        found = lookup(scheme, value)
+        if found is not None:
+            terms.append(found.label)
+    elif field == "license":
+        terms.append(license_concept(value).label)
+    elif field == "doi":
+        terms = [re.sub(r"^(https?://(dx\.)?doi\.org/|doi:)", "", value, flags=re.IGNORECASE).lower()]
+    elif field == "identifier":
+        terms = _identifier_terms(value)
+    elif field == "file_format":
+        terms.append(normalise_format(value) or value)
+    elif field == "availability":
+        terms.append(value.lower())
+    return tuple(dict.fromkeys(t for t in terms if t))
+
+
+def _identifier_terms(value: str) -> list[str]:
+    prefix, sep, rest = value.partition(":")
+    schemes = {s.value: s for s in IdentifierScheme}
+    if sep and prefix.lower() in schemes:
+        scheme = schemes[prefix.lower()]
+        rest = rest.strip()
+        return [f"{scheme}:{rest.lower() if scheme in _DOI_SCHEMES else rest}"]
+    return [f"{s}:{value.lower() if s in _DOI_SCHEMES else value}" for s in IdentifierScheme]

@@ -1,0 +1,537 @@
+"""The embedded search index: tantivy, in a directory, behind the one query model (`indexer.query`).
+
+    index = TantivyIndex("var/index")
+    index.index(records)          # upsert: a record's previous document is replaced
+    index.delete([record_id])
+    index.commit()                # nothing is visible (or durable) before a commit
+    result = index.search(Query.parse("higgs", filters=["experiment=CMS"], facets=["year"]))
+
+Concurrency: one writer per index directory (tantivy holds a lock file; a second writer, in this process or another,
+gets `IndexBusyError`). Any number of readers, in this and other processes, search while it writes; a reader sees a
+commit as soon as it is made (in the writing object) or within about a second (elsewhere: readers reload when the
+index's meta file changes). The writer is opened on the first write, so a read-only `TantivyIndex` never takes the
+lock. Its memory is bounded by `heap_bytes` (tantivy flushes a segment when the heap is full).
+
+Paging: see `indexer.tantivy_paging` — field sorts resume after the last hit's sort value (walks survive commits);
+relevance walks read a snapshot kept in this process for `snapshot_ttl` seconds after each page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import statistics
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import orjson
+import tantivy
+
+from indexer.document import (
+    ID_FIELD,
+    SCHEMA_VERSION,
+    SORT_LEVELS,
+    SUMMARY_FIELD,
+    SUMMARY_KEYS,
+    TEXT_FIELDS,
+    TIEBREAK_FIELD,
+    filter_terms,
+    index_document,
+)
+from indexer.query import (
+    FIELDS,
+    FacetValue,
+    Hit,
+    Query,
+    QueryError,
+    Range,
+    SearchBackend,
+    SearchResult,
+    decode_cursor,
+    encode_cursor,
+)
+from indexer.tantivy_paging import (
+    Level,
+    SearchAfter,
+    Snapshot,
+    SnapshotStore,
+    count_hits,
+    field_type,
+    levels_for,
+)
+from indexer.tantivy_schema import build_schema, register_analyzers, to_tantivy
+from ontology.model import Record
+
+MARKER_FILE = "dmlake-index.json"
+DEFAULT_HEAP_BYTES = 128_000_000
+CURSOR_VERSION = 1
+FACET_SEGMENT_SIZE = 2_000
+"""Buckets each index segment reports per facet before they are merged: counts of the values shown are exact
+unless a value is outside the top 2,000 of some segment yet inside the overall top `facet_size`."""
+
+
+class IndexVersionError(RuntimeError):
+    """The directory holds an index built for another document schema: it has to be rebuilt."""
+
+
+class IndexBusyError(RuntimeError):
+    """Another writer (in this or another process) holds the index's lock."""
+
+
+class TantivyIndex(SearchBackend):
+    """A tantivy index in `path` (or in memory with `path=None`), upserted by record id; see the module doc."""
+
+    def __init__(
+        self,
+        path: str | Path | None,
+        *,
+        heap_bytes: int = DEFAULT_HEAP_BYTES,
+        writer_threads: int = 1,
+        snapshot_ttl: float = 600.0,
+        snapshot_capacity: int = 64,
+    ) -> None:
+        self.path = Path(path) if path is not None else None
+        self.heap_bytes = heap_bytes
+        self.writer_threads = writer_threads
+        self._schema = build_schema()
+        self._index = self._open()
+        register_analyzers(self._index)
+        self._index.config_reader("OnCommit")
+        self._writer: tantivy.IndexWriter | None = None
+        self._write_lock = threading.Lock()
+        self._snapshots = SnapshotStore(ttl=snapshot_ttl, capacity=snapshot_capacity)
+        self._text_fields = list(TEXT_FIELDS)
+        self._boosts = {name: spec.boost for name, spec in TEXT_FIELDS.items() if spec.boost != 1.0}
+
+    # ---- opening -------------------------------------------------------------------------------------------
+
+    def _open(self) -> tantivy.Index:
+        if self.path is None:
+            return tantivy.Index(self._schema)
+        self.path.mkdir(parents=True, exist_ok=True)
+        marker = self.path / MARKER_FILE
+        existing = (self.path / "meta.json").exists()
+        if existing:
+            version = self._marker_version(marker)
+            if version != SCHEMA_VERSION:
+                built = "an unknown schema" if version is None else f"document schema version {version}"
+                raise IndexVersionError(
+                    f"the search index in {self.path} was built with {built}; this dmlake writes version "
+                    f"{SCHEMA_VERSION}. Rebuild it: remove the directory and re-run the index consumer from "
+                    f"sequence 0 (reset its cursor)."
+                )
+        try:
+            index = tantivy.Index(self._schema, path=str(self.path), reuse=True)
+        except ValueError as error:
+            raise IndexVersionError(f"cannot open the search index in {self.path}: {error}") from error
+        if not existing:
+            marker.write_bytes(orjson.dumps({"schema_version": SCHEMA_VERSION, "document": "indexer.document"}))
+        return index
+
+    @staticmethod
+    def _marker_version(marker: Path) -> int | None:
+        try:
+            version = orjson.loads(marker.read_bytes()).get("schema_version")
+        except (OSError, orjson.JSONDecodeError, AttributeError):
+            return None
+        return version if isinstance(version, int) else None
+
+    # ---- writing -------------------------------------------------------------------------------------------
+
+    def _writer_locked(self) -> tantivy.IndexWriter:
+        if self._writer is None:
+            try:
+                self._writer = self._index.writer(heap_size=self.heap_bytes, num_threads=self.writer_threads)
+            except ValueError as error:
+                where = self.path or "memory"
+                raise IndexBusyError(
+                    f"cannot write the search index in {where}: another writer holds its lock ({error}). "
+                    f"Only one process may index at a time; stop the other indexer or wait for it to finish."
+                ) from error
+        return self._writer
+
+    def index(self, records: Iterable[Record]) -> int:
+        """Add or replace the documents of `records` (visible after `commit`); returns how many were written."""
+        return self.index_documents(index_document(record) for record in records)
+
+    def index_documents(self, documents: Iterable[Mapping[str, Any]]) -> int:
+        """Add or replace prepared `indexer.document.index_document` mappings; returns how many were written."""
+        count = 0
+        with self._write_lock:
+            writer = self._writer_locked()
+            for document in documents:
+                writer.delete_documents_by_term(ID_FIELD, document[ID_FIELD])
+                writer.add_document(to_tantivy(dict(document), self._schema))
+                count += 1
+        return count
+
+    def delete(self, record_ids: Iterable[str]) -> int:
+        """Remove the documents of these records (visible after `commit`); ids not in the index are ignored."""
+        count = 0
+        with self._write_lock:
+            writer = self._writer_locked()
+            for record_id in record_ids:
+                writer.delete_documents_by_term(ID_FIELD, record_id)
+                count += 1
+        return count
+
+    def commit(self) -> None:
+        """Make every write so far durable and visible to searches."""
+        with self._write_lock:
+            if self._writer is None:
+                return
+            self._writer.commit()
+        self._index.reload()
+
+    def rollback(self) -> None:
+        """Drop the writes since the last commit."""
+        with self._write_lock:
+            if self._writer is not None:
+                self._writer.rollback()
+
+    def close(self) -> None:
+        """Release the writer (uncommitted writes are dropped) after its merges finish; searching still works."""
+        with self._write_lock:
+            if self._writer is not None:
+                writer, self._writer = self._writer, None
+                writer.wait_merging_threads()
+
+    def __enter__(self) -> TantivyIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- reading -------------------------------------------------------------------------------------------
+
+    def count(self) -> int:
+        """Documents in the index as of the last commit."""
+        return int(self._index.searcher().num_docs)
+
+    def search(self, query: Query) -> SearchResult:
+        sort = query.effective_sort
+        fingerprint = _fingerprint(query, sort)
+        state = self._cursor_state(query, sort, fingerprint)
+        base = self._base_query(query)
+        if sort.lstrip("-") == "relevance":
+            searcher, total, hits, next_cursor = self._relevance_page(query, base, state, fingerprint)
+        else:
+            searcher, total, hits, next_cursor = self._field_page(query, base, sort, state, fingerprint)
+        facets = self._facets(searcher, base, query) if query.facets else {}
+        return SearchResult(total=total, hits=hits, facets=facets, next_cursor=next_cursor, query=query)
+
+    def _cursor_state(self, query: Query, sort: str, fingerprint: str) -> dict[str, Any] | None:
+        if not query.cursor:
+            return None
+        state = decode_cursor(query.cursor)
+        if state.get("v") != CURSOR_VERSION or state.get("s") != sort:
+            raise QueryError(
+                "the cursor was given out for another sort or by another version of the service",
+                parameter="cursor",
+                hint="restart the query without a cursor",
+            )
+        if state.get("f") != fingerprint:
+            raise QueryError(
+                "the cursor belongs to a different query (text, filters or sort changed)",
+                parameter="cursor",
+                hint="pass next_cursor together with the same q, filters and sort it came with",
+            )
+        return state
+
+    # ---- query building ------------------------------------------------------------------------------------
+
+    def _base_query(self, query: Query) -> tantivy.Query:
+        clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
+        if query.text:
+            clauses.append((tantivy.Occur.Must, self._text_query(query.text)))
+        for name, values in query.filters:
+            clauses.append((tantivy.Occur.Must, tantivy.Query.const_score_query(self._filter(name, values), 0.0)))
+        for name, bounds in query.ranges:
+            clauses.append((tantivy.Occur.Must, tantivy.Query.const_score_query(self._range(name, bounds), 0.0)))
+        if not clauses:
+            return tantivy.Query.all_query()
+        if len(clauses) == 1 and query.text:
+            return clauses[0][1]
+        return tantivy.Query.boolean_query(clauses)
+
+    def _text_query(self, text: str) -> tantivy.Query:
+        try:
+            return self._index.parse_query(
+                text, default_field_names=self._text_fields, field_boosts=self._boosts, conjunction_by_default=True
+            )
+        except ValueError as error:
+            raise self._text_error(text, str(error)) from None
+
+    def _text_error(self, text: str, message: str) -> QueryError:
+        fields = ", ".join(self._text_fields)
+        try:
+            problems = tantivy.parse_query_lenient(text)[1]
+        except ValueError:
+            problems = []
+        if problems:
+            position = int(problems[0].get("pos", 0))
+            return QueryError(
+                f"cannot read the search text: {problems[0].get('message', 'syntax error')} at position {position}",
+                parameter="q",
+                position=position,
+                hint='balance quotes and parentheses, or put physics notation in quotes, e.g. "B0->K*mumu"',
+            )
+        if message.startswith("Field does not exist"):
+            name = message.split(":", 1)[1].strip().strip("'\"")
+            position = max(text.find(name + ":"), 0)
+            return QueryError(
+                f"cannot read the search text: there is no field {name!r}",
+                parameter="q",
+                position=position,
+                hint=f"search one field with FIELD:word, FIELD one of {fields}, or a filter field such as "
+                f'experiment:CMS; to search for text with a colon, quote it ("{text[position:][:40]}")',
+            )
+        return QueryError(
+            f"cannot read the search text: {message}",
+            parameter="q",
+            position=0,
+            hint=f'quote words with special characters; fields: {fields}; operators: AND, OR, -word, "phrase"',
+        )
+
+    def _filter(self, name: str, values: Iterable[str]) -> tantivy.Query:
+        kind = FIELDS.get(name)
+        if kind is None:
+            raise QueryError(f"unknown filter field {name!r}", parameter="filter", hint="fields: " + ", ".join(FIELDS))
+        if kind in ("integer", "float"):
+            alternatives = []
+            for value in values:
+                try:
+                    number = float(value)
+                except ValueError:
+                    raise QueryError(
+                        f"{name}: {value!r} is not a number", parameter="filter", hint=f"write {name}=NUMBER"
+                    ) from None
+                alternatives.append((tantivy.Occur.Should, self._range(name, Range(number, number))))
+            return tantivy.Query.boolean_query(alternatives)
+        terms = list(dict.fromkeys(term for value in values for term in filter_terms(name, value)))
+        if len(terms) == 1:
+            return tantivy.Query.term_query(self._schema, name, terms[0])
+        return tantivy.Query.term_set_query(self._schema, name, terms)
+
+    def _range(self, name: str, bounds: Range) -> tantivy.Query:
+        kind = FIELDS.get(name)
+        if kind not in ("integer", "float"):
+            raise QueryError(f"{name} is not a numeric field and takes no range", parameter="filter")
+        if any(bound is not None and math.isnan(bound) for bound in (bounds.low, bounds.high)):
+            raise QueryError(f"{name}: NaN is not a bound", parameter="filter", hint=f"write {name}=LOW..HIGH")
+        # An infinite bound is an open one (and would not fit an integer column).
+        low: float | int | None = None if bounds.low is None or bounds.low == -math.inf else bounds.low
+        high: float | int | None = None if bounds.high is None or bounds.high == math.inf else bounds.high
+        if low == math.inf or high == -math.inf:
+            return tantivy.Query.empty_query()
+        if kind == "integer":
+            low = None if low is None or low < -(2**63) else math.ceil(low)
+            high = None if high is None or high >= 2**63 else math.floor(high)
+            if low is not None and high is not None and low > high:
+                return tantivy.Query.empty_query()
+            if (low is not None and low >= 2**63) or (high is not None and high < -(2**63)):
+                return tantivy.Query.empty_query()
+        else:
+            low = None if low is None else float(low)
+            high = None if high is None else float(high)
+        if low is None and high is None:
+            return tantivy.Query.exists_query(name)  # "year=.." : any year at all
+        return tantivy.Query.range_query(self._schema, name, field_type(name), low, high)
+
+    # ---- pages ---------------------------------------------------------------------------------------------
+
+    def _field_page(
+        self, query: Query, base: tantivy.Query, sort: str, state: dict[str, Any] | None, fingerprint: str
+    ) -> tuple[tantivy.Searcher, int, list[Hit], str | None]:
+        name = sort.lstrip("-")
+        fields = SORT_LEVELS.get(name)
+        if fields is None:
+            raise QueryError(f"cannot sort on {sort!r}", parameter="sort", hint="sorts: " + ", ".join(SORT_LEVELS))
+        searcher = self._index.searcher()
+        total = self._count(searcher, base)
+        if query.size == 0:
+            return searcher, total, [], None
+        has_value = tantivy.Query.exists_query(fields[0])
+        present = tantivy.Query.boolean_query([(tantivy.Occur.Must, base), (tantivy.Occur.Must, has_value)])
+        missing = tantivy.Query.boolean_query([(tantivy.Occur.Must, base), (tantivy.Occur.MustNot, has_value)])
+        levels = levels_for(fields, descending=sort.startswith("-"))
+        missing_levels = [Level(TIEBREAK_FIELD, False)]
+        walker = SearchAfter(searcher, self._schema, lambda address: self._doc_id(searcher, address))
+        need = query.size + 1
+        entries: list[tuple[int, tuple[int | float, ...], tantivy.DocAddress]] = []
+        phase, key, last_id = self._field_position(state, levels, missing_levels)
+        if phase == 0:
+            found = walker.after(present, levels, key, last_id, need) if key else walker.first(present, levels, need)
+            entries.extend((0, k, a) for k, a in found)
+            key = ()
+        if len(entries) < need:
+            found = (
+                walker.after(missing, missing_levels, key, last_id, need - len(entries))
+                if key
+                else walker.first(missing, missing_levels, need - len(entries))
+            )
+            entries.extend((1, k, a) for k, a in found)
+        page = entries[: query.size]
+        hits = []
+        for _, _, address in page:
+            hits.append(self._hit(searcher, address, None))
+        next_cursor = None
+        if len(entries) > query.size and page:
+            last_phase, last_key, _ = page[-1]
+            position = {"p": last_phase, "k": list(last_key), "i": hits[-1].id}
+            next_cursor = encode_cursor({"v": CURSOR_VERSION, "s": sort, "f": fingerprint, **position})
+        return searcher, total, hits, next_cursor
+
+    @staticmethod
+    def _field_position(
+        state: dict[str, Any] | None, levels: list[Level], missing_levels: list[Level]
+    ) -> tuple[int, tuple[int | float, ...], str]:
+        if state is None:
+            return 0, (), ""
+        phase, key, last_id = state.get("p"), state.get("k"), state.get("i")
+        expected = len(levels) if phase == 0 else len(missing_levels)
+        if (
+            phase not in (0, 1)
+            or not isinstance(key, list)
+            or len(key) != expected
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in key)
+            or not isinstance(last_id, str)
+        ):
+            raise QueryError("the cursor is malformed", parameter="cursor", hint="pass next_cursor unchanged")
+        return phase, tuple(key), last_id
+
+    def _relevance_page(
+        self, query: Query, base: tantivy.Query, state: dict[str, Any] | None, fingerprint: str
+    ) -> tuple[tantivy.Searcher, int, list[Hit], str | None]:
+        if state is None:
+            searcher, index_state = self._pinned_searcher()
+            snapshot = Snapshot(searcher, fingerprint, index_state, last_used=0.0)
+            snapshot_id: str | None = None
+            offset = 0
+        else:
+            snapshot_id, snapshot, offset = self._resume_snapshot(state, fingerprint)
+        total = self._count(snapshot.searcher, base)
+        if query.size == 0:
+            return snapshot.searcher, total, [], None
+        found = snapshot.page(base, offset, query.size + 1) if offset < total else []
+        page = found[: query.size]
+        hits = [self._hit(snapshot.searcher, address, float(score)) for score, address in page]
+        next_cursor = None
+        if len(found) > query.size:
+            if snapshot_id is None:
+                snapshot_id = self._snapshots.add(snapshot)
+            next_cursor = encode_cursor(
+                {
+                    "v": CURSOR_VERSION,
+                    "s": query.effective_sort,
+                    "f": fingerprint,
+                    "proc": self._snapshots.process,
+                    "snap": snapshot_id,
+                    "st": snapshot.index_state,
+                    "o": offset + len(page),
+                }
+            )
+        return snapshot.searcher, total, hits, next_cursor
+
+    def _resume_snapshot(self, state: dict[str, Any], fingerprint: str) -> tuple[str, Snapshot, int]:
+        offset, snapshot_id = state.get("o"), state.get("snap")
+        if not isinstance(offset, int) or offset < 0 or not isinstance(snapshot_id, str):
+            raise QueryError("the cursor is malformed", parameter="cursor", hint="pass next_cursor unchanged")
+        snapshot = self._snapshots.get(snapshot_id) if state.get("proc") == self._snapshots.process else None
+        if snapshot is not None and snapshot.fingerprint == fingerprint:
+            return snapshot_id, snapshot, offset
+        # The snapshot is gone. The same index files rank identically, so a fresh searcher can take over.
+        searcher, index_state = self._pinned_searcher()
+        if index_state is None or index_state != state.get("st"):
+            raise QueryError(
+                "cursor expired, restart the query: relevance-ranked pages are kept for "
+                f"{self._snapshots.ttl:g} s after each page and the index has changed since",
+                parameter="cursor",
+                hint="restart without a cursor, or sort by a field (e.g. -issued or title) for walks that survive "
+                "index updates",
+            )
+        snapshot = Snapshot(searcher, fingerprint, index_state, last_used=0.0)
+        return self._snapshots.add(snapshot), snapshot, offset
+
+    def _pinned_searcher(self) -> tuple[tantivy.Searcher, str | None]:
+        """A searcher on the newest commit and a fingerprint of the index files it reads (None if unknown)."""
+        if self.path is None:
+            return self._index.searcher(), None
+        for _ in range(3):
+            before = self._meta_digest()
+            self._index.reload()
+            searcher = self._index.searcher()
+            if before is not None and before == self._meta_digest():
+                return searcher, before
+        return searcher, None
+
+    def _meta_digest(self) -> str | None:
+        assert self.path is not None
+        try:
+            return hashlib.blake2b((self.path / "meta.json").read_bytes(), digest_size=12).hexdigest()
+        except OSError:
+            return None
+
+    def bare_query_latency_ms(self, text: str, repeat: int = 100) -> dict[str, float]:
+        """Baseline for benchmarks: p50/p95 milliseconds of tantivy alone finding the top 10 for `text` (no
+        filters, facets, cursors or hit decoding), to print beside the figures of `search`."""
+        query = self._text_query(text)
+        searcher = self._index.searcher()
+        searcher.search(query, limit=10)
+        samples = []
+        for _ in range(max(repeat, 1)):
+            started = time.perf_counter()
+            searcher.search(query, limit=10)
+            samples.append((time.perf_counter() - started) * 1000)
+        samples.sort()
+        return {"p50": statistics.median(samples), "p95": samples[int(0.95 * (len(samples) - 1))]}
+
+    # ---- hits and facets -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _count(searcher: tantivy.Searcher, query: tantivy.Query) -> int:
+        return count_hits(searcher, query)
+
+    @staticmethod
+    def _doc_id(searcher: tantivy.Searcher, address: tantivy.DocAddress) -> str:
+        return str(searcher.doc(address)[ID_FIELD][0])
+
+    @staticmethod
+    def _hit(searcher: tantivy.Searcher, address: tantivy.DocAddress, score: float | None) -> Hit:
+        document = searcher.doc(address)
+        summary = orjson.loads(document[SUMMARY_FIELD][0])
+        fields = {key: summary.get(key) for key in SUMMARY_KEYS}
+        return Hit(id=str(document[ID_FIELD][0]), score=score, fields=fields)
+
+    def _facets(self, searcher: tantivy.Searcher, base: tantivy.Query, query: Query) -> dict[str, list[FacetValue]]:
+        if query.facet_size <= 0:
+            return {name: [] for name in query.facets}
+        # Ask for more than shown so that values tied on count are cut by value, not by tantivy's bucket order.
+        wanted = query.facet_size + 10
+        spec = {
+            name: {"terms": {"field": name, "size": wanted, "segment_size": max(FACET_SEGMENT_SIZE, wanted * 10)}}
+            for name in query.facets
+        }
+        result = searcher.aggregate(base, spec)
+        facets: dict[str, list[FacetValue]] = {}
+        for name in query.facets:
+            buckets = result.get(name, {}).get("buckets", [])
+            values = [FacetValue(_facet_key(bucket["key"]), int(bucket["doc_count"])) for bucket in buckets]
+            values.sort(key=lambda v: (-v.count, v.value))
+            facets[name] = values[: query.facet_size]
+        return facets
+
+
+def _facet_key(key: Any) -> str:
+    if isinstance(key, float) and key.is_integer():
+        return str(int(key))
+    return str(key)
+
+
+def _fingerprint(query: Query, sort: str) -> str:
+    """What a cursor is bound to: the result set and its order (not the page size or the facets)."""
+    data = orjson.dumps([query.text, query.filters, [(n, r.low, r.high) for n, r in query.ranges], sort])
+    return hashlib.blake2b(data, digest_size=9).hexdigest()

@@ -1,0 +1,92 @@
+"""The tantivy schema, analysers and document encoding for the fields `indexer.document` declares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import tantivy
+
+from indexer.document import (
+    CLUSTER_FIELD,
+    FLOAT_FIELDS,
+    ID_FIELD,
+    INTEGER_FIELDS,
+    KEYWORD_FIELDS,
+    PHYSICS_TOKEN_PATTERN,
+    SORT_KEYS,
+    SUMMARY_FIELD,
+    TEXT_FIELDS,
+    AnalyzerName,
+)
+
+TOKENIZER_NAMES: dict[AnalyzerName, str] = {
+    "prose": "dmlake_prose",
+    "physics": "dmlake_physics",
+    "identifier": "dmlake_identifier",
+}
+
+
+def analyzers() -> dict[AnalyzerName, tantivy.TextAnalyzer]:
+    """The analysers `indexer.document.ANALYZERS` describes, built for tantivy."""
+    prose = (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.remove_long(40))
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.ascii_fold())
+        .filter(tantivy.Filter.stemmer("english"))
+        .build()
+    )
+    physics = (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(PHYSICS_TOKEN_PATTERN))
+        .filter(tantivy.Filter.remove_long(80))
+        .filter(tantivy.Filter.lowercase())
+        .build()
+    )
+    identifier = (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace())
+        .filter(tantivy.Filter.remove_long(250))
+        .filter(tantivy.Filter.lowercase())
+        .build()
+    )
+    return {"prose": prose, "physics": physics, "identifier": identifier}
+
+
+def register_analyzers(index: tantivy.Index) -> None:
+    """Tokenizers are not stored in the index: every `Index` object needs them before it writes or parses."""
+    for name, analyzer in analyzers().items():
+        index.register_tokenizer(TOKENIZER_NAMES[name], analyzer)
+
+
+def build_schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    # Keyword fields are fast (facets are aggregations over fast columns) and need no positions or frequencies.
+    builder.add_text_field(ID_FIELD, stored=True, fast=True, tokenizer_name="raw", index_option="basic")
+    builder.add_text_field(CLUSTER_FIELD, fast=True, tokenizer_name="raw", index_option="basic")
+    for name in KEYWORD_FIELDS:
+        builder.add_text_field(name, fast=True, tokenizer_name="raw", index_option="basic")
+    for name in INTEGER_FIELDS:
+        builder.add_integer_field(name, indexed=True, fast=True)
+    for name in FLOAT_FIELDS:
+        builder.add_float_field(name, indexed=True, fast=True)
+    for name, kind in SORT_KEYS.items():
+        # Indexed as well as fast: search-after looks documents up by an exact sort value.
+        if kind == "integer":
+            builder.add_integer_field(name, indexed=True, fast=True)
+        else:
+            builder.add_unsigned_field(name, indexed=True, fast=True)
+    for name, text_field in TEXT_FIELDS.items():
+        builder.add_text_field(name, tokenizer_name=TOKENIZER_NAMES[text_field.analyzer], index_option="position")
+    builder.add_bytes_field(SUMMARY_FIELD, stored=True)
+    return builder.build()
+
+
+def to_tantivy(document: dict[str, Any], schema: tantivy.Schema) -> tantivy.Document:
+    """An `indexer.document.index_document` mapping as a tantivy document (absent values are left out)."""
+    values: dict[str, Any] = {}
+    for name, value in document.items():
+        if value is None or value == []:
+            continue
+        values[name] = value
+    values[SUMMARY_FIELD] = orjson.dumps(document[SUMMARY_FIELD])
+    return tantivy.Document.from_dict(values, schema)
