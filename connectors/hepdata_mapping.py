@@ -1,0 +1,490 @@
+"""HEPData record JSON → the canonical model. A pure function of the payload bytes.
+
+The payload is one version of a HEPData record as `GET /record/ins<ID>?format=json&version=<N>` returns it (the
+record page context: `record{…}` from HEPData's search index, `data_tables[…]`, `version`, `version_count`, …).
+One HEPData version is one dmlake record (native id `ins<ID>.v<N>`): each version has its own DOI
+`10.17182/hepdata.<recid>.v<N>`; the base DOI `10.17182/hepdata.<recid>` (which HEPData points at the latest
+version) is the concept the versions are versions of, and version N is a new version of version N-1.
+
+Where HEPData's JSON says nothing the mapper says nothing, except for what HEPData states for all its records: the
+data are CC0, they are DPHEP level 1 (publication data), and each record is a set of data tables.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import html
+import re
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import orjson
+from pydantic import ValidationError
+
+from connectors.base import MappingError, RawRecord
+from ontology import (
+    Agent,
+    Availability,
+    Collision,
+    Concept,
+    Distribution,
+    EnergyRange,
+    Identifier,
+    IdentifierScheme,
+    Provenance,
+    Quantity,
+    Record,
+    record_id,
+)
+from ontology.model import Affiliation
+from ontology.vocabulary import by_uri, concept, concepts, experiment_physics, from_uri, license_concept
+
+MAPPING_VERSION = "hepdata-1"
+
+COLLIDER = "https://w3id.org/dmlake/vocab/messenger/collider"
+DCMI_DATASET = "http://purl.org/dc/dcmitype/Dataset"
+
+TABLE_FORMATS = {
+    # format key in data_tables[].data → (label, media type, file extension HEPData gives the download)
+    "yaml": ("YAML", "application/yaml", "yaml"),
+    "csv": ("CSV", "text/csv", "csv"),
+    "json": ("JSON", "application/json", "json"),
+    "root": ("ROOT", "application/octet-stream", "root"),
+    "yoda": ("YODA", "text/plain", "yoda"),
+    "yoda1": ("YODA1", "text/plain", "yoda"),
+    "yoda.h5": ("YODA-H5", "application/x-hdf5", "yoda.h5"),
+}
+SUBMISSION_FORMATS = ("yaml", "csv", "root", "yoda", "yoda.h5")
+
+
+def native_id(inspire_id: int | str, version: int) -> str:
+    """The dmlake native id of one HEPData version: `ins<INSPIRE>.v<N>`."""
+    return f"ins{inspire_id}.v{version}"
+
+
+def map_payload(raw: RawRecord, source: str, provenance: Provenance) -> Record:
+    """Map one HEPData version. Raises `MappingError(field, message)` for a payload that is not a usable record."""
+    try:
+        document = orjson.loads(raw.payload)
+    except orjson.JSONDecodeError as error:
+        raise MappingError("payload", f"not JSON ({error}); expected /record/ins<ID>?format=json") from error
+    if not isinstance(document, dict):
+        raise MappingError("payload", f"expected a JSON object, got {type(document).__name__}")
+    try:
+        return _map(document, raw, source, provenance)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "record"
+        raise MappingError(where, f"{first.get('msg')} (value {first.get('input')!r})") from error
+
+
+def _map(doc: dict[str, Any], raw: RawRecord, source: str, provenance: Provenance) -> Record:
+    record = _dict(doc, "record")
+    recid = _int(doc, "recid")
+    version = _int(doc, "version")
+    version_count = _int(doc, "version_count")
+    if version < 1 or version > version_count:
+        raise MappingError("version", f"version {version} is outside 1..version_count ({version_count})")
+    status = doc.get("status")
+    if status != "finished":
+        raise MappingError("status", f"{status!r}: only finished (published) HEPData versions are records")
+    inspire = str(record.get("inspire_id") or "").strip()
+    if not inspire.isdigit():
+        raise MappingError("record.inspire_id", f"{record.get('inspire_id')!r} is not an INSPIRE record number")
+    expected = native_id(inspire, version)
+    if raw.native_id != expected:
+        raise MappingError("native_id", f"the payload is {expected} but was fetched as {raw.native_id}")
+
+    site = _site_url(doc, raw)
+    base_doi = _base_doi(record, recid)
+    version_doi = f"{base_doi}.v{version}"
+    last_updated = _timestamp(record.get("last_updated"), "record.last_updated")
+    data_abstract = _text(record.get("data_abstract"))
+    title = _title(record, data_abstract)
+    collaborations = _strings(record.get("collaborations"), "record.collaborations")
+    experiments = concepts("experiment", collaborations)
+    physics = experiment_physics(experiments)
+    keywords_block = record.get("data_keywords") or {}
+    if not isinstance(keywords_block, dict):
+        raise MappingError("record.data_keywords", f"expected an object, got {type(keywords_block).__name__}")
+    reactions = _unique(_strings(keywords_block.get("reactions"), "record.data_keywords.reactions"))
+    observables = _unique(_strings(keywords_block.get("observables"), "record.data_keywords.observables"))
+    phrases = _unique(_strings(keywords_block.get("phrases"), "record.data_keywords.phrases"))
+    collision, energy_range = _collision(reactions, keywords_block.get("cmenergies"))
+    messengers = list(physics.messengers)
+    if not messengers and (collision is not None or reactions):
+        messengers = [from_uri(COLLIDER, raw="HEPData reactions are accelerator processes")]
+    tables = _distributions(doc, inspire, version, site)
+    landing = f"{site}/record/ins{inspire}?version={version}"
+
+    return Record(
+        id=record_id(source, expected),
+        source=source,
+        native_id=expected,
+        identifiers=[
+            Identifier(scheme=IdentifierScheme.DOI, value=version_doi),
+            Identifier(scheme=IdentifierScheme.HEPDATA, value=str(recid)),
+            Identifier(scheme=IdentifierScheme.INSPIRE, value=inspire),
+        ],
+        version=str(version),
+        is_version_of=[Identifier(scheme=IdentifierScheme.CONCEPT_DOI, value=base_doi)],
+        landing_page=landing,
+        title=title,
+        description=data_abstract or _abstract(record),
+        resource_type=Concept(uri=DCMI_DATASET, label="Dataset", raw=str(doc.get("record_type") or "publication")),
+        creators=_creators(collaborations, record.get("summary_authors")),
+        collaboration=experiments,
+        experiments=experiments,
+        accelerator=_accelerator(experiments),
+        publisher=Agent(name="HEPData", kind="organization"),
+        keywords=_unique(phrases + _inspire_keywords(record.get("keywords"))),
+        subjects=[_subject(s) for s in _strings(record.get("subject_area"), "record.subject_area")],
+        license=_cc0(),
+        access_rights="open",
+        issued=last_updated.date().isoformat(),
+        modified=last_updated.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        messengers=messengers,
+        detection_technique=list(physics.techniques),
+        data_level=concept("data-level", "1"),
+        resource_categories=[concept("resource-category", "data table")],
+        collision=collision,
+        energy_range=energy_range,
+        observables=[Concept(uri=None, label=o, raw=o) for o in observables],
+        reactions=reactions,
+        distributions=tables + _resource_distributions(doc) + _submission_archives(record, inspire, version),
+        formats=sorted({d.format for d in tables if d.format}),
+        is_supplement_to=_paper(record, inspire),
+        is_new_version_of=[Identifier(scheme=IdentifierScheme.DOI, value=f"{base_doi}.v{version - 1}")]
+        if version > 1
+        else [],
+        related_links=_links(record),
+        provenance=provenance,
+    )
+
+
+# -- fields ----------------------------------------------------------------------------------------------------------
+def _dict(doc: dict[str, Any], key: str) -> dict[str, Any]:
+    value = doc.get(key)
+    if not isinstance(value, dict):
+        raise MappingError(key, f"missing or not an object ({type(value).__name__}); is this a HEPData record page?")
+    return value
+
+
+def _int(doc: dict[str, Any], key: str) -> int:
+    value = doc.get(key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise MappingError(key, f"expected an integer, got {value!r}")
+    return value
+
+
+def _text(value: Any) -> str | None:
+    """HEPData sanitises abstracts with bleach (`&`, `<`, `>` escaped): unescape to the text the submitter wrote."""
+    if not isinstance(value, str):
+        return None
+    text = html.unescape(value).strip()
+    return text if text and text != "None" else None
+
+
+def _strings(value: Any, field: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):  # HEPData's format_submission splits a comma-separated collaboration string
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, list) or not all(isinstance(v, str | int | float) for v in value):
+        raise MappingError(field, f"expected a list of strings, got {value!r}")
+    return [str(v).strip() for v in value if str(v).strip()]
+
+
+def _unique(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+def _site_url(doc: dict[str, Any], raw: RawRecord) -> str:
+    site = doc.get("site_url")
+    if isinstance(site, str) and site.startswith("http"):
+        return site.rstrip("/")
+    parts = urlsplit(raw.url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _base_doi(record: dict[str, Any], recid: int) -> str:
+    """HEPData writes the base DOI, with `.v<N>` only when there are several versions; both must name this record."""
+    doi = record.get("hepdata_doi")
+    if not isinstance(doi, str) or not doi.strip():
+        raise MappingError("record.hepdata_doi", "missing: every finished HEPData record has a DOI")
+    base = re.sub(r"\.v\d+$", "", doi.strip())
+    if not base.endswith(f"/hepdata.{recid}"):
+        raise MappingError("record.hepdata_doi", f"{doi!r} does not name HEPData record {recid}")
+    return base
+
+
+def _timestamp(value: Any, field: str) -> datetime:
+    """Flask writes datetimes as HTTP dates ('Wed, 15 Jul 2020 00:00:00 GMT'); ISO text is accepted too."""
+    if not isinstance(value, str) or not value.strip():
+        raise MappingError(field, f"expected a date, got {value!r}")
+    text = value.strip()
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        try:
+            when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError as error:
+            raise MappingError(field, f"{text!r} is neither an HTTP date nor ISO 8601") from error
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def _title(record: dict[str, Any], data_abstract: str | None) -> str:
+    """INSPIRE's title; HEPData keeps `None` when INSPIRE has none, then the data abstract's first sentence."""
+    title = _text(record.get("title"))
+    if title:
+        return title
+    if data_abstract:
+        sentence = re.split(r"(?<=[.!?])\s+", data_abstract, maxsplit=1)[0].strip()
+        return sentence if len(sentence) <= 300 else sentence[:297].rstrip() + "..."
+    raise MappingError("record.title", "no title from INSPIRE and no data abstract to name the record by")
+
+
+def _abstract(record: dict[str, Any]) -> str | None:
+    return _text(record.get("abstract"))
+
+
+def _creators(collaborations: list[str], summary_authors: Any) -> list[Agent]:
+    """HEPData registers the collaboration as the creator of a record's DOI; without one, the first authors."""
+    if collaborations:
+        return [
+            Agent(name=c if c.lower().endswith("collaboration") else f"{c} Collaboration", kind="organization")
+            for c in collaborations
+        ]
+    creators = []
+    for position, author in enumerate(summary_authors or []):
+        if not isinstance(author, dict) or not str(author.get("full_name") or "").strip():
+            where = f"record.summary_authors[{position}]"
+            raise MappingError(where, f"expected {{full_name, affiliation}}: {author!r}")
+        affiliation = str(author.get("affiliation") or "").strip()
+        creators.append(
+            Agent(
+                name=str(author["full_name"]).strip(),
+                affiliations=[Affiliation(name=affiliation)] if affiliation else [],
+            )
+        )
+    return creators
+
+
+def _accelerator(experiments: list[Concept]) -> Concept | None:
+    found = {a for e in experiments if e.uri and (k := by_uri(e.uri)) and (a := k.accelerator)}
+    if len(found) != 1:
+        return None
+    uri = found.pop()
+    return from_uri(uri, raw="from experiment " + ", ".join(e.label for e in experiments))
+
+
+def _inspire_keywords(value: Any) -> list[str]:
+    """INSPIRE keywords as HEPData copies them: strings or `{value, schema}` objects."""
+    out = []
+    for item in value or []:
+        text = item.get("value") if isinstance(item, dict) else item
+        if isinstance(text, str) and text.strip():
+            out.append(text.strip())
+    return out
+
+
+def _subject(category: str) -> Concept:
+    """HEPData's subject areas are arXiv archives (hep-ex, nucl-ex, …)."""
+    if re.fullmatch(r"[a-z\-]+(\.[A-Za-z\-]+)?", category):
+        return Concept(uri=f"https://arxiv.org/archive/{category.split('.')[0]}", label=category, raw=category)
+    return Concept(uri=None, label=category, raw=category)
+
+
+def _cc0() -> Concept:
+    spdx = license_concept("CC0-1.0")
+    return Concept(uri=spdx.uri, label=spdx.label, raw="HEPData: all data are released under CC0")
+
+
+def _collision(reactions: list[str], cmenergies: Any) -> tuple[Collision | None, EnergyRange | None]:
+    """Collision type from the reactions' initial states (`P P --> …` → pp); √s in GeV from `cmenergies`."""
+    types: dict[str, Concept] = {}
+    for reaction in reactions:
+        initial = reaction.split("-->", 1)[0].strip() if "-->" in reaction else ""
+        if len(initial.split()) != 2:  # a decay (`BBAR0 --> …`) or no initial state: no colliding beams
+            continue
+        found = concept("collision-type", initial)
+        if found.uri is None and re.search(r"[+\-]", initial):
+            stripped = concept("collision-type", re.sub(r"[+\-]", "", initial))
+            found = Concept(uri=stripped.uri, label=stripped.label, raw=initial) if stripped.uri else found
+        if found.uri is not None:
+            types.setdefault(found.uri, found)
+    collision_type = next(iter(types.values())) if len(types) == 1 else None
+    ranges = _energy_ranges(cmenergies)
+    sqrt_s, energy_range = None, None
+    if len(ranges) == 1 and ranges[0][0] == ranges[0][1]:
+        sqrt_s = Quantity(value=ranges[0][0], unit="GeV", raw=f"cmenergies {ranges[0][0]:g}")
+    elif ranges:
+        low, high = min(r[0] for r in ranges), max(r[1] for r in ranges)
+        text = ", ".join(f"{a:g}" if a == b else f"{a:g}-{b:g}" for a, b in ranges)
+        energy_range = EnergyRange(min=low, max=high, unit="GeV", raw=f"√s (cmenergies) {text}")
+    if collision_type is None and sqrt_s is None:
+        return None, energy_range
+    return Collision(type=collision_type, sqrt_s=sqrt_s), energy_range
+
+
+def _energy_ranges(value: Any) -> list[tuple[float, float]]:
+    """`cmenergies` as HEPData indexes it: `{gte, lte}` ranges in GeV."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise MappingError("record.data_keywords.cmenergies", f"expected a list of {{gte, lte}}, got {value!r}")
+    out: list[tuple[float, float]] = []
+    for position, item in enumerate(value):
+        field = f"record.data_keywords.cmenergies[{position}]"
+        if not isinstance(item, dict):
+            raise MappingError(field, f"expected {{gte, lte}}, got {item!r}")
+        low, high = item.get("gte"), item.get("lte")
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (low, high)):
+            raise MappingError(field, f"gte and lte must be numbers in GeV, got {item!r}")
+        assert isinstance(low, int | float) and isinstance(high, int | float)
+        if low < 0 or high < low:
+            raise MappingError(field, f"{item!r} is not an energy range (0 ≤ gte ≤ lte)")
+        if (float(low), float(high)) not in out:
+            out.append((float(low), float(high)))
+    return sorted(out)
+
+
+# -- files -----------------------------------------------------------------------------------------------------------
+def _distributions(doc: dict[str, Any], inspire: str, version: int, site: str) -> list[Distribution]:
+    """One distribution per table and download format, each carrying the table's DOI."""
+    tables = doc.get("data_tables")
+    if tables is None:
+        raise MappingError("data_tables", "missing: the record was fetched with light=true, which drops the tables")
+    if not isinstance(tables, list):
+        raise MappingError("data_tables", f"expected a list, got {type(tables).__name__}")
+    out: list[Distribution] = []
+    for position, table in enumerate(tables):
+        field = f"data_tables[{position}]"
+        if not isinstance(table, dict) or not isinstance(table.get("name"), str) or not table["name"].strip():
+            raise MappingError(f"{field}.name", f"every table has a name: {table!r}"[:300])
+        name = table["name"]
+        doi = table.get("doi")
+        if not isinstance(doi, str) or not doi.strip():
+            raise MappingError(f"{field}.doi", f"table {name!r} has no DOI")
+        try:
+            table_doi = Identifier(scheme=IdentifierScheme.DOI, value=doi)
+        except ValidationError as error:
+            raise MappingError(f"{field}.doi", f"{doi!r} is not a DOI") from error
+        urls = table.get("data")
+        if not isinstance(urls, dict) or not urls:
+            raise MappingError(f"{field}.data", f"table {name!r} lists no download URLs")
+        description = _table_description(table)
+        stem = f"HEPData-ins{inspire}-v{version}-" + name.replace(" ", "_").replace("/", "_").replace("$", "")
+        landing = f"{site}/record/ins{inspire}?version={version}&table={quote(name)}"
+        for key in TABLE_FORMATS:
+            url = urls.get(key)
+            if url is None:
+                continue
+            if not isinstance(url, str) or not url.startswith("http"):
+                raise MappingError(f"{field}.data.{key}", f"not a URL: {url!r}")
+            label, media_type, extension = TABLE_FORMATS[key]
+            out.append(
+                Distribution(
+                    name=f"{stem.replace(chr(92), '')}.{extension}",
+                    url=url,
+                    access_url=landing,
+                    media_type=media_type,
+                    format=label,
+                    description=description,
+                    role="table",
+                    availability=Availability.ONLINE,
+                    identifiers=[table_doi],
+                )
+            )
+    return out
+
+
+def _table_description(table: dict[str, Any]) -> str | None:
+    location = _text(table.get("location"))
+    description = _text(table.get("description"))
+    if location and description:
+        return f"{location}: {description}"
+    return location or description
+
+
+def _resource_distributions(doc: dict[str, Any]) -> list[Distribution]:
+    """Submission resources HEPData minted DOIs for (uploaded files: code, ROOT files, …)."""
+    out = []
+    for position, item in enumerate(doc.get("resources_with_doi") or []):
+        field = f"resources_with_doi[{position}]"
+        if not isinstance(item, dict) or not isinstance(item.get("doi"), str):
+            raise MappingError(field, f"expected {{filename, description, doi}}, got {item!r}")
+        try:
+            doi = Identifier(scheme=IdentifierScheme.DOI, value=item["doi"])
+        except ValidationError as error:
+            raise MappingError(f"{field}.doi", f"{item['doi']!r} is not a DOI") from error
+        out.append(
+            Distribution(
+                name=str(item.get("filename") or item["doi"]),
+                access_url=f"https://doi.org/{doi.value}",
+                description=_text(item.get("description")),
+                role="auxiliary",
+                availability=Availability.ONLINE,
+                identifiers=[doi],
+            )
+        )
+    return out
+
+
+def _submission_archives(record: dict[str, Any], inspire: str, version: int) -> list[Distribution]:
+    """The whole submission in each format HEPData offers (`access_urls`), for this version."""
+    links = (record.get("access_urls") or {}).get("links") or {}
+    if not isinstance(links, dict):
+        raise MappingError("record.access_urls.links", f"expected an object, got {links!r}")
+    out = []
+    for fmt in SUBMISSION_FORMATS:
+        url = links.get(fmt.replace(".", "-"))
+        if not isinstance(url, str) or "/download/submission/" not in url:
+            continue
+        # the index holds the latest version's links: point them at this version
+        url = re.sub(r"/download/submission/([^/]+)/\d+/", rf"/download/submission/\g<1>/{version}/", url)
+        label = TABLE_FORMATS[fmt][0]
+        out.append(
+            Distribution(
+                name=f"HEPData-ins{inspire}-v{version}-{fmt.replace('.', '-')}.tar.gz",
+                url=url,
+                media_type="application/gzip",
+                format=label,
+                description=f"The whole submission, every table in {label}",
+                role="data",
+                availability=Availability.ONLINE,
+            )
+        )
+    return out
+
+
+def _paper(record: dict[str, Any], inspire: str) -> list[Identifier]:
+    """The publication the data belong to: INSPIRE record, arXiv e-print and journal DOI."""
+    out = [Identifier(scheme=IdentifierScheme.INSPIRE, value=inspire)]
+    arxiv = record.get("arxiv_id")
+    if isinstance(arxiv, str) and arxiv.strip() and arxiv.strip() != "None":
+        out.append(Identifier(scheme=IdentifierScheme.ARXIV, value=arxiv.strip()))
+    doi = record.get("doi")
+    if isinstance(doi, str) and doi.strip() and doi.strip() != "None":
+        try:
+            out.append(Identifier(scheme=IdentifierScheme.DOI, value=doi))
+        except ValidationError as error:
+            raise MappingError("record.doi", f"{doi!r} is not a DOI") from error
+    return out
+
+
+def _links(record: dict[str, Any]) -> list[str]:
+    """Additional resources (web pages, code repositories) and analysis implementations (Rivet, SModelS, …)."""
+    links = []
+    for position, item in enumerate(record.get("resources") or []):
+        if not isinstance(item, dict):
+            raise MappingError(f"record.resources[{position}]", f"expected {{description, type, url}}, got {item!r}")
+        url = item.get("url")
+        if isinstance(url, str) and url.startswith("http"):
+            links.append(url)
+    for item in record.get("analyses") or []:
+        url = item.get("analysis") if isinstance(item, dict) else None
+        if isinstance(url, str) and url.startswith("http"):
+            links.append(url)
+    return _unique(links)
