@@ -1,0 +1,82 @@
+"""JSON-LD of the RDF view with a compact local context: prefixes plus short terms, no network at read or write time.
+
+The context is inlined in every document (and exported as `CONTEXT` for a portal to serve at a URL), so rdflib,
+pyld or a browser can expand it offline. Expanding a document gives back exactly the triples of `ontology.rdf`.
+Only properties whose values are always IRIs are declared `"@type": "@id"`: rdflib's JSON-LD writer drops
+blank-node objects of such terms (a node referenced as `"_:b1"` is then never written out).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from rdflib import Graph
+
+from ontology import rdf
+from ontology.model import Record
+from ontology.terms import PREFIXES
+
+_ID = {"@type": "@id"}
+
+CONTEXT: dict[str, Any] = {
+    **{prefix: str(namespace) for prefix, namespace in PREFIXES.items()},
+    "Dataset": "dcat:Dataset",
+    "Distribution": "dcat:Distribution",
+    "CatalogRecord": "dcat:CatalogRecord",
+    "Concept": "skos:Concept",
+    "Agent": "foaf:Agent",
+    "Person": "foaf:Person",
+    "Organization": "foaf:Organization",
+    "title": "dct:title",
+    "description": "dct:description",
+    "identifier": "dct:identifier",
+    "keyword": "dcat:keyword",
+    "version": "dcat:version",
+    "name": "foaf:name",
+    "givenName": "foaf:givenName",
+    "familyName": "foaf:familyName",
+    "prefLabel": "skos:prefLabel",
+    "label": "rdfs:label",
+    "notation": "skos:notation",
+    "theme": {"@id": "dcat:theme", **_ID},
+    "license": "dct:license",
+    "landingPage": {"@id": "dcat:landingPage", **_ID},
+    "distribution": {"@id": "dcat:distribution", **_ID},
+    "accessURL": {"@id": "dcat:accessURL", **_ID},
+    "downloadURL": {"@id": "dcat:downloadURL", **_ID},
+    "mediaType": {"@id": "dcat:mediaType", **_ID},
+    "format": "dct:format",
+    "creator": "dct:creator",
+    "publisher": "dct:publisher",
+    "inScheme": {"@id": "skos:inScheme", **_ID},
+    "issued": "dct:issued",
+    "modified": "dct:modified",
+    "byteSize": {"@id": "dcat:byteSize", "@type": "xsd:nonNegativeInteger"},
+    "experiment": "dml:experiment",
+    "messenger": "dml:messenger",
+    "wasDerivedFrom": {"@id": "prov:wasDerivedFrom", **_ID},
+    "wasGeneratedBy": "prov:wasGeneratedBy",
+    "primaryTopic": {"@id": "foaf:primaryTopic", **_ID},
+}
+"""The `@context` of dmlake's JSON-LD: DCAT-AP, PROV-O, QUDT, SPDX and `dml:` prefixes and the common terms."""
+
+MEDIA_TYPE = "application/ld+json"
+
+
+def document(records: Record | Iterable[Record]) -> dict[str, Any]:
+    """The JSON-LD document (compacted with `CONTEXT`) of one record or many."""
+    graph: Graph = rdf.graph(records)
+    text = graph.serialize(format="json-ld", context=CONTEXT, auto_compact=True)
+    parsed: dict[str, Any] = json.loads(text)
+    return parsed
+
+
+def serialize(records: Record | Iterable[Record], indent: int | None = 2) -> str:
+    return json.dumps(document(records), indent=indent, ensure_ascii=False)
+
+
+def parse(text: str) -> Graph:
+    """Read dmlake JSON-LD back into a graph, offline (the context is inline)."""
+    return Graph().parse(data=text, format="json-ld")

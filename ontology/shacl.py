@@ -1,0 +1,368 @@
+"""Offline SHACL gates over the RDF views: DCAT-AP 3.0.1 (required and recommended) and dmlake's own `dml:` shapes.
+
+The DCAT-AP shapes are read in place from the shared standards folder (`$DMLAKE_STANDARDS`, by default
+`../shared/standards` beside the repository), never fetched: no `owl:imports` are followed, and the two import
+files and the EU controlled-vocabulary shapes (which need the EU authority tables in the data) are not loaded. The
+hand-written modular set (`html-shacl/shapes.ttl` + `range.ttl`) is used rather than the generated single file,
+whose dangling property-shape references abort pyshacl on some inputs.
+
+Many records go into one pyshacl call (one big graph per batch): a call per record is far too slow. Each result is
+traced back to the record(s) whose triples contain its focus node, so the report is per record.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pyshacl
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.term import Node
+
+from ontology import rdf
+from ontology.model import Record
+from ontology.standards import StandardsNotFound, standard, standards_dir
+
+SH = "http://www.w3.org/ns/shacl#"
+DCAT_AP_SHAPES = Path("dcat-ap/3.0.1/html-shacl")
+__all__ = [
+    "GATES",
+    "Finding",
+    "Report",
+    "StandardsNotFound",
+    "schemaorg_graph",
+    "standards_dir",
+    "validate",
+    "validate_graph",
+    "validate_schemaorg",
+]
+
+
+@dataclass(frozen=True)
+class Gate:
+    name: str
+    description: str
+    blocking: bool
+    """Whether a Violation in this gate means the record fails (recommended properties only advise)."""
+
+
+GATES = {
+    "dcat-ap": Gate("dcat-ap", "DCAT-AP 3.0.1 mandatory constraints and class ranges", blocking=True),
+    "dcat-ap-recommended": Gate("dcat-ap-recommended", "DCAT-AP 3.0.1 recommended properties", blocking=False),
+    "dml": Gate("dml", "dmlake shapes for dml: terms, vocabularies, units, checksums and provenance", blocking=True),
+}
+DEFAULT_GATES = ("dcat-ap", "dcat-ap-recommended", "dml")
+SCHEMAORG_GATES = ("soso", "google-recommended", "schemaorg")
+GATES |= {
+    "soso": Gate("soso", "Science-on-Schema.org common shapes and Google's required Dataset properties", blocking=True),
+    "google-recommended": Gate(
+        "google-recommended", "Google's recommended Dataset properties (SOSO marks them Violations)", blocking=False
+    ),
+    "schemaorg": Gate("schemaorg", "schema.org release 30.0 range shapes (datatype shapes patched)", blocking=True),
+    "schemaorg-vocabulary": Gate("schemaorg-vocabulary", "every schema.org term exists in release 30.0", blocking=True),
+}
+SCHEMAORG_DATATYPES = (
+    "Text", "URL", "Date", "DateTime", "Time", "Number", "Integer", "Float", "Boolean", "CssSelectorType",
+    "XPathType", "PronounceableText",
+)  # fmt: skip
+
+
+def _gate_files(name: str) -> list[Path]:
+    if name == "dcat-ap":
+        return [standard(DCAT_AP_SHAPES / "shapes.ttl"), standard(DCAT_AP_SHAPES / "range.ttl")]
+    if name == "dcat-ap-recommended":
+        return [standard(DCAT_AP_SHAPES / "shapes_recommended.ttl")]
+    if name == "dml":
+        return [Path(str(resources.files("ontology.shapes").joinpath("dml.ttl")))]
+    if name == "soso":
+        return [standard("soso/soso_common_v1.2.3.ttl"), standard("soso/googleRequired.ttl")]
+    if name == "google-recommended":
+        return [standard("soso/googleRecommended.ttl")]
+    if name == "schemaorg":
+        return [standard("schemaorg/schemaorg-shapes.shacl")]
+    raise KeyError(f"no SHACL gate {name!r}; known: {', '.join(GATES)}")
+
+
+@dataclass(frozen=True)
+class _Shapes:
+    graph: Graph
+    gate_of: dict[Node, str]
+
+
+@cache
+def _shapes(gates: tuple[str, ...]) -> _Shapes:
+    combined = Graph()
+    gate_of: dict[Node, str] = {}
+    for name in gates:
+        for path in _gate_files(name):
+            part = Graph().parse(path, format="turtle")
+            if name == "schemaorg":
+                _patch_datatype_shapes(part)
+            for subject in set(part.subjects()):
+                gate_of.setdefault(subject, name)
+            combined += part
+    return _Shapes(combined, gate_of)
+
+
+def _patch_datatype_shapes(shapes: Graph) -> None:
+    """schema.org's generated shapes give datatypes (Text, URL, Date…) `sh:nodeKind sh:BlankNodeOrIRI`, which every
+    literal fails; drop that constraint from the datatype shapes only (VALIDATORS.md §5)."""
+    node_kind = URIRef(SH + "nodeKind")
+    target_class = URIRef(SH + "targetClass")
+    for datatype in SCHEMAORG_DATATYPES:
+        for shape in list(shapes.subjects(target_class, URIRef("http://schema.org/" + datatype))):
+            shapes.remove((shape, node_kind, None))
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One SHACL result, traced to the record whose RDF holds its focus node."""
+
+    record_id: str
+    gate: str
+    severity: str
+    """Violation, Warning or Info."""
+    focus: str
+    path: str | None
+    value: str | None
+    message: str
+    shape: str
+
+    def __str__(self) -> str:
+        where = f" {self.path}" if self.path else ""
+        value = f" (value {self.value})" if self.value else ""
+        return f"[{self.gate} {self.severity}] {self.record_id}: {self.focus}{where}{value}: {self.message}"
+
+
+@dataclass
+class Report:
+    records: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    unattributed: list[Finding] = field(default_factory=list)
+    """Results whose focus node no record owns (should not happen; kept so nothing is silently dropped)."""
+
+    def count(self, gate: str | None = None, severity: str | None = None) -> int:
+        return sum(
+            1
+            for f in self.findings
+            if (gate is None or f.gate == gate) and (severity is None or f.severity == severity)
+        )
+
+    def violations(self, gate: str | None = None) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "Violation" and (gate is None or f.gate == gate)]
+
+    def conforms(self, gate: str | None = None) -> bool:
+        """No Violation in the blocking gates (or in `gate`), and nothing unattributed."""
+        if gate is not None:
+            return not self.violations(gate)
+        return not self.unattributed and not any(GATES[f.gate].blocking for f in self.violations())
+
+    def by_record(self) -> dict[str, list[Finding]]:
+        grouped: dict[str, list[Finding]] = defaultdict(list)
+        for finding in self.findings:
+            grouped[finding.record_id].append(finding)
+        return dict(grouped)
+
+    def failing_records(self) -> set[str]:
+        return {f.record_id for f in self.findings if f.severity == "Violation" and GATES[f.gate].blocking}
+
+    def counts(self) -> Counter[tuple[str, str]]:
+        return Counter((f.gate, f.severity) for f in self.findings)
+
+    def summary(self, examples: int = 5) -> str:
+        """Counts per gate and severity, then the most frequent messages with an example record each."""
+        lines = [f"{self.records} records validated"]
+        for (gate, severity), number in sorted(self.counts().items()):
+            lines.append(f"  {gate:<22} {severity:<9} {number}")
+        frequent = Counter((f.gate, f.severity, f.path, f.message) for f in self.findings)
+        for (gate, severity, path, message), number in frequent.most_common(examples):
+            example = next(
+                f for f in self.findings if (f.gate, f.severity, f.path, f.message) == (gate, severity, path, message)
+            )
+            lines.append(f"  {number} × [{gate} {severity}] {path or ''}: {message}  e.g. {example.record_id}")
+        if self.unattributed:
+            lines.append(f"  {len(self.unattributed)} results not traced to a record, e.g. {self.unattributed[0]}")
+        return "\n".join(lines)
+
+    def extend(self, other: Report) -> None:
+        self.records += other.records
+        self.findings.extend(other.findings)
+        self.unattributed.extend(other.unattributed)
+
+
+def _batches(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    batch: list[Record] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def validate(records: Iterable[Record], gates: Sequence[str] = DEFAULT_GATES, batch_size: int = 2000) -> Report:
+    """Validate the RDF view of every record against the gates, `batch_size` records per pyshacl call."""
+    report = Report()
+    for batch in _batches(records, batch_size):
+        data = Graph()
+        owners: dict[Node, set[str]] = defaultdict(set)
+        for record in batch:
+            for triple in rdf.triples(record):
+                data.add(triple)
+                owners[triple[0]].add(record.id)
+        part = validate_graph(data, owners, gates)
+        part.records = len(batch)
+        report.extend(part)
+    return report
+
+
+def validate_graph(
+    data: Graph, owners: dict[Node, set[str]], gates: Sequence[str] = DEFAULT_GATES, ont_graph: Graph | None = None
+) -> Report:
+    """Validate a graph; `owners` names the record(s) each subject belongs to."""
+    shapes = _shapes(tuple(gates))
+    _conforms, results, _text = pyshacl.validate(
+        data,
+        shacl_graph=shapes.graph,
+        ont_graph=ont_graph,
+        inference="none",
+        allow_warnings=True,
+        allow_infos=True,
+    )
+    report = Report()
+    sh = _Sh()
+    for result in results.subjects(sh.type, sh.ValidationResult):
+        focus = results.value(result, sh.focusNode)
+        shape = results.value(result, sh.sourceShape)
+        finding = Finding(
+            record_id="",
+            gate=shapes.gate_of.get(shape, "?") if shape is not None else "?",
+            severity=_local(results.value(result, sh.resultSeverity)),
+            focus=_show(focus),
+            path=_show_path(results, results.value(result, sh.resultPath)),
+            value=_show(results.value(result, sh.value)) if results.value(result, sh.value) is not None else None,
+            message=str(
+                results.value(result, sh.resultMessage) or _local(results.value(result, sh.sourceConstraintComponent))
+            ),
+            shape=_show(shape),
+        )
+        record_ids = owners.get(focus) if focus is not None else None
+        if not record_ids:
+            report.unattributed.append(finding)
+            continue
+        for record_id in sorted(record_ids):
+            report.findings.append(
+                Finding(record_id, finding.gate, finding.severity, finding.focus, finding.path, finding.value,
+                        finding.message, finding.shape)
+            )  # fmt: skip
+    return report
+
+
+class _Sh:
+    type = URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+    ValidationResult = URIRef(SH + "ValidationResult")
+    focusNode = URIRef(SH + "focusNode")
+    sourceShape = URIRef(SH + "sourceShape")
+    resultSeverity = URIRef(SH + "resultSeverity")
+    resultPath = URIRef(SH + "resultPath")
+    value = URIRef(SH + "value")
+    resultMessage = URIRef(SH + "resultMessage")
+    sourceConstraintComponent = URIRef(SH + "sourceConstraintComponent")
+    inversePath = URIRef(SH + "inversePath")
+
+
+def _local(node: Node | None) -> str:
+    if node is None:
+        return ""
+    text = str(node)
+    return text.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+
+
+def _show(node: Node | None) -> str:
+    if node is None:
+        return ""
+    if isinstance(node, BNode):
+        return "_:blank"
+    if isinstance(node, Literal):
+        return node.n3()
+    return str(node)
+
+
+def _show_path(results: Graph, path: Node | None) -> str | None:
+    if path is None:
+        return None
+    if isinstance(path, BNode):
+        inverse = results.value(path, _Sh.inversePath)
+        return f"^{inverse}" if inverse is not None else "(complex path)"
+    return str(path)
+
+
+# ---------------------------------------------------------------------------------------------------- schema.org
+@cache
+def _schemaorg_context() -> dict[str, Any]:
+    """schema.org's own JSON-LD context, read locally: rdflib would otherwise fetch https://schema.org/."""
+    context: dict[str, Any] = json.loads(standard("schemaorg/schemaorgcontext.jsonld").read_text(encoding="utf-8"))
+    local: dict[str, Any] = context["@context"]
+    return local
+
+
+@cache
+def _schemaorg_subclasses() -> Graph:
+    return Graph().parse(standard("schemaorg/schemaorg-subclasses.shacl"), format="turtle")
+
+
+@cache
+def _schemaorg_terms() -> frozenset[str]:
+    vocabulary = Graph().parse(standard("schemaorg/schemaorg-current-http.ttl"), format="turtle")
+    return frozenset(str(s) for s in vocabulary.subjects() if str(s).startswith("http://schema.org/"))
+
+
+def localise_context(document: dict[str, Any]) -> dict[str, Any]:
+    """The document with the remote schema.org context replaced by the local copy (for offline parsing)."""
+    context = document.get("@context")
+    entries = context if isinstance(context, list) else [context]
+    local = [
+        _schemaorg_context() if str(e).rstrip("/") in ("https://schema.org", "http://schema.org") else e
+        for e in entries
+    ]
+    return {**document, "@context": local}
+
+
+def schemaorg_graph(document: dict[str, Any]) -> Graph:
+    """A schema.org JSON-LD document as RDF, parsed offline."""
+    return Graph().parse(data=json.dumps(localise_context(document)), format="json-ld")
+
+
+def validate_schemaorg(documents: Iterable[dict[str, Any]], gates: Sequence[str] = SCHEMAORG_GATES) -> Report:
+    """Validate schema.org Dataset documents (from `ontology.schemaorg.document`) against SOSO, Google and the
+    schema.org release shapes, and check that every schema.org term they use exists (all in one pyshacl call)."""
+    data = Graph()
+    owners: dict[Node, set[str]] = defaultdict(set)
+    unknown: list[Finding] = []
+    known_terms = _schemaorg_terms()
+    count = 0
+    for document in documents:
+        count += 1
+        record_id = str(document.get("@id", f"document {count}"))
+        part = schemaorg_graph(document)
+        for triple in part:
+            data.add(triple)
+            owners[triple[0]].add(record_id)
+            for term in (triple[1], triple[2] if triple[1] == _Sh.type else None):
+                schema_term = term is not None and str(term).startswith(("http://schema.org/", "https://schema.org/"))
+                if schema_term and str(term) not in known_terms:
+                    unknown.append(
+                            Finding(record_id, "schemaorg-vocabulary", "Violation", _show(triple[0]), str(term),
+                                    None, "not a schema.org 30.0 term (or in the https namespace)", "")
+                        )  # fmt: skip
+    report = validate_graph(data, owners, gates, ont_graph=_schemaorg_subclasses())
+    report.records = count
+    report.findings.extend(dict.fromkeys(unknown))
+    return report
