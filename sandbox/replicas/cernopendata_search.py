@@ -1,0 +1,504 @@
+"""The search behind `GET /api/records/`: query string, facet post-filters, aggregations, sorts, as the portal has them.
+
+What the real service does, and so what this does (cernopendata-portal `config.py`, invenio-records-rest):
+
+* `q` is an OpenSearch `query_string` with AND as default operator on `title.tokens` (and every other field).
+  Understood here: `recid:[a TO b]` ranges (inclusive `[]`, exclusive `{}`, open `*`; recid is an integer field),
+  `recid:N`, `doi:"…"`, `title:"…"` (title is a keyword field, so this is an exact match, as cernopendata-client
+  relies on), `experiment:X`, and plain words, which must all occur among the title's tokens. Anything else (OR,
+  NOT, parentheses, other fields) is refused with a 400 that says so, instead of silently answering wrongly.
+* Post-filters (`experiment=`, `type=Dataset` or `type=Dataset::Simulated`, `year=`, `file_type=`, ...): several
+  values of one filter are ORed, different filters ANDed. Aggregations are computed with the other facets' filters
+  applied but not their own (`RECORDS_REST_FACETS_POST_FILTERS_PROPAGATE = True`), and come out flattened by
+  `CODJSONSerializer` (empty `number_events` buckets removed).
+* Records whose `distribution.availability` is `ondemand` are left out unless `ondemand=true` (or `ondemand`).
+* Sorts: `bestmatch`, `mostrecent` (date_published then recid, descending), `title`, `title_desc`; a leading `-`
+  reverses. Without `sort`: `bestmatch` when there is a query, `mostrecent` otherwise. An unknown sort is ignored.
+
+Records are grouped by `Profile` (the tuple of their facet values), so filters and aggregations are evaluated once
+per profile rather than once per record: that keeps a generated million-record base fast to search.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sandbox.replicas.cernopendata_api import is_ondemand
+
+TERM_FACETS = (
+    "experiment",
+    "year",
+    "file_type",
+    "collision_type",
+    "collision_energy",
+    "magnet_polarity",
+    "stripping_stream",
+    "stripping_version",
+    "signature",
+    "keywords",
+    "collections",
+    "tags",
+)
+NESTED_FACETS = {"type": "subtype", "category": "subcategory"}
+TERMS_AGG_SIZE = {"year": 70, "file_type": 50}
+AGGREGATIONS = (
+    "type",
+    "experiment",
+    "year",
+    "file_type",
+    "collision_type",
+    "collision_energy",
+    "category",
+    "magnet_polarity",
+    "stripping_stream",
+    "stripping_version",
+    "number_events",
+    "signature",
+    "keywords",
+)
+POST_FILTERS = (*NESTED_FACETS, *TERM_FACETS, "number_events")
+EVENT_RANGES: tuple[tuple[str, int, int | None], ...] = (
+    ("0--999", 0, 1000),
+    ("1000--9999", 1000, 10000),
+    ("10000--99999", 10000, 100000),
+    ("100000--999999", 100000, 1000000),
+    ("1000000--9999999", 1000000, 10000000),
+    (" 10000000--", 10000000, None),
+)
+SORTS = {"bestmatch", "mostrecent", "title", "title_desc"}
+_DEFAULT_DESCENDING = {"bestmatch": False, "mostrecent": True, "title": False, "title_desc": True}
+
+
+class QueryError(ValueError):
+    """A `q` or parameter the replica cannot honour; answered as Invenio's 400."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A record's facet values, sort year and cold-storage flag: all that filters and aggregations read."""
+
+    terms: tuple[tuple[str, ...], ...]
+    """Values per facet, in `TERM_FACETS` order."""
+    type: tuple[str, tuple[str, ...]] | None
+    category: tuple[str, tuple[str, ...]] | None
+    events_bucket: str | None
+    ondemand: bool
+    published: str
+
+    def values(self, facet: str) -> tuple[str, ...]:
+        return self.terms[TERM_FACETS.index(facet)]
+
+    def nested(self, facet: str) -> tuple[str, tuple[str, ...]] | None:
+        return self.type if facet == "type" else self.category
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if value is None or value == "":
+        return ()
+    items = value if isinstance(value, list) else [value]
+    return tuple(dict.fromkeys(str(v) for v in items if v is not None and str(v) != ""))
+
+
+def _nested(value: Any) -> tuple[str, tuple[str, ...]] | None:
+    if not isinstance(value, Mapping) or not value.get("primary"):
+        return None
+    return str(value["primary"]), _strings(value.get("secondary"))
+
+
+def events_bucket(number_events: Any) -> str | None:
+    if not isinstance(number_events, int) or isinstance(number_events, bool):
+        return None
+    for key, low, high in EVENT_RANGES:
+        if number_events >= low and (high is None or number_events < high):
+            return key
+    return None
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def profile_of(fixture: Mapping[str, Any]) -> Profile:
+    """The profile of a record fixture (the fields the portal's search mapping indexes for facets)."""
+    distribution = _mapping(fixture.get("distribution"))
+    collision = _mapping(fixture.get("collision_information"))
+    stripping = _mapping(fixture.get("stripping"))
+    values = {
+        "experiment": _strings(fixture.get("experiment")),
+        "year": _strings(fixture.get("date_created")),
+        "file_type": _strings(distribution.get("formats")),
+        "collision_type": _strings(collision.get("type")),
+        "collision_energy": _strings(collision.get("energy")),
+        "magnet_polarity": _strings(fixture.get("magnet_polarity")),
+        "stripping_stream": _strings(stripping.get("stream")),
+        "stripping_version": _strings(stripping.get("version")),
+        "signature": _strings(fixture.get("signature")),
+        "keywords": _strings(fixture.get("keywords")),
+        "collections": _strings(fixture.get("collections")),
+        "tags": _strings(fixture.get("tags")),
+    }
+    return Profile(
+        terms=tuple(values[name] for name in TERM_FACETS),
+        type=_nested(fixture.get("type")),
+        category=_nested(fixture.get("categories")),
+        events_bucket=events_bucket(distribution.get("number_events")),
+        ondemand=is_ondemand(fixture),
+        published=str(fixture.get("date_published") or ""),
+    )
+
+
+class SearchableBase(Protocol):
+    """What the search reads of a record base, by base index (recids ascend with the index)."""
+
+    def __len__(self) -> int: ...
+
+    def recid_at(self, index: int) -> int: ...
+
+    def profile_id_at(self, index: int) -> int: ...
+
+    def profile_ids(self, start: int, stop: int) -> Sequence[int]: ...
+
+    def profile(self, profile_id: int) -> Profile: ...
+
+    def title_at(self, index: int) -> str: ...
+
+    def number_events_at(self, index: int) -> int | None: ...
+
+    def find_doi(self, doi: str) -> int | None: ...
+
+
+# -- the query string ---------------------------------------------------------------------------------------------
+_TOKEN = re.compile(
+    r'\s*(?:(?P<field>[A-Za-z_][\w.]*):)?(?P<value>[\[{][^\]}]*[\]}]|"[^"]*"|[^\s"]+)',
+)
+_RANGE = re.compile(r"^(?P<open>[\[{])\s*(?P<low>\S+)\s+TO\s+(?P<high>\S+)\s*(?P<close>[\]}])$")
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def tokens(text: str) -> list[str]:
+    """The standard analyser's tokens, near enough: runs of word characters, lower-cased."""
+    return _WORD.findall(text.lower())
+
+
+@dataclass(frozen=True)
+class Query:
+    recid_low: int | None = None
+    recid_high: int | None = None
+    """Inclusive recid bounds; None is open."""
+    impossible: bool = False
+    dois: tuple[str, ...] = ()
+    titles: tuple[str, ...] = ()
+    words: tuple[str, ...] = ()
+    experiments: tuple[str, ...] = ()
+
+    @property
+    def has_text(self) -> bool:
+        return bool(self.words or self.titles or self.dois)
+
+
+def _recid_bound(text: str, where: str) -> int | None:
+    if text == "*":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise QueryError(f"recid {where} {text!r} is not an integer") from None
+
+
+def parse_query(q: str | None) -> Query:
+    """Parse `q`; raises `QueryError` for what the replica does not understand."""
+    text = (q or "").strip()
+    low: int | None = None
+    high: int | None = None
+    impossible = False
+    dois: list[str] = []
+    titles: list[str] = []
+    words: list[str] = []
+    experiments: list[str] = []
+    position = 0
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        if match is None or match.end() == position:
+            raise QueryError(f"cannot read the query from {text[position:]!r}")
+        position = match.end()
+        field_name, value = match.group("field"), match.group("value")
+        if field_name is None and value in ("AND", "&&", "+"):
+            continue
+        if (field_name is None and value in ("OR", "NOT", "||", "!", "-")) or "(" in value or ")" in value:
+            raise QueryError(f"the sandbox replica understands only AND queries, not {value!r}")
+        unquoted = value[1:-1] if len(value) >= 2 and value[0] == value[-1] == '"' else value
+        if field_name is None:
+            words.extend(tokens(unquoted.replace("\\/", "/")))
+        elif field_name == "recid":
+            bounds = _RANGE.match(value)
+            if bounds:
+                lo = _recid_bound(bounds.group("low"), "lower bound")
+                hi = _recid_bound(bounds.group("high"), "upper bound")
+                if lo is not None and bounds.group("open") == "{":
+                    lo += 1
+                if hi is not None and bounds.group("close") == "}":
+                    hi -= 1
+            else:
+                lo = hi = _recid_bound(unquoted, "value")
+            if lo is not None:
+                low = lo if low is None else max(low, lo)
+            if hi is not None:
+                high = hi if high is None else min(high, hi)
+        elif field_name == "doi":
+            dois.append(unquoted.lower())
+        elif field_name == "title":
+            titles.append(unquoted.replace("\\/", "/"))
+        elif field_name == "experiment":
+            experiments.append(unquoted)
+        else:
+            raise QueryError(f"the sandbox replica does not search the field {field_name!r} (try recid, doi, title)")
+    if low is not None and high is not None and low > high:
+        impossible = True
+    return Query(low, high, impossible, tuple(dois), tuple(titles), tuple(words), tuple(experiments))
+
+
+# -- requests and results -------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SearchRequest:
+    query: Query
+    filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    ondemand: bool = False
+    sort: str = "mostrecent"
+    """A key of `SORTS`, `-` prefixed to reverse, or "" for index order (an unknown sort)."""
+
+
+@dataclass
+class SearchResult:
+    hits: list[int]
+    aggregations: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return len(self.hits)
+
+
+def resolve_sort(sort: str | None, has_query: bool) -> str:
+    if not sort:
+        return "bestmatch" if has_query else "mostrecent"
+    key = sort[1:] if sort.startswith("-") else sort
+    return sort if key in SORTS else ""
+
+
+def _filter_passes(name: str, values: Sequence[str], profile: Profile) -> bool:
+    if name in NESTED_FACETS:
+        nested = profile.nested(name)
+        if nested is None:
+            return False
+        primary, secondaries = nested
+        for value in values:
+            top, sep, sub = value.partition("::")
+            if top == primary and (not sep or sub in secondaries):
+                return True
+        return False
+    have = profile.values(name)
+    return any(v in have for v in values)
+
+
+def _event_range_matches(values: Sequence[str], number_events: int | None) -> bool:
+    if number_events is None:
+        return False
+    for value in values:
+        if value.count("--") != 1 or value == "--":
+            raise QueryError("number_events: Invalid range format.")
+        start, end = value.split("--")
+        ok = True
+        if start:
+            ok &= number_events > int(start[1:]) if start[0] == ">" else number_events >= int(start)
+        if end:
+            ok &= number_events < int(end[1:]) if end[0] == "<" else number_events <= int(end)
+        if ok:
+            return True
+    return False
+
+
+def _terms(counter: Counter[str], size: int = 10) -> dict[str, Any]:
+    keys = sorted(counter)
+    return {
+        "buckets": [{"doc_count": counter[k], "key": k} for k in keys[:size]],
+        "doc_count_error_upper_bound": 0,
+        "sum_other_doc_count": sum(counter[k] for k in keys[size:]),
+    }
+
+
+class SearchEngine:
+    """Evaluates search requests over a base, minus deleted records, with a small cache of recent results."""
+
+    def __init__(self, base: SearchableBase, cache_size: int = 32) -> None:
+        self.base = base
+        self._cache: OrderedDict[tuple[Any, ...], SearchResult] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    def index_bounds(self, low: int | None, high: int | None) -> tuple[int, int]:
+        """Base indices [start, stop) whose recids lie in [low, high] (bisection: recids ascend with the index)."""
+        total = len(self.base)
+        start = 0 if low is None else self._first_at_least(low, total)
+        stop = total if high is None else self._first_at_least(high + 1, total)
+        return start, max(start, stop)
+
+    def _first_at_least(self, recid: int, total: int) -> int:
+        lo, hi = 0, total
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.base.recid_at(mid) < recid:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
+
+    def search(self, request: SearchRequest, deleted: frozenset[int], version: Any = None) -> SearchResult:
+        key = (request, version)
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+                return cached
+        result = self._run(request, deleted)
+        with self._lock:
+            self._cache[key] = result
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return result
+
+    # -- evaluation ----------------------------------------------------------------------------------------------
+    def _candidates(self, query: Query) -> Iterable[tuple[int, int]]:
+        """(base index, profile id) of the records the recid and DOI clauses allow."""
+        start, stop = self.index_bounds(query.recid_low, query.recid_high)
+        if query.impossible or start >= stop:
+            return ()
+        if query.dois:
+            found = {self.base.find_doi(doi) for doi in query.dois}
+            if len(found) != 1 or None in found:
+                return ()
+            (index,) = found
+            if index is None or not start <= index < stop:
+                return ()
+            return ((index, self.base.profile_id_at(index)),)
+        return zip(range(start, stop), self.base.profile_ids(start, stop), strict=True)
+
+    def _run(self, request: SearchRequest, deleted: frozenset[int]) -> SearchResult:
+        query = request.query
+        base = self.base
+        groups: dict[int, list[int]] = {}
+        profiles: dict[int, Profile] = {}
+        words = set(query.words)
+        for index, pid in self._candidates(query):
+            if index in deleted:
+                continue
+            profile = profiles.get(pid)
+            if profile is None:
+                profile = profiles[pid] = base.profile(pid)
+            if profile.ondemand and not request.ondemand:
+                continue
+            if query.experiments and not all(e in profile.values("experiment") for e in query.experiments):
+                continue
+            if query.titles or words:
+                title = base.title_at(index)
+                if query.titles and any(title != t for t in query.titles):
+                    continue
+                if words and not words.issubset(tokens(title)):
+                    continue
+            groups.setdefault(pid, []).append(index)
+
+        active = {name: values for name, values in request.filters if values}
+        for name in active:
+            if name not in POST_FILTERS:
+                raise QueryError(f"unknown facet filter {name!r}")
+        passes = {
+            name: {pid: _filter_passes(name, values, profiles[pid]) for pid in groups}
+            for name, values in active.items()
+            if name != "number_events"
+        }
+        events_ok: dict[int, list[int]] | None = None
+        if "number_events" in active:
+            values = active["number_events"]
+            events_ok = {
+                pid: [i for i in members if _event_range_matches(values, base.number_events_at(i))]
+                for pid, members in groups.items()
+            }
+
+        def members(pid: int, skip: str | None) -> list[int]:
+            if any(skip != name and not table[pid] for name, table in passes.items()):
+                return []
+            if events_ok is not None and skip != "number_events":
+                return events_ok[pid]
+            return groups[pid]
+
+        published = {i: profiles[pid].published for pid in groups for i in members(pid, None)}
+        aggregations = {name: self._aggregate(name, groups, profiles, members) for name in AGGREGATIONS}
+        return SearchResult(self._sorted(published, request, query), aggregations)
+
+    def _aggregate(
+        self,
+        name: str,
+        groups: Mapping[int, list[int]],
+        profiles: Mapping[int, Profile],
+        members: Callable[[int, str | None], list[int]],
+    ) -> dict[str, Any]:
+        counts = {pid: len(members(pid, name)) for pid in groups}
+        doc_count = sum(counts.values())
+        if name in NESTED_FACETS:
+            top: Counter[str] = Counter()
+            sub: dict[str, Counter[str]] = {}
+            for pid, n in counts.items():
+                nested = profiles[pid].nested(name)
+                if n and nested is not None:
+                    top[nested[0]] += n
+                    below = sub.setdefault(nested[0], Counter())
+                    for secondary in nested[1]:
+                        below[secondary] += n
+            body = _terms(top)
+            for bucket in body["buckets"]:
+                bucket[NESTED_FACETS[name]] = _terms(sub[bucket["key"]])
+            return {"doc_count": doc_count, **body}
+        if name == "number_events":
+            by_range: Counter[str] = Counter()
+            for pid, n in counts.items():
+                bucket_key = profiles[pid].events_bucket
+                if n and bucket_key is not None:
+                    by_range[bucket_key] += n
+            buckets = []
+            for key, low, high in EVENT_RANGES:
+                if by_range[key]:
+                    entry: dict[str, Any] = {"doc_count": by_range[key], "from": float(low), "key": key}
+                    if high is not None:
+                        entry["to"] = float(high)
+                    buckets.append(entry)
+            return {"buckets": buckets, "doc_count": doc_count}
+        counter: Counter[str] = Counter()
+        for pid, n in counts.items():
+            if n:
+                for value in profiles[pid].values(name):
+                    counter[value] += n
+        return {"doc_count": doc_count, **_terms(counter, TERMS_AGG_SIZE.get(name, 10))}
+
+    def _sorted(self, published: dict[int, str], request: SearchRequest, query: Query) -> list[int]:
+        """The hits (keys of `published`: index → date_published) in the requested order."""
+        hits = list(published)
+        sort = request.sort
+        if not sort:
+            return sorted(hits)
+        key = sort.lstrip("-")
+        descending = _DEFAULT_DESCENDING[key] != sort.startswith("-")
+        base = self.base
+        if key == "mostrecent":
+            return sorted(hits, key=lambda i: (published[i], i), reverse=descending)
+        if key in ("title", "title_desc"):
+            titles = {i: base.title_at(i) for i in hits}
+            ordered = sorted(hits, key=lambda i: titles[i], reverse=descending)
+            return ordered
+        # bestmatch: every hit matched every term; shorter titles score higher (BM25 length norm), then index order
+        if query.words:
+            lengths = {i: len(tokens(base.title_at(i))) for i in hits}
+            return sorted(hits, key=lambda i: (lengths[i], i), reverse=descending)
+        return sorted(hits, reverse=descending)
