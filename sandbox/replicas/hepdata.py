@@ -86,6 +86,13 @@ class HoldingBase(Protocol):
 class CorpusHoldings(ListBase):
     """The corpus submissions, in HEPData record id order."""
 
+    def record(self, index: int) -> dict[str, Any]:
+        # revise() deep-copies the version it builds on and only appends, so a copy of the version list is enough
+        # (a deep copy of the 1,600-cell correlation table on every request is what would cost)
+        data = dict(self.records[index])
+        data["versions"] = list(data["versions"])
+        return data
+
     def recid(self, index: int) -> int:
         return int(self.records[index]["recid"])
 
@@ -355,18 +362,14 @@ class QueryMatcher:
     """A small stand-in for HEPData's query parser: words (AND), quoted phrases, `field:value`, and
     `cmenergies:[a TO b]` ranges. Words also match the publication's data tables, as HEPData's has_child query."""
 
-    _RANGE = re.compile(r"^cmenergies:\[\s*([-\d.]+)\s+TO\s+([-\d.]+)\s*\]$", re.IGNORECASE)
+    _RANGE = re.compile(r"cmenergies:\[\s*([-\d.]+)\s+TO\s+([-\d.]+)\s*\]", re.IGNORECASE)
 
     def __init__(self, query: str) -> None:
         self.words: list[str] = []
         self.fields: list[tuple[str, str]] = []
-        self.ranges: list[tuple[float, float]] = []
-        query = query.strip()
-        for token in _tokens(query):
-            match = self._RANGE.match(token)
-            if match:
-                self.ranges.append((float(match.group(1)), float(match.group(2))))
-                continue
+        # like HEPDataQueryParser.get_range_queries: ranges are taken out before the rest is parsed
+        self.ranges = [(float(m.group(1)), float(m.group(2))) for m in self._RANGE.finditer(query)]
+        for token in _tokens(self._RANGE.sub(" ", query).strip()):
             field, sep, value = token.partition(":")
             if sep and field in FIELD_QUERIES and value:
                 self.fields.append((field, value.lower().strip('"')))

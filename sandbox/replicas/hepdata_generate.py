@@ -20,8 +20,10 @@ from sandbox.replicas.hepdata_submission import DOI_PREFIX, iso, resource_id, ta
 INSPIRE_BASE = 2_000_000
 RECID_BASE = 200_000
 FIRST_UPDATE = datetime(2012, 1, 1, tzinfo=UTC)
-STEP = timedelta(minutes=5)
-"""Records are updated in index order, one per five minutes: a million records span about ten years."""
+SPARSE_STEP, SPARSE_COUNT = timedelta(hours=8), 10_000
+DENSE_STEP = timedelta(seconds=20)
+"""Records are updated in index order: the first 10,000 every 8 hours (nine years, about HEPData's own pace),
+the rest every 20 seconds (a million records end in 2021). Stamps depend on (seed, i) only."""
 
 
 @dataclass(frozen=True)
@@ -92,8 +94,10 @@ class GeneratedHoldings:
         return f"ins{self.inspire_id(index)}"
 
     def updated(self, index: int) -> datetime:
-        jitter = random.Random(f"hepdata-stamp:{self.seed}:{index}").randrange(0, 300)
-        return FIRST_UPDATE + index * STEP + timedelta(seconds=jitter)
+        jitter = timedelta(seconds=random.Random(f"hepdata-stamp:{self.seed}:{index}").randrange(0, 20))
+        if index < SPARSE_COUNT:
+            return FIRST_UPDATE + index * SPARSE_STEP + jitter
+        return FIRST_UPDATE + SPARSE_COUNT * SPARSE_STEP + (index - SPARSE_COUNT) * DENSE_STEP + jitter
 
     def index_of(self, native_id: str) -> int | None:
         digits = native_id.removeprefix("ins")
