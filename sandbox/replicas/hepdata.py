@@ -46,6 +46,7 @@ from sandbox.replicas.hepdata_submission import corpus_submissions, holding, par
 from sandbox.store import Entry, ListBase, ReplicaStore
 
 CORPUS_LAST_UPDATED = datetime(2020, 7, 15, tzinfo=UTC)
+EPOCH = datetime.min.replace(tzinfo=UTC)
 DEFAULT_SIZE = 10
 MAX_SIZE = 100
 MAX_RESULT_WINDOW = 10_000
@@ -80,6 +81,7 @@ class HoldingBase(Protocol):
     def index_of(self, native_id: str) -> int | None: ...
     def recid(self, index: int) -> int: ...
     def index_of_recid(self, recid: int) -> int | None: ...
+    def inspire_number(self, index: int) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,9 @@ class CorpusHoldings(ListBase):
 
     def recid(self, index: int) -> int:
         return int(self.records[index]["recid"])
+
+    def inspire_number(self, index: int) -> int:
+        return int(self.records[index]["inspire_id"])
 
     def index_of_recid(self, recid: int) -> int | None:
         for index, record in enumerate(self.records):
@@ -272,14 +277,38 @@ class HEPDataReplica(Replica):
                     },
                     status_code=400,
                 )
-        rows = [
-            (entry.updated, int(entry.native_id[3:]) if inspire else self.holdings.recid(entry.index))
-            for entry in self.store.entries()
-            if since is None or entry.updated >= since
-        ]
-        if params.get("sort_by") == "latest":
-            rows.sort(key=lambda row: row[0], reverse=True)
-        return Response(render.to_json([ident for _, ident in rows]), media_type="application/json")
+        indices = self._listed(since, latest=params.get("sort_by") == "latest")
+        number = self.holdings.inspire_number if inspire else self.holdings.recid
+        return Response(render.to_json([number(i) for i in indices]), media_type="application/json")
+
+    def _listed(self, since: datetime | None, latest: bool) -> list[int]:
+        """`get_all_ids`: live records updated since a date, in record id order or latest first.
+
+        A base whose stamps grow with the index (the generator) is answered without looking at every record: a
+        binary search finds where `since` starts, and only the overlay's edits and deletions are looked up."""
+        base = self.holdings
+        first_since = getattr(base, "first_index_since", None)
+        if first_since is None:
+            rows = [(e.updated, e.index) for e in self.store.entries() if since is None or e.updated >= since]
+            if latest:
+                rows.sort(key=lambda row: row[0], reverse=True)
+            return [index for _, index in rows]
+        deleted = {i for native, _ in self.store.deleted_since(EPOCH) if (i := base.index_of(native)) is not None}
+        edited = {e.index: e.updated for e in self.store.changed_since(EPOCH)}
+        start = first_since(since) if since is not None else 0
+        tail = [i for i in range(start, len(base)) if i not in deleted and i not in edited]
+        # latest first; records updated at the same moment stay in record id order
+        recent = sorted(
+            ((stamp, i) for i, stamp in edited.items() if i not in deleted and (since is None or stamp >= since)),
+            key=_newest_first,
+        )
+        if not latest:
+            return sorted(tail + [i for _, i in recent])
+        if recent and tail and recent[-1][0] < base.updated(tail[-1]):  # an edit dated before a base stamp
+            rows = recent + [(base.updated(i), i) for i in tail]
+            rows.sort(key=_newest_first)
+            return [i for _, i in rows]
+        return [i for _, i in recent] + tail[::-1]
 
     # -- /download ---------------------------------------------------------------------------------------------
     async def _download_submission(self, request: Request) -> Response:
@@ -355,6 +384,10 @@ class HEPDataReplica(Replica):
             doi = table["doi"].rsplit("/", 1)[0]
             return _attachment(render.table_csv(table, position, doi).encode(), stem + ".csv")
         return _converter_error("Report concerns to info@hepdata.net", _unconverted(fmt))
+
+
+def _newest_first(row: tuple[datetime, int]) -> tuple[float, int]:
+    return (-row[0].timestamp(), row[1])
 
 
 # -- search helpers ------------------------------------------------------------------------------------------------

@@ -94,10 +94,25 @@ class GeneratedHoldings:
         return f"ins{self.inspire_id(index)}"
 
     def updated(self, index: int) -> datetime:
-        jitter = timedelta(seconds=random.Random(f"hepdata-stamp:{self.seed}:{index}").randrange(0, 20))
+        # a cheap integer hash: /search/ids asks for up to a million of these
+        jitter = timedelta(seconds=(index * 2_654_435_761 + self.seed * 40_503) % 20)
         if index < SPARSE_COUNT:
             return FIRST_UPDATE + index * SPARSE_STEP + jitter
         return FIRST_UPDATE + SPARSE_COUNT * SPARSE_STEP + (index - SPARSE_COUNT) * DENSE_STEP + jitter
+
+    def first_index_since(self, when: datetime) -> int:
+        """The first index updated at or after `when` (stamps grow with the index, so a binary search)."""
+        low, high = 0, self.count
+        while low < high:
+            middle = (low + high) // 2
+            if self.updated(middle) < when:
+                low = middle + 1
+            else:
+                high = middle
+        return low
+
+    def inspire_number(self, index: int) -> int:
+        return self.inspire_id(index)
 
     def index_of(self, native_id: str) -> int | None:
         digits = native_id.removeprefix("ins")

@@ -456,3 +456,23 @@ def test_generated_records_vary_as_hepdata_does() -> None:
             for position, table in enumerate(entry["tables"], 1):
                 assert table["doi"] == f"10.17182/hepdata.{record['recid']}.v{entry['version']}/t{position}"
     assert any(res["doi"] for r in records for res in r["versions"][0]["resources"])
+
+
+def test_ids_of_a_large_generated_base_agree_with_a_plain_scan(client: httpx.Client) -> None:
+    replica = HEPDataReplica.generated(3_000, seed=3)
+    holdings = replica.holdings
+    store = replica.store
+    store.edit([holdings.native_id(i) for i in (5, 700, 2_999)])
+    store.edit([holdings.native_id(1_500)], when=datetime(2013, 6, 1, tzinfo=UTC))  # an edit dated in the past
+    store.delete([holdings.native_id(i) for i in (6, 701, 2_998)])
+    with start({"hepdata": replica}) as running:
+        base = running.urls["hepdata"]
+        for since in (None, date(2013, 1, 1), date(2014, 3, 3), date.today()):
+            cut = None if since is None else datetime(since.year, since.month, since.day, tzinfo=UTC)
+            live = [e for e in store.entries() if cut is None or e.updated >= cut]
+            by_recid = [holdings.inspire_number(e.index) for e in live]
+            newest = [holdings.inspire_number(e.index) for e in sorted(live, key=lambda e: e.updated, reverse=True)]
+            params = {"inspire_ids": "true"} | ({"last_updated": since.isoformat()} if since else {})
+            assert client.get(f"{base}/search/ids", params=params).json() == by_recid, since
+            latest = client.get(f"{base}/search/ids", params=params | {"sort_by": "latest"}).json()
+            assert latest == newest, since
