@@ -23,7 +23,7 @@ import math
 import statistics
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,7 @@ from ontology.model import Record
 MARKER_FILE = "dmlake-index.json"
 DEFAULT_HEAP_BYTES = 128_000_000
 CURSOR_VERSION = 1
+WRITE_CHUNK = 1_000
 FACET_SEGMENT_SIZE = 2_000
 """Buckets each index segment reports per facet before they are merged: counts of the values shown are exact
 unless a value is outside the top 2,000 of some segment yet inside the overall top `facet_size`."""
@@ -162,10 +163,15 @@ class TantivyIndex(SearchBackend):
         count = 0
         with self._write_lock:
             writer = self._writer_locked()
-            for document in documents:
-                writer.delete_documents_by_term(ID_FIELD, document[ID_FIELD])
-                writer.add_document(to_tantivy(dict(document), self._schema))
-                count += 1
+            for chunk in _chunks(documents, WRITE_CHUNK):
+                # One delete per chunk, queued before the chunk's adds, replaces the previous documents of these
+                # ids (tantivy applies a delete to documents added before it); the last version in a chunk wins.
+                latest = {document[ID_FIELD]: document for document in chunk}
+                ids = list(latest)
+                writer.delete_documents_by_query(tantivy.Query.term_set_query(self._schema, ID_FIELD, ids))
+                for document in latest.values():
+                    writer.add_document(to_tantivy(dict(document), self._schema))
+                count += len(chunk)
         return count
 
     def delete(self, record_ids: Iterable[str]) -> int:
@@ -523,6 +529,17 @@ class TantivyIndex(SearchBackend):
             values.sort(key=lambda v: (-v.count, v.value))
             facets[name] = values[: query.facet_size]
         return facets
+
+
+def _chunks(items: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mapping[str, Any]]]:
+    chunk: list[Mapping[str, Any]] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _facet_key(key: Any) -> str:
