@@ -339,15 +339,20 @@ def _energy_ranges(value: Any) -> list[tuple[float, float]]:
         field = f"record.data_keywords.cmenergies[{position}]"
         if not isinstance(item, dict):
             raise MappingError(field, f"expected {{gte, lte}}, got {item!r}")
-        low, high = item.get("gte"), item.get("lte")
-        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (low, high)):
+        low, high = _number(item.get("gte")), _number(item.get("lte"))
+        if low is None or high is None:
             raise MappingError(field, f"gte and lte must be numbers in GeV, got {item!r}")
-        assert isinstance(low, int | float) and isinstance(high, int | float)
         if low < 0 or high < low:
             raise MappingError(field, f"{item!r} is not an energy range (0 ≤ gte ≤ lte)")
-        if (float(low), float(high)) not in out:
-            out.append((float(low), float(high)))
+        if (low, high) not in out:
+            out.append((low, high))
     return sorted(out)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
 
 
 # -- files -----------------------------------------------------------------------------------------------------------

@@ -378,8 +378,7 @@ class HEPDataReplica(Replica):
             table["name"].replace(" ", "_").replace("/", "_").replace("$", "").replace("\\", "")
         )
         if fmt in ("yaml", "original"):
-            text = table["data_text"] if table["data_text"] is not None else _yaml(table["data"])
-            return _attachment(text.encode(), stem + ".yaml")
+            return _attachment(render.table_yaml(table).encode(), stem + ".yaml")
         if fmt == "csv":
             doi = table["doi"].rsplit("/", 1)[0]
             return _attachment(render.table_csv(table, position, doi).encode(), stem + ".csv")
@@ -600,12 +599,6 @@ def _unconverted(fmt: str) -> str:
 
 def _not_found() -> Response:
     return Response(render.NOT_FOUND_PAGE, status_code=404, media_type="text/html; charset=utf-8")
-
-
-def _yaml(data: dict[str, Any]) -> str:
-    import yaml
-
-    return yaml.safe_dump(data, allow_unicode=True)
 
 
 # -- the table as the record page draws it ---------------------------------------------------------------------------

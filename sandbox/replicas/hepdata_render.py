@@ -268,7 +268,7 @@ def record_context(
 def search_hit(holding: dict[str, Any], tables: list[dict[str, Any]], site_url: str) -> dict[str, Any]:
     """`get_basic_record_information` on the publication, with its matching tables under `data`."""
     doc = publication_document(holding, site_url)
-    authors = doc.pop("authors", None)
+    doc.pop("authors", None)  # the search excludes the full author list
     summary = doc.get("summary_authors") or []
     doc["authors"] = [a["full_name"] for a in summary] if summary else None
     doc["date"] = _format_date(doc.get("creation_date"))
@@ -279,7 +279,6 @@ def search_hit(holding: dict[str, Any], tables: list[dict[str, Any]], site_url: 
         data.append(item)
     doc["data"] = data
     doc["total_tables"] = len(data)
-    del authors
     return doc
 
 
@@ -331,8 +330,10 @@ def facets(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 # -- converter outputs -------------------------------------------------------------------------------------------
 def table_yaml(table: dict[str, Any]) -> str:
-    """The table's data file as stored (`download_datatable` sends it unchanged)."""
-    return str(table["data_text"])
+    """The table's data file as stored (`download_datatable` sends it unchanged); generated tables are written."""
+    if table.get("data_text") is not None:
+        return str(table["data_text"])
+    return yaml.safe_dump(table["data"], allow_unicode=True)
 
 
 def table_csv(table: dict[str, Any], position: int, hepdata_doi: str | None) -> str:

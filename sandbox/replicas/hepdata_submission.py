@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -357,8 +358,6 @@ def data_keywords(tables: list[dict[str, Any]]) -> dict[str, list[Any]]:
 
 def cmenergy_ranges(values: list[Any]) -> list[dict[str, float]]:
     """`process_cmenergies`: '13000.0' → {gte: 13000, lte: 13000}; '7000-8000' or '7000 and 8000' → a range."""
-    import re
-
     out = []
     for raw in values:
         text = str(raw).strip(" gevGEV")
