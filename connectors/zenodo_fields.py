@@ -297,7 +297,8 @@ def license_for(rights_id: str | None, title: str | None = None, url: str | None
     if rights_id and rights_id.strip():
         raw = rights_id.strip()
         mapped = license_concept(LEGACY_LICENSE_ALIASES.get(raw.lower(), raw))
-        return mapped if mapped.mapped else Concept(uri=None, label=(title or raw).strip() or raw, raw=raw)
+        # an id no SPDX licence matches stays as Zenodo names it, in every shape (only InvenioRDM has titles)
+        return mapped if mapped.mapped else Concept(uri=None, label=raw, raw=raw)
     if title and title.strip():
         by_url = license_concept(url) if url else None
         if by_url is not None and by_url.mapped:

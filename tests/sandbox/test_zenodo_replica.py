@@ -19,6 +19,7 @@ from sandbox.server import RunningSandbox, start
 from sandbox.store import ReplicaStore
 
 RDM = "application/vnd.inveniordm.v1+json"
+CLIENT = httpx.Client()  # keep-alive: a new httpx client per request costs more than the request
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +39,7 @@ def zenodo(sandbox: RunningSandbox) -> Iterator[str]:
 
 def _get(url: str, path: str, accept: str | None = None, **params: Any) -> httpx.Response:
     headers = {"Accept": accept} if accept else {}
-    return httpx.get(f"{url}{path}", params=params, headers=headers, follow_redirects=False)
+    return CLIENT.get(f"{url}{path}", params=params, headers=headers, follow_redirects=False)
 
 
 # -- the corpus --------------------------------------------------------------------------------------------------
