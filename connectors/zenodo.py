@@ -31,13 +31,14 @@ Options (`[sources.<name>.options]`):
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -69,6 +70,7 @@ RESULT_WINDOW = 10_000
 ANONYMOUS_PAGE_SIZE = 25
 AUTHENTICATED_PAGE_SIZE = 100
 CHECKPOINT_VERSION = 1
+N = TypeVar("N", int, float)
 
 
 class ZenodoListingError(RuntimeError):
@@ -132,13 +134,13 @@ class ZenodoOptions:
         if serialization not in SHAPE_MEDIA_TYPES:
             raise ValueError(f"{where}: options.serialization must be 'rdm' or 'legacy', not {serialization!r}")
         limit = AUTHENTICATED_PAGE_SIZE if token else ANONYMOUS_PAGE_SIZE
-        page_size = int(options.get("page_size", limit))
+        page_size = _number(options.get("page_size", limit), f"{where}: options.page_size", int)
         if not 1 <= page_size <= limit:
             raise ValueError(
                 f"{where}: options.page_size must be between 1 and {limit} "
                 f"({'with' if token else 'without'} a token, Zenodo refuses larger pages)"
             )
-        overlap = float(options.get("overlap_minutes", 60))
+        overlap = _number(options.get("overlap_minutes", 60), f"{where}: options.overlap_minutes", float)
         if overlap < 0:
             raise ValueError(f"{where}: options.overlap_minutes must not be negative")
         return cls(
@@ -167,8 +169,11 @@ class ZenodoOptions:
         clauses = []
         if self.query:
             clauses.append(f"({self.query})")
-        if self.types:
-            clauses.append("resource_type.type:(" + " OR ".join(self.types) + ")")
+        kinds = [f'resource_type.type:("{t}")' for t in self.types if "-" not in t]
+        # a subtype (`publication-article`) is searched as one: Zenodo indexes it whole in `props.subtype`
+        kinds += [f'resource_type.subtype:("{t}")' for t in self.types if "-" in t]
+        if kinds:
+            clauses.append(kinds[0] if len(kinds) == 1 else "(" + " OR ".join(kinds) + ")")
         return tuple(clauses)
 
     def scope(self) -> str:
@@ -187,6 +192,15 @@ def _strings(value: Any, where: str) -> tuple[str, ...]:
     if not isinstance(value, list | tuple) or not all(isinstance(v, str | int) for v in value):
         raise ValueError(f"{where} must be a string or a list of strings")
     return tuple(str(v).strip() for v in value if str(v).strip())
+
+
+def _number(value: Any, where: str, kind: type[N]) -> N:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"{where} must be a number, not {value!r}")
+    try:
+        return kind(value)
+    except ValueError:
+        raise ValueError(f"{where} must be a number, not {value!r}") from None
 
 
 def _boolean(value: Any, where: str) -> bool:
@@ -298,7 +312,7 @@ class ZenodoConnector(Connector):
         rate = spec.limits.requests_per_minute
         if host.endswith("zenodo.org") and (rate is None or rate > 30):
             # the real service refuses more than 30 searches a minute: never configure a harvest above it
-            http.set_host_limits(self.base, Limits(30, spec.limits.concurrency, spec.limits.timeout))
+            http.set_host_limits(self.base, dataclasses.replace(spec.limits, requests_per_minute=30))
 
     # -- listing -------------------------------------------------------------------------------------------------
     def pages(self, state: HarvestState) -> Iterator[Page]:
@@ -328,9 +342,7 @@ class ZenodoConnector(Connector):
             chunk = self.options.records[cursor.pinned : cursor.pinned + self.pinned_per_page]
             page = self._pinned_page(chunk, state)
             cursor.pinned += len(chunk)
-            for raw in page.records:
-                if raw.source_updated:
-                    cursor.see(raw.source_updated)
+            # pinned records are fetched every run: their stamps do not move the search's watermark
             page.checkpoint = cursor.state()
             yield page
         cursor.phase = "done"

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sandbox.replicas.zenodo_generate import FAMILY_BLOCK, PERIOD, GeneratedBase, Pattern
-from sandbox.replicas.zenodo_query import And, Doc, Node, Range, conjoin, conjuncts, parse_instant
+from sandbox.replicas.zenodo_query import Doc, Node, Range, conjoin, conjuncts, parse_instant
 from sandbox.replicas.zenodo_records import Facts, ZenodoBase
 from sandbox.replicas.zenodo_shapes import RESOURCE_TYPES, community_uuid
 from sandbox.store import Entry, ReplicaStore
@@ -512,10 +512,3 @@ class _Counts:
             "subject": {"buckets": buckets(self.subjects, "subject", str, 10), "label": "Subjects"},
             "file_type": {"buckets": buckets(self.file_types, "file_type", str.upper, 10), "label": "File type"},
         }
-
-
-def combine(query: Node, filters: Sequence[Node]) -> Node:
-    return conjoin([query, *filters]) if filters else query
-
-
-__all__ = ["And", "SearchRequest", "SearchResult", "Searcher", "combine"]

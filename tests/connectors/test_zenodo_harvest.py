@@ -118,8 +118,11 @@ def test_options_restrict_the_listing(corpus_replica: ZenodoReplica) -> None:
         assert {"20510517", "17880109", "5173799"}.isdisjoint(latest_only.ids) and len(latest_only.ids) == 14
         lexibank = harvest(connector(url, communities=["lexibank", "biosyslit"]), {}, full=True)
         assert sorted(lexibank.ids) == ["15482", "5173799"]
-        queries = [r["query"] for r in searches(url)]
-    assert any("q=%28linguistics%29+AND+resource_type.type%3A%28dataset%29" in q for q in queries)
+        mixed = harvest(connector(url, type=["software", "publication-article"]), {}, full=True)
+        assert sorted(mixed.ids) == ["15482", "17880109", "20510517", "22705923", "3974864"]
+        queries = [httpx.QueryParams(r["query"])["q"] for r in searches(url)]
+    assert '(linguistics) AND resource_type.type:("dataset")' in queries
+    assert '(resource_type.type:("software") OR resource_type.subtype:("publication-article"))' in queries
 
 
 # -- incremental runs ------------------------------------------------------------------------------------------
@@ -302,6 +305,8 @@ def test_option_errors_name_the_source_and_the_fix(monkeypatch: pytest.MonkeyPat
         ZenodoConnector(SourceSpec("z", "zenodo", "http://x", {"page_size": 100}), http)
     with pytest.raises(ValueError, match="'rdm' or 'legacy'"):
         ZenodoConnector(SourceSpec("z", "zenodo", "http://x", {"serialization": "xml"}), http)
+    with pytest.raises(ValueError, match="page_size must be a number"):
+        ZenodoConnector(SourceSpec("z", "zenodo", "http://x", {"page_size": "many"}), http)
     with pytest.raises(ValueError, match="true or false"):
         ZenodoConnector(SourceSpec("z", "zenodo", "http://x", {"all_versions": "yes"}), http)
     monkeypatch.delenv("DMLAKE_TEST_ZENODO_TOKEN", raising=False)
