@@ -149,8 +149,12 @@ def _files_total(distributions: list[Distribution]) -> int | None:
 
 
 @dataclass
-class _Common:
-    """The values both shapes fill in, assembled into `Record` keyword arguments in one place."""
+class ZenodoValues:
+    """What every Zenodo shape says, read out of it; `fields()` turns it into `Record` keyword arguments.
+
+    Each reader (legacy JSON, InvenioRDM JSON, and later OAI-PMH DataCite XML) only reads its shape into this;
+    the derived values — experiments, physics, communities as collections, relations by field — are made here
+    once, so every path derives them alike."""
 
     native_id: str
     title: str
@@ -369,7 +373,7 @@ def _from_legacy(data: Mapping[str, Any]) -> ZenodoFields:
     ]
 
     description = _text(md.get("description"), "metadata.description")
-    return _Common(
+    return ZenodoValues(
         native_id=native_id,
         title=title,
         identifiers=identifiers,
@@ -561,7 +565,7 @@ def _from_rdm(data: Mapping[str, Any]) -> ZenodoFields:
     publication = _text(md.get("publication_date"), "metadata.publication_date")
     issued = date_interval(publication, "metadata.publication_date")[0] if publication else None
     description = _text(md.get("description"), "metadata.description")
-    return _Common(
+    return ZenodoValues(
         native_id=native_id,
         title=title,
         identifiers=identifiers,
