@@ -91,8 +91,8 @@ def parse_stamp(stamp: str) -> datetime:
 
 
 def updated_clause(since: str) -> str:
-    # quoted: InvenioRDM parses `q` with luqum, which rejects the colons of a bare timestamp (and then silently
-    # falls back to a full-text match)
+    # quoted: InvenioRDM parses `q` with luqum, which rejects the colon of a bare timestamp's UTC offset (and then
+    # silently falls back to a full-text match of the words)
     return f'updated:["{since}" TO *]'
 
 

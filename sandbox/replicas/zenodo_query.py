@@ -6,8 +6,9 @@ an operator are ORed (Elasticsearch's default operator). Field names follow Zeno
 (`ZENODO_LEGACY_SEARCH_MAP` in zenodo-rdm's invenio.cfg) and the RDM index paths.
 
 Like InvenioRDM, a query luqum cannot parse is not an error: it silently becomes a full-text match of its words.
-That includes a range with bare timestamps (`updated:[2024-01-01T10:00:00 TO *]`: luqum rejects the colons), the
-classic way a client's incremental harvest quietly matches the wrong records — so the replica reproduces it.
+That includes a range on timestamps with a UTC offset (`updated:[2024-01-01T10:00:00+00:00 TO *]`: luqum takes the
+colons of `T10:00:00` as a time but not the one of `+00:00`), the classic way a client's incremental harvest
+quietly matches the wrong records — so the replica reproduces it. Quoted bounds always parse.
 """
 
 from __future__ import annotations
@@ -310,9 +311,11 @@ def _unquote(text: str) -> str:
     return re.sub(r"\\(.)", r"\1", text[1:-1]) if text.startswith('"') else re.sub(r"\\(.)", r"\1", text)
 
 
-_RANGE_BOUND = r'"(?:[^"\\]|\\.)*"|(?:[^\s\]}:\\]|\\.)+'
+# luqum lets a colon into a word only as the time of a timestamp (`T10:00` or `T10:00:00`, its TIME_RE)
+_TIME = r"(?<=T\d{2}):\d{2}(?::\d{2})?"
+_RANGE_BOUND = rf'"(?:[^"\\]|\\.)*"|(?:[^\s\]}}:\\]|\\.|{_TIME})+'
 _RANGE = re.compile(rf"([\[{{])\s*({_RANGE_BOUND})\s+TO\s+({_RANGE_BOUND})\s*([\]}}])")
-_TERM = re.compile(r'(?:[^\s()"\[\]{}:\\]|\\.)+')
+_TERM = re.compile(rf'(?:[^\s()"\[\]{{}}:\\]|\\.|{_TIME})+')
 
 
 def _tokens(text: str) -> Iterator[Token]:
