@@ -23,6 +23,7 @@ def test_default_config_names_the_real_portals() -> None:
     assert urls == {
         "cernopendata": "https://opendata.cern.ch",
         "zenodo": "https://zenodo.org",
+        "zenodo-physics": "https://zenodo.org",
         "hepdata": "https://www.hepdata.net",
     }
     assert all(source.spec.limits.requests_per_minute for source in config.sources.values())
@@ -68,5 +69,5 @@ def test_broken_toml_is_reported_with_position() -> None:
 
 def test_selecting_an_unknown_source_lists_configured_ones() -> None:
     config = load(None, KINDS)
-    with pytest.raises(ConfigError, match="no source named 'cern'; configured: cernopendata, zenodo, hepdata"):
+    with pytest.raises(ConfigError, match="no source named 'cern'; configured: cernopendata, zenodo, zenodo-physics, hepdata"):
         config.select(["cern"])
