@@ -55,7 +55,11 @@ MAX_RESULT_WINDOW = 10_000
 
 @dataclass(frozen=True)
 class LinksNextKeeping:
-    """Follow `links.next`, putting back the request parameters the server leaves out of the link."""
+    """Follow `links.next` on the endpoint asked, putting back parameters the server leaves out of the link.
+
+    Only the link's query is taken: Invenio writes its links with the host and scheme it believes it has
+    (`http://` behind the portal's proxy), while the endpoint asked is the one the source is configured with.
+    """
 
     keep: tuple[str, ...]
     path: tuple[str, ...] = ("links", "next")
@@ -67,7 +71,7 @@ class LinksNextKeeping:
         if following is None:
             return None
         carried = {k: v for k, v in request.params if k in self.keep}
-        return following.with_params(**carried)
+        return Request(request.url, following.params).with_params(**carried)
 
 
 @dataclass
@@ -152,7 +156,7 @@ class CernOpenDataConnector(Connector):
                 total = _total(first.body, first.response)
                 if total > self.max_window and cursor.width > 1:
                     # too many hits to page through: narrow the window before using any of it
-                    cursor.width = max(1, min(cursor.width - 1, cursor.width * self.target // total))
+                    cursor.width = max(1, min(cursor.width // 2, cursor.width * self.target // total))
                     continue
                 if total == 0:
                     rest = next(self._window_listing(cursor.low, None, 1).pages(self.http))
@@ -167,8 +171,10 @@ class CernOpenDataConnector(Connector):
                 cursor.high, cursor.total, window = high, total, _Window()
                 listed = first
             else:
-                resume_at = Request.from_state(cursor.next)
-                pages = self._window_listing(cursor.low, cursor.high, self.page_size).pages(self.http, resume_at)
+                listing = self._window_listing(cursor.low, cursor.high, self.page_size)
+                # the checkpoint's parameters, on the endpoint configured now (the URL may have moved since)
+                resume_at = Request(listing.first.url, Request.from_state(cursor.next).params)
+                pages = listing.pages(self.http, resume_at)
                 listed = next(pages)
                 requests += 1
             while True:

@@ -411,11 +411,13 @@ def _choose(weighted: _Weighted[Any], bits: int) -> int:
     return bisect.bisect_right(weighted.cumulative, bits % weighted.cumulative[-1])
 
 
+@lru_cache(maxsize=1 << 15)
 def draw_spec(seed: int, index: int) -> tuple[Spec, int]:
     """The record's profile draws and their profile id (a mixed-radix code of the draw indices).
 
     Two 64-bit hashes of (seed, index), cut into 16-bit fields, make every choice: a search over a range of
-    records evaluates profiles without building records, so this is kept to a couple of microseconds.
+    records evaluates profiles without building records, so this is kept to a couple of microseconds (and the
+    hits of the page just searched find their draws in the cache).
     """
     first = _mix(_mix(seed & _MASK) ^ (index * 0xD1342543DE82EF95 & _MASK))
     second = _mix(first)

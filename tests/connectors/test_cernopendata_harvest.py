@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,8 +17,9 @@ import httpx
 import pytest
 
 from connectors.base import Deletion, HarvestState, Limits, Page, RawRecord, SourceSpec
-from connectors.cernopendata import CernOpenDataConnector
+from connectors.cernopendata import CernOpenDataConnector, LinksNextKeeping
 from connectors.http import HttpClient
+from connectors.paging import Request
 from ontology import IdentifierScheme, Record
 from sandbox.replicas.cernopendata import CernOpenDataReplica
 from sandbox.replicas.cernopendata_api import isoformat
@@ -223,19 +225,24 @@ def test_listing_survives_429_503_and_truncated_bodies(corpus: Path, first: Harv
                 "every": 3,
                 "max_faults": 4,
             },
-            {"kind": "status", "status": 503, "path": r"^/api/records/\d+", "every": 7},
-            {"kind": "truncate", "path": r"^/api/records/\d+", "every": 11},
+            {"kind": "status", "status": 503, "path": r"^/api/records/\d+", "rate": 0.05, "seed": 1},
+            {"kind": "truncate", "path": r"^/api/records/\d+", "rate": 0.03, "seed": 2},
             {"kind": "truncate", "path": r"^/api/records/\?", "every": 5, "max_faults": 3},
         ]
         httpx.put(f"{url}/_sandbox/faults", json=plans, timeout=30).raise_for_status()
-        http = HttpClient(Limits(concurrency=8, timeout=30), max_backoff=5, sleep=waits.append)
+
+        def nap(seconds: float) -> None:  # record the waits asked for, without spending them
+            waits.append(seconds)
+            time.sleep(min(seconds, 0.01))
+
+        http = HttpClient(Limits(concurrency=8, timeout=30), max_backoff=5, sleep=nap)
         # a third of the records are "new" to this catalogue, so fetches meet the faults too
         stamps = {n: s for n, s in first.stamps.items() if int(n) % 3}
         run = harvest(connector(url, http), knowing(stamps))
         injected = [p["injected"] for p in httpx.get(f"{url}/_sandbox/faults", timeout=30).json()]
     assert all(count > 0 for count in injected), injected
     assert 1.0 in waits  # Retry-After honoured
-    assert run.errors == {} and not any(p.failures for p in run.pages)
+    assert run.errors == {} and [f for p in run.pages for f in p.failures] == []
     assert run.pages[-1].listing_complete
     assert sorted(run.listed) == sorted(first.raws)
     assert set(run.raws) == {n for n in first.raws if int(n) % 3 == 0}
@@ -266,6 +273,34 @@ def test_a_restarted_listing_yields_exactly_the_records_after_its_checkpoint(
         assert resumed[-1].listing_complete
     ids = [i for p in whole for i in p.unchanged]
     assert len(ids) == len(set(ids)) == 7443
+
+
+def test_a_checkpoint_resumes_on_the_endpoint_configured_now(
+    corpus: Path, first: Harvest, running: RunningSandbox
+) -> None:
+    options = {"page_size": 100, "window_target": 450}
+    whole = list(connector(running.urls[SOURCE], **options).pages(knowing(first.stamps)))
+    cut = next(n for n, p in enumerate(whole) if n > 10 and p.checkpoint["next"] is not None)
+    with corpus_sandbox(corpus) as moved:  # the same portal, now at another address
+        resumed = list(
+            connector(moved.urls[SOURCE], **options).pages(
+                HarvestState(resume=whole[cut].checkpoint, known=knowing(first.stamps).known)
+            )
+        )
+        hosts = {e["path"] for e in requests_of(moved)}
+    assert [i for p in resumed for i in p.unchanged] == [i for p in whole[cut + 1 :] for i in p.unchanged]
+    assert hosts == {"/api/records/"}
+
+
+def test_next_links_are_followed_on_the_endpoint_asked_with_ondemand_kept() -> None:
+    asked = Request.of("https://opendata.cern.ch/api/records/", {"q": "recid:[1 TO 9]", "page": 1, "ondemand": "true"})
+    body = {"links": {"next": "http://opendata.cern.ch/api/records/?page=2&sort=mostrecent&q=recid%3A%5B1+TO+9%5D"}}
+    following = LinksNextKeeping(("ondemand",)).next_request(asked, httpx.Response(200), body, [{}])
+    assert following == Request(
+        "https://opendata.cern.ch/api/records/",
+        (("ondemand", "true"), ("page", "2"), ("q", "recid:[1 TO 9]"), ("sort", "mostrecent")),
+    )
+    assert LinksNextKeeping(("ondemand",)).next_request(asked, httpx.Response(200), {"links": {}}, [{}]) is None
 
 
 def test_limit_stops_early_without_claiming_a_complete_listing(first: Harvest, running: RunningSandbox) -> None:
