@@ -66,17 +66,26 @@ def fixture_stamps(fixture: Mapping[str, Any]) -> tuple[datetime, datetime]:
     """Deterministic `created`/`updated` for a fixture that has none.
 
     `created` falls in the record's publication year (`date_published`, else 2016) at an instant chosen by a CRC32
-    of the recid; `updated` follows it by up to 60 days (another CRC32). Same recid, same stamps, on every machine.
+    of the recid; `updated` follows it by up to 60 days (another CRC32). Neither passes `STAMPS_UNTIL`, the date of
+    the corpus snapshot, so no stamp lies in the future. Same recid, same stamps, on every machine.
     """
     recid = recid_of(fixture)
     published = str(fixture.get("date_published") or "")
     year = int(published[:4]) if published[:4].isdigit() else 2016
-    spread = zlib.crc32(recid.encode())
-    created = datetime(year, 1, 1, tzinfo=UTC) + timedelta(
-        seconds=spread % (300 * 86400), microseconds=(spread >> 7) % 1_000_000
-    )
-    updated = created + timedelta(seconds=zlib.crc32(b"updated:" + recid.encode()) % (60 * 86400))
-    return created, updated
+    return spread_stamps(year, zlib.crc32(recid.encode()), zlib.crc32(b"updated:" + recid.encode()), 60)
+
+
+STAMPS_UNTIL = datetime(2026, 6, 30, tzinfo=UTC)
+"""The corpus snapshot's date (opendata.cern.ch commit cbdb4cc, 2026-06-30): derived stamps never pass it."""
+
+
+def spread_stamps(year: int, first: int, second: int, max_gap_days: int) -> tuple[datetime, datetime]:
+    """`created` in `year` and `updated` up to `max_gap_days` later, placed by two hash values, before the snapshot."""
+    start = datetime(min(year, STAMPS_UNTIL.year), 1, 1, tzinfo=UTC)
+    span = int(min(timedelta(days=300), STAMPS_UNTIL - start).total_seconds())
+    created = start + timedelta(seconds=first % max(1, span), microseconds=(first >> 7) % 1_000_000)
+    gap = int(min(timedelta(days=max_gap_days), STAMPS_UNTIL - created).total_seconds())
+    return created, created + timedelta(seconds=second % max(1, gap))
 
 
 def isoformat(stamp: datetime) -> str:

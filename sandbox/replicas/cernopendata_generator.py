@@ -21,10 +21,11 @@ import re
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from functools import cached_property, lru_cache
 from typing import Any, Generic, TypeVar
 
+from sandbox.replicas.cernopendata_api import spread_stamps
 from sandbox.replicas.cernopendata_search import EVENT_RANGES, TERM_FACETS, Profile, events_bucket
 
 T = TypeVar("T")
@@ -924,13 +925,11 @@ class GeneratedCernBase:
 
 @lru_cache(maxsize=1 << 14)
 def _stamps(seed: int, index: int) -> tuple[datetime, datetime]:
-    """`created` in the record's publication year, `updated` up to 90 days later (cached: hits ask twice)."""
+    """`created` in the record's publication year, `updated` up to 90 days later, never past the corpus snapshot
+    (cached: a search hit asks for both)."""
     spec, _ = draw_spec(seed, index)
     draw = _Draw(seed, index, 5)
-    created = _YEAR_START.get(spec.published) or datetime(int(spec.published), 1, 1, tzinfo=UTC)
-    created += timedelta(seconds=draw.below(300 * 86400), microseconds=draw.below(1_000_000))
-    return created, created + timedelta(seconds=draw.below(90 * 86400))
+    return spread_stamps(int(spec.published), draw.next(), draw.next(), 90)
 
 
 _BLOCK = 4096
-_YEAR_START = {str(year): datetime(year, 1, 1, tzinfo=UTC) for year in range(1980, 2031)}

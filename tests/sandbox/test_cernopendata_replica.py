@@ -19,7 +19,7 @@ import pytest
 
 from sandbox.replicas import replica_class
 from sandbox.replicas.cernopendata import CernOpenDataReplica, CorpusCernBase
-from sandbox.replicas.cernopendata_api import OAI_PREFIX, SCHEMA_URL, api_metadata
+from sandbox.replicas.cernopendata_api import OAI_PREFIX, SCHEMA_URL, STAMPS_UNTIL, api_metadata, fixture_stamps
 from sandbox.replicas.cernopendata_generator import GeneratedCernBase
 from sandbox.replicas.cernopendata_search import profile_of
 from sandbox.server import RunningSandbox, start
@@ -92,6 +92,17 @@ def test_registered_and_fed_from_every_record_file(corpus: Path, source: dict[st
     assert len(source) == len(base) == 7443
     recids = [base.recid_at(i) for i in range(len(base))]
     assert recids == sorted(int(r) for r in source)
+
+
+def test_derived_stamps_are_stable_ordered_and_never_in_the_future(source: dict[str, dict[str, Any]]) -> None:
+    generated = GeneratedCernBase(30_000, seed=2)
+    stamps = [fixture_stamps(f) for f in source.values()]
+    stamps += [(generated.created(i), generated.updated(i)) for i in range(0, 30_000, 7)]
+    assert all(created <= updated <= STAMPS_UNTIL for created, updated in stamps)
+    for fixture in source.values():
+        created, _ = fixture_stamps(fixture)
+        assert str(created.year) == fixture["date_published"] or created.year == STAMPS_UNTIL.year
+    assert fixture_stamps(source["1"]) == fixture_stamps(dict(source["1"]))
 
 
 def test_from_corpus_reads_record_arrays_only(tmp_path: Path) -> None:
