@@ -24,7 +24,7 @@ from urllib.parse import quote
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from ontology import vocabulary
+from ontology import terms, vocabulary
 from ontology.model import (
     Agent,
     Checksum,
@@ -39,12 +39,8 @@ from ontology.model import (
 from ontology.summary import description
 from ontology.terms import (
     ACCESS_RIGHTS,
-    ADMS,
     ADMS_LICENCE_TYPE,
-    DCAT,
     DCAT_AP_301,
-    DCT,
-    DML,
     DMLAKE_AGENT,
     EU_ACCESS_RIGHT,
     EU_DATA_THEME_SCHEME,
@@ -52,28 +48,25 @@ from ontology.terms import (
     EU_FILE_TYPE,
     EU_LANGUAGE,
     FILE_TYPES,
-    FOAF,
     FORMAT_LABELS,
     IANA_MEDIA_TYPES,
     ISO_639_1_TO_EU,
     MAPPING_BASE,
-    ORG,
-    OWL,
     PREFIXES,
-    PROV,
-    QUDT,
-    RDF,
-    RDFS,
-    SKOS,
     SOURCE_BASE,
-    SPDX,
-    XSD,
     iana_registered,
     licence_types,
 )
 from ontology.units import unit
 
 Triple = tuple[Node, Node, Node]
+
+ADMS, DCAT, DCT, DML, FOAF, ORG, OWL = (
+    terms.Terms(n) for n in (terms.ADMS, terms.DCAT, terms.DCT, terms.DML, terms.FOAF, terms.ORG, terms.OWL)
+)
+PROV, QUDT, RDF, RDFS, SKOS, SPDX, XSD = (
+    terms.Terms(n) for n in (terms.PROV, terms.QUDT, terms.RDF, terms.RDFS, terms.SKOS, terms.SPDX, terms.XSD)
+)
 
 # Resolved once: Namespace attribute access builds a new URIRef on every call.
 A = RDF.type
@@ -87,6 +80,8 @@ _ENTITY = PROV.Entity
 _XSD_DOUBLE, _XSD_NNI, _XSD_HEX, _XSD_BOOLEAN = XSD.double, XSD.nonNegativeInteger, XSD.hexBinary, XSD.boolean
 _XSD_DATETIME = XSD.dateTime
 _TRUE = Literal("true", datatype=_XSD_BOOLEAN)
+UNMAPPED_SCHEME = URIRef(vocabulary.VOCAB_BASE + "unmapped")
+"""The scheme of source values not (yet) mapped to a dmlake concept: they stay blank-node concepts with their label."""
 
 _CHECKSUM_ALGORITHMS = {
     # SPDX 2.3 added ADLER32 to its checksum algorithms (spec §7.10), with this individual in its RDF terms
@@ -201,6 +196,11 @@ class _Builder:
     def add(self, s: Node, p: Node, o: Node) -> None:
         self.out.append((s, p, o))
 
+    def local(self, name: str) -> URIRef:
+        """A node that exists only within this record, named under the record's URI (not a random blank node:
+        the same record always gives the same triples, and validation reports name what they are about)."""
+        return URIRef(f"{self.record.id}#{name}")
+
     def once(self, node: Node, role: str = "") -> bool:
         """True the first time a shared node is met in a role, so its description is written once per role."""
         key = (role, node)
@@ -212,9 +212,10 @@ class _Builder:
     # ----------------------------------------------------------------------------------------------- shared nodes
     def concept(self, value: Concept) -> Node:
         if value.uri is None:
-            node: Node = BNode()
+            node: Node = BNode()  # not an identified concept: the source's value, not yet mapped to one
             self.add(node, A, _CONCEPT)
             self.add(node, _PREF_LABEL, text(value.label))
+            self.add(node, _IN_SCHEME, UNMAPPED_SCHEME)
             return node
         node = iri(value.uri)
         if self.once(node):
@@ -227,13 +228,13 @@ class _Builder:
                 self.add(node, _PREF_LABEL, text(value.label))
         return node
 
-    def agent(self, agent: Agent) -> Node:
+    def agent(self, agent: Agent, name: str) -> Node:
         if agent.orcid:
             node: Node = URIRef(f"https://orcid.org/{agent.orcid}")
         elif agent.ror:
             node = iri(_ror(agent.ror))
         else:
-            node = BNode()
+            node = self.local(name)
         if not self.once(node, "agent"):
             return node
         self.add(node, A, _AGENT)
@@ -245,8 +246,8 @@ class _Builder:
             self.add(node, FOAF.familyName, text(agent.family_name))
         if agent.orcid and agent.ror:
             self.add(node, ORG.memberOf, iri(_ror(agent.ror)))
-        for affiliation in agent.affiliations:
-            org: Node = iri(_ror(affiliation.ror)) if affiliation.ror else BNode()
+        for number, affiliation in enumerate(agent.affiliations, 1):
+            org: Node = iri(_ror(affiliation.ror)) if affiliation.ror else self.local(f"{name}-affiliation-{number}")
             self.add(node, ORG.memberOf, org)
             if self.once(org, "affiliation"):
                 self.add(org, A, _ORGANIZATION)
@@ -259,7 +260,7 @@ class _Builder:
             return None
         if self._licence is not None:
             return self._licence
-        node: Node = iri(licence.uri) if licence.uri else BNode()
+        node: Node = iri(licence.uri) if licence.uri else self.local("licence")
         self._licence = node
         if self.once(node):
             self.add(node, A, DCT.LicenseDocument)
@@ -273,8 +274,8 @@ class _Builder:
                     self.add(type_node, _PREF_LABEL, Literal(_split_camel(kind), lang="en"))
         return node
 
-    def identifier(self, value: Identifier) -> Node:
-        node = BNode()
+    def identifier(self, value: Identifier, name: str) -> Node:
+        node = self.local(name)
         self.add(node, A, ADMS.Identifier)
         self.add(
             node, SKOS.notation, Literal(value.value.translate(_CONTROL), datatype=IDENTIFIER_DATATYPES[value.scheme])
@@ -284,17 +285,17 @@ class _Builder:
             self.add(node, ADMS.schemaAgency, Literal(agency))
         return node
 
-    def related(self, value: Identifier) -> Node:
+    def related(self, value: Identifier, name: str) -> Node:
         """The resource an identifier names: its resolvable IRI, or a node carrying the bare identifier."""
         uri = value.uri()
         if uri:
             return iri(uri)
-        node = BNode()
-        self.add(node, ADMS.identifier, self.identifier(value))
+        node = self.local(name)
+        self.add(node, ADMS.identifier, self.identifier(value, f"{name}-identifier"))
         return node
 
-    def quantity(self, value: Quantity | EnergyRange) -> Node:
-        node = BNode()
+    def quantity(self, value: Quantity | EnergyRange, name: str) -> Node:
+        node = self.local(name)
         self.add(node, A, _QUANTITY_VALUE)
         if isinstance(value, EnergyRange):
             self.add(node, A, DML.EnergyRange)
@@ -317,7 +318,7 @@ class _Builder:
     def build(self) -> list[Triple]:
         record, ds = self.record, self.dataset
         self.add(ds, A, _DATASET)
-        self.add(ds, DCT["title"], text(record.title))
+        self.add(ds, DCT.title, text(record.title))
         summary, generated = description(record)
         self.add(ds, DCT.description, text(summary))
         if generated:
@@ -338,8 +339,8 @@ class _Builder:
         self.add(ds, DCT.identifier, Literal(record.id))
         if record.doi:
             self.add(ds, DCT.identifier, Literal(record.doi))
-        for value in record.identifiers:
-            self.add(ds, ADMS.identifier, self.identifier(value))
+        for number, value in enumerate(record.identifiers, 1):
+            self.add(ds, ADMS.identifier, self.identifier(value, f"identifier-{number}"))
         if record.version:
             self.add(ds, DCAT.version, text(record.version))
         if record.landing_page:
@@ -349,12 +350,12 @@ class _Builder:
 
     def people(self) -> None:
         record, ds = self.record, self.dataset
-        for creator in record.creators:
-            self.add(ds, DCT.creator, self.agent(creator))
-        for contributor in record.contributors:
-            self.add(ds, DCT.contributor, self.agent(contributor))
+        for number, creator in enumerate(record.creators, 1):
+            self.add(ds, DCT.creator, self.agent(creator, f"creator-{number}"))
+        for number, contributor in enumerate(record.contributors, 1):
+            self.add(ds, DCT.contributor, self.agent(contributor, f"contributor-{number}"))
         if record.publisher is not None:
-            self.add(ds, DCT.publisher, self.agent(record.publisher))
+            self.add(ds, DCT.publisher, self.agent(record.publisher, "publisher"))
 
     def classification(self) -> None:
         record, ds = self.record, self.dataset
@@ -394,7 +395,7 @@ class _Builder:
     def language(self, code: str) -> Node:
         clean = code.strip()
         eu = ISO_639_1_TO_EU.get(clean.lower()) or (clean.upper() if re.fullmatch(r"[a-zA-Z]{3}", clean) else None)
-        node: Node = URIRef(EU_LANGUAGE + eu) if eu else BNode()
+        node: Node = URIRef(EU_LANGUAGE + eu) if eu else self.local("language")
         self.add(node, A, DCT.LinguisticSystem)
         if eu is None:
             self.add(node, _LABEL, text(clean))
@@ -411,7 +412,7 @@ class _Builder:
                 self.add(ds, prop, date_literal(value))
         coverage = record.temporal_coverage
         if coverage is not None and (coverage.start or coverage.end):
-            period = BNode()
+            period = self.local("temporal-coverage")
             self.add(ds, DCT.temporal, period)
             self.add(period, A, DCT.PeriodOfTime)
             if coverage.start:
@@ -425,13 +426,13 @@ class _Builder:
             if record.collision.type is not None:
                 self.add(ds, DML.collisionType, self.concept(record.collision.type))
             if record.collision.sqrt_s is not None:
-                self.add(ds, DML.centreOfMassEnergy, self.quantity(record.collision.sqrt_s))
+                self.add(ds, DML.centreOfMassEnergy, self.quantity(record.collision.sqrt_s, "sqrt-s"))
         if record.energy_range is not None:
-            self.add(ds, DML.energyRange, self.quantity(record.energy_range))
+            self.add(ds, DML.energyRange, self.quantity(record.energy_range, "energy-range"))
         if record.exposure is not None:
-            self.add(ds, DML.exposure, self.quantity(record.exposure))
+            self.add(ds, DML.exposure, self.quantity(record.exposure, "exposure"))
         if record.live_time is not None:
-            self.add(ds, DML.liveTime, self.quantity(record.live_time))
+            self.add(ds, DML.liveTime, self.quantity(record.live_time, "live-time"))
         for reaction in record.reactions:
             self.add(ds, DML.reaction, text(reaction))
         if record.number_of_events is not None:
@@ -446,17 +447,17 @@ class _Builder:
     def relations(self) -> None:
         record, ds = self.record, self.dataset
         relations = (
-            (DCT.isPartOf, record.is_part_of),
-            (DCT.hasPart, record.has_part),
-            (DCT.isReferencedBy, record.is_supplement_to),  # the paper points to the data that supplement it
-            (DCT.references, record.references),
-            (DCT.isVersionOf, record.is_version_of),
+            (DCT.isPartOf, "is-part-of", record.is_part_of),
+            (DCT.hasPart, "has-part", record.has_part),
+            (DCT.isReferencedBy, "is-supplement-to", record.is_supplement_to),  # the paper points to its data
+            (DCT.references, "references", record.references),
+            (DCT.isVersionOf, "is-version-of", record.is_version_of),
         )
-        for prop, values in relations:
-            for value in values:
-                self.add(ds, prop, self.related(value))
-        for value in record.is_new_version_of:
-            previous = self.related(value)
+        for prop, name, values in relations:
+            for number, value in enumerate(values, 1):
+                self.add(ds, prop, self.related(value, f"{name}-{number}"))
+        for number, value in enumerate(record.is_new_version_of, 1):
+            previous = self.related(value, f"is-new-version-of-{number}")
             self.add(ds, DCAT.previousVersion, previous)
             self.add(ds, DCAT.prev, previous)  # the super-property, for consumers without inference
         for link in record.related_links:
@@ -469,14 +470,15 @@ class _Builder:
             local = quote(distribution.name, safe="")
             seen[local] = seen.get(local, 0) + 1
             suffix = f"~{seen[local]}" if seen[local] > 1 else ""
-            node = URIRef(f"{self.record.id}#file-{local}{suffix}")
-            self.distribution(node, distribution, licence)
+            name = f"file-{local}{suffix}"
+            self.distribution(self.local(name), name, distribution, licence)
+            node = self.local(name)
             yield node
 
-    def distribution(self, node: URIRef, file: Distribution, licence: Node | None) -> None:
+    def distribution(self, node: URIRef, name: str, file: Distribution, licence: Node | None) -> None:
         record = self.record
         self.add(node, A, _DISTRIBUTION)
-        self.add(node, DCT["title"], text(file.name))
+        self.add(node, DCT.title, text(file.name))
         # DCAT-AP requires an access URL; a file without one is reached through its release's page.
         access = file.access_url or file.url or record.landing_page or record.id
         self.add(node, DCAT.accessURL, iri(access))
@@ -487,16 +489,16 @@ class _Builder:
         if file.size_bytes is not None:
             self.add(node, DCAT.byteSize, _nni(file.size_bytes))
         if file.checksum is not None:
-            self.add(node, SPDX.checksum, self.checksum(file.checksum))
-        self.file_type(node, file)
+            self.add(node, SPDX.checksum, self.checksum(file.checksum, f"{name}-checksum"))
+        self.file_type(node, name, file)
         if licence is not None:
             self.add(node, DCT.license, licence)
         self.add(node, DML.fileRole, Literal(file.role))
         self.add(node, DML.availability, Literal(file.availability.value))
-        for value in file.identifiers:
-            self.add(node, ADMS.identifier, self.identifier(value))
-        for replica in file.replicas:
-            replica_node = BNode()
+        for number, value in enumerate(file.identifiers, 1):
+            self.add(node, ADMS.identifier, self.identifier(value, f"{name}-identifier-{number}"))
+        for number, replica in enumerate(file.replicas, 1):
+            replica_node = self.local(f"{name}-replica-{number}")
             self.add(node, DML.replica, replica_node)
             self.add(replica_node, A, DML.Replica)
             self.add(replica_node, DML.site, text(replica.site))
@@ -504,8 +506,8 @@ class _Builder:
             if replica.url:
                 self.add(replica_node, DCAT.accessURL, iri(replica.url))
 
-    def checksum(self, checksum: Checksum) -> Node:
-        node = BNode()
+    def checksum(self, checksum: Checksum, name: str) -> Node:
+        node = self.local(name)
         value = checksum.value
         if checksum.algorithm == "adler32":
             value = value.zfill(8)  # a 32-bit number: sources drop leading zeros, hexBinary needs all 8 digits
@@ -514,7 +516,7 @@ class _Builder:
         self.add(node, SPDX.checksumValue, Literal(value, datatype=_XSD_HEX))
         return node
 
-    def file_type(self, node: URIRef, file: Distribution) -> None:
+    def file_type(self, node: URIRef, name: str, file: Distribution) -> None:
         """dct:format (EU file-type table, or a labelled node) and dcat:mediaType (IANA), from what the file says."""
         extension = _extension(file.name)
         format_key = (file.format or "").strip().lower().lstrip(".")
@@ -527,12 +529,12 @@ class _Builder:
             if self.once(format_node):
                 self.add(format_node, A, DCT.MediaTypeOrExtent)
                 self.add(format_node, _LABEL, Literal(eu_code.replace("_", " ")))
-            self.add(node, DCT["format"], format_node)
+            self.add(node, DCT.format, format_node)
         elif label:
-            format_node = BNode()
+            format_node = self.local(f"{name}-format")
             self.add(format_node, A, DCT.MediaTypeOrExtent)
             self.add(format_node, _LABEL, text(label))
-            self.add(node, DCT["format"], format_node)
+            self.add(node, DCT.format, format_node)
         if media_type and iana_registered(media_type):
             media = URIRef(IANA_MEDIA_TYPES + media_type)
             if self.once(media):
@@ -543,7 +545,7 @@ class _Builder:
         record, provenance = self.record, self.record.provenance
         entry = URIRef(f"{record.id}#record")
         payload = ni_uri(provenance.raw_sha256)
-        run = BNode()
+        run = self.local("harvest-run")
         mapping = iri(f"{MAPPING_BASE}{quote(provenance.source_kind, safe='')}/{quote(provenance.mapping_version)}")
         source = iri(SOURCE_BASE + quote(provenance.source, safe=""))
 
@@ -561,7 +563,7 @@ class _Builder:
 
         self.add(payload, A, _ENTITY)
         self.add(payload, PROV.wasGeneratedBy, run)
-        checksum = BNode()
+        checksum = self.local("payload-checksum")
         self.add(payload, SPDX.checksum, checksum)
         self.add(checksum, A, SPDX.Checksum)
         self.add(checksum, SPDX.algorithm, _CHECKSUM_ALGORITHMS["sha256"])
@@ -581,7 +583,7 @@ class _Builder:
             self.add(run, DCT.identifier, Literal(str(provenance.harvest_run)))
         self.add(run, PROV.used, mapping)
         self.add(run, PROV.wasAssociatedWith, DMLAKE_AGENT)
-        association = BNode()
+        association = self.local("harvest-run-association")
         self.add(run, PROV.qualifiedAssociation, association)
         self.add(association, A, PROV.Association)
         self.add(association, PROV.agent, DMLAKE_AGENT)

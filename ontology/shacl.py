@@ -15,13 +15,14 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pyshacl
+from pyshacl.graph_abstraction import DataGraph
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
@@ -107,7 +108,30 @@ def _shapes(gates: tuple[str, ...]) -> _Shapes:
             for subject in set(part.subjects()):
                 gate_of.setdefault(subject, name)
             combined += part
+    _hoist_property_shapes(combined)
     return _Shapes(combined, gate_of)
+
+
+_TARGETS = tuple(URIRef(SH + t) for t in ("targetClass", "targetNode", "targetSubjectsOf", "targetObjectsOf"))
+
+
+def _hoist_property_shapes(shapes: Graph) -> None:
+    """Give each property shape of a targeted node shape the node shape's targets, and drop the sh:property link.
+
+    Equivalent under SHACL (every target node must conform to every property shape; the results, their focus nodes,
+    source shapes and severities are the same), but pyshacl validates a `sh:property` one focus node at a time,
+    rebuilding its constraints for each, whereas a targeted property shape is validated once over all its focus
+    nodes: on a batch of CERN records this is more than ten times faster.
+    """
+    prop = URIRef(SH + "property")
+    for node_shape in {s for target in _TARGETS for s in shapes.subjects(target, None)}:
+        targets = [(t, o) for t in _TARGETS for o in shapes.objects(node_shape, t)]
+        if (node_shape, URIRef(SH + "deactivated"), None) in shapes:
+            continue
+        for property_shape in list(shapes.objects(node_shape, prop)):
+            for target, value in targets:
+                shapes.add((property_shape, target, value))
+            shapes.remove((node_shape, prop, property_shape))
 
 
 def _patch_datatype_shapes(shapes: Graph) -> None:
@@ -133,6 +157,8 @@ class Finding:
     value: str | None
     message: str
     shape: str
+    constraint: str = ""
+    """The SHACL constraint component that failed (MinCountConstraintComponent, ClassConstraintComponent…)."""
 
     def __str__(self) -> str:
         where = f" {self.path}" if self.path else ""
@@ -176,16 +202,14 @@ class Report:
         return Counter((f.gate, f.severity) for f in self.findings)
 
     def summary(self, examples: int = 5) -> str:
-        """Counts per gate and severity, then the most frequent messages with an example record each."""
+        """Counts per gate and severity, then the most frequent kinds of finding with an example each."""
         lines = [f"{self.records} records validated"]
         for (gate, severity), number in sorted(self.counts().items()):
             lines.append(f"  {gate:<22} {severity:<9} {number}")
-        frequent = Counter((f.gate, f.severity, f.path, f.message) for f in self.findings)
-        for (gate, severity, path, message), number in frequent.most_common(examples):
-            example = next(
-                f for f in self.findings if (f.gate, f.severity, f.path, f.message) == (gate, severity, path, message)
-            )
-            lines.append(f"  {number} × [{gate} {severity}] {path or ''}: {message}  e.g. {example.record_id}")
+        kinds = Counter((f.gate, f.severity, f.path, f.constraint) for f in self.findings)
+        for kind, number in kinds.most_common(examples):
+            example = next(f for f in self.findings if (f.gate, f.severity, f.path, f.constraint) == kind)
+            lines.append(f"  {number:>7} × {example}")
         if self.unattributed:
             lines.append(f"  {len(self.unattributed)} results not traced to a record, e.g. {self.unattributed[0]}")
         return "\n".join(lines)
@@ -223,45 +247,67 @@ def validate(records: Iterable[Record], gates: Sequence[str] = DEFAULT_GATES, ba
     return report
 
 
+class _RawResults(pyshacl.Validator):
+    """pyshacl's validator, handing back its result tuples instead of building a report graph and text.
+
+    pyshacl assembles the text report by repeated string concatenation, quadratic in the number of results; the
+    recommended-property gate yields some ten results per record, so on a corpus that step alone took minutes.
+    """
+
+    @classmethod
+    def create_validation_report(cls, sg: Any, conforms: bool, results: list[Any]) -> tuple[Any, str]:
+        return results, ""
+
+
+def _run_pyshacl(data: Graph, shapes: Graph, ont_graph: Graph | None) -> list[dict[URIRef, Node]]:
+    """One pyshacl run; each result as {sh:property → value} (values from the data or shapes graph unwrapped)."""
+    validator = _RawResults(
+        DataGraph.from_rdflib(data),
+        shacl_graph=shapes,
+        ont_graph=ont_graph,
+        options={"inference": "none", "allow_warnings": True, "allow_infos": True, "inplace": ont_graph is None},
+    )
+    _conforms, raw, _text = validator.run()
+    results = []
+    for _description, _node, result_triples in raw:
+        result: dict[URIRef, Node] = {}
+        for _s, predicate, value in result_triples:
+            if isinstance(value, tuple):
+                value = value[1]  # (graph it lives in, node)
+            if predicate not in result:
+                result[predicate] = value
+        results.append(result)
+    return results
+
+
 def validate_graph(
     data: Graph, owners: dict[Node, set[str]], gates: Sequence[str] = DEFAULT_GATES, ont_graph: Graph | None = None
 ) -> Report:
     """Validate a graph; `owners` names the record(s) each subject belongs to."""
     shapes = _shapes(tuple(gates))
-    _conforms, results, _text = pyshacl.validate(
-        data,
-        shacl_graph=shapes.graph,
-        ont_graph=ont_graph,
-        inference="none",
-        allow_warnings=True,
-        allow_infos=True,
-    )
     report = Report()
-    sh = _Sh()
-    for result in results.subjects(sh.type, sh.ValidationResult):
-        focus = results.value(result, sh.focusNode)
-        shape = results.value(result, sh.sourceShape)
+    for result in _run_pyshacl(data, shapes.graph, ont_graph):
+        focus = result.get(_Sh.focusNode)
+        shape = result.get(_Sh.sourceShape)
+        value = result.get(_Sh.value)
+        message = result.get(_Sh.resultMessage) or _local(result.get(_Sh.sourceConstraintComponent))
         finding = Finding(
             record_id="",
             gate=shapes.gate_of.get(shape, "?") if shape is not None else "?",
-            severity=_local(results.value(result, sh.resultSeverity)),
+            severity=_local(result.get(_Sh.resultSeverity)),
             focus=_show(focus),
-            path=_show_path(results, results.value(result, sh.resultPath)),
-            value=_show(results.value(result, sh.value)) if results.value(result, sh.value) is not None else None,
-            message=str(
-                results.value(result, sh.resultMessage) or _local(results.value(result, sh.sourceConstraintComponent))
-            ),
+            path=_show_path(shapes.graph, result.get(_Sh.resultPath)),
+            value=_show(value) if value is not None else None,
+            message=str(message),
             shape=_show(shape),
+            constraint=_local(result.get(_Sh.sourceConstraintComponent)),
         )
         record_ids = owners.get(focus) if focus is not None else None
         if not record_ids:
             report.unattributed.append(finding)
             continue
         for record_id in sorted(record_ids):
-            report.findings.append(
-                Finding(record_id, finding.gate, finding.severity, finding.focus, finding.path, finding.value,
-                        finding.message, finding.shape)
-            )  # fmt: skip
+            report.findings.append(replace(finding, record_id=record_id))
     return report
 
 
@@ -358,10 +404,11 @@ def validate_schemaorg(documents: Iterable[dict[str, Any]], gates: Sequence[str]
             for term in (triple[1], triple[2] if triple[1] == _Sh.type else None):
                 schema_term = term is not None and str(term).startswith(("http://schema.org/", "https://schema.org/"))
                 if schema_term and str(term) not in known_terms:
+                    message = "not a schema.org 30.0 term (or in the https namespace)"
                     unknown.append(
-                            Finding(record_id, "schemaorg-vocabulary", "Violation", _show(triple[0]), str(term),
-                                    None, "not a schema.org 30.0 term (or in the https namespace)", "")
-                        )  # fmt: skip
+                        Finding(record_id, "schemaorg-vocabulary", "Violation", _show(triple[0]), str(term), None,
+                                message, "", "vocabulary")
+                    )  # fmt: skip
     report = validate_graph(data, owners, gates, ont_graph=_schemaorg_subclasses())
     report.records = count
     report.findings.extend(dict.fromkeys(unknown))

@@ -5,6 +5,8 @@ Kept apart from the builder so the JSON-LD context, the SHACL shapes and the tes
 
 from __future__ import annotations
 
+from typing import Any
+
 from rdflib import Namespace, URIRef
 
 RDF = Namespace("http://www.w3.org/1999/02/22-rdf-syntax-ns#")
@@ -149,3 +151,27 @@ def iana_registered(media_type: str) -> bool:
     """Whether a media type can name an IANA registry entry (experimental `x-` subtypes cannot)."""
     kind, _, subtype = media_type.partition("/")
     return bool(kind and subtype) and not subtype.startswith(("x-", "x.")) and "/" not in subtype
+
+
+class Terms:
+    """A namespace whose terms are built once: `Namespace.__getattr__` makes a new URIRef on every access, which was a
+    third of the time of building a record's triples; and `DCT.title` is not `str.title` here."""
+
+    def __init__(self, namespace: Namespace) -> None:
+        self._namespace = namespace
+
+    def __getattr__(self, name: str) -> URIRef:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        term = URIRef(self._namespace + name)
+        setattr(self, name, term)
+        return term
+
+    def __getitem__(self, name: str) -> URIRef:
+        return self.__getattr__(name)
+
+    def __str__(self) -> str:
+        return str(self._namespace)
+
+    def __repr__(self) -> Any:
+        return f"Terms({str(self._namespace)!r})"
