@@ -19,7 +19,14 @@ reported, is listed again, so a record edited or deleted mid-run cannot make ano
 tombstoned by mistake).
 
 The checkpoint after each page holds the window and the request for its next page, so a crashed run resumes
-right after the last committed page.
+right after the last committed page (on the source's current URL: only the page's parameters are kept). The
+final checkpoint keeps the learned window width, so the next run starts with windows of the right size.
+
+A `full` run fetches every record again (a forced refresh); other runs fetch only new and changed ones.
+
+Options (`[sources.<name>.options]`): `page_size` (hits per search page, default 200: hits carry full metadata,
+and author lists can be large), `window_target` (hits aimed at per recid window, default 10 pages), `max_relists`
+(how often a window that changed while listed is listed again, default 3).
 """
 
 from __future__ import annotations
