@@ -3,8 +3,8 @@
 The portal loads `data/records/*.json` fixtures (the corpus format) into Invenio and serves them through
 invenio-records-rest. On the way it adds keys the fixtures never carry, which this module adds the same way:
 
-* `$schema`, `_bucket` (the record's files bucket), `pids.oai.id` (`oai:cernopendata.cern:<recid>`, as observed
-  live on recid 84000 even though the portal config names another prefix), `availability` and
+* `$schema`, `_bucket` (the files bucket, for a record with files), `pids.oai.id` (`oai:cernopendata.cern:<recid>`,
+  as observed live on recid 84000 even though the portal config names another prefix), `availability` and
   `_availability_details` (cold-storage state, computed by `ColdRecord.check_availability`: per-file counts keyed
   `online` / `on demand`; one key gives that availability, two give `partially`), and `_file_indices` for datasets
   whose data files are listed in `*_file_index.json` files (`FileIndexMetadata.dumps`).
@@ -179,7 +179,8 @@ def api_metadata(fixture: Mapping[str, Any], index_members: Mapping[str, Sequenc
         members_count = int(number_files) if isinstance(number_files, int) else 0
     state, details = availability(metadata, members_count)
     metadata["$schema"] = SCHEMA_URL
-    metadata["_bucket"] = bucket_id(recid)
+    if files:
+        metadata["_bucket"] = bucket_id(recid)
     metadata["_availability_details"] = details
     metadata["availability"] = state
     metadata["pids"] = {"oai": {"id": f"{OAI_PREFIX}{recid}"}}
@@ -187,6 +188,14 @@ def api_metadata(fixture: Mapping[str, Any], index_members: Mapping[str, Sequenc
     if indices:
         metadata["_file_indices"] = indices
     return metadata
+
+
+def record_links(metadata: Mapping[str, Any], base_url: str) -> dict[str, str]:
+    """The portal's `links_factory`: the record's API address, and its files bucket when it has one."""
+    links = {"self": f"{base_url}/api/records/{recid_of(metadata)}"}
+    if metadata.get("_bucket"):
+        links["bucket"] = f"{base_url}/api/files/{metadata['_bucket']}"
+    return links
 
 
 def api_record(
@@ -203,13 +212,10 @@ def api_record(
     files = [f for f in metadata.pop("files", None) or [] if isinstance(f, Mapping)]
     metadata["files"] = [_file_entry(f) for f in files if not is_index_file(f)]
     metadata["index_files"] = [_file_entry(f) for f in files if is_index_file(f)]
-    links = {"self": f"{base_url}/api/records/{recid}"}
-    if files:
-        links["bucket"] = f"{base_url}/api/files/{metadata['_bucket']}"
     return {
         "created": isoformat(created),
         "id": recid,
-        "links": links,
+        "links": record_links(metadata, base_url),
         "metadata": metadata,
         "updated": isoformat(updated),
     }
@@ -231,7 +237,7 @@ def api_hit(
     return {
         "created": isoformat(created),
         "id": recid,
-        "links": {"self": f"{base_url}/api/records/{recid}"},
+        "links": record_links(metadata, base_url),
         "metadata": metadata,
         "updated": isoformat(updated),
     }

@@ -24,7 +24,7 @@ from sandbox.replicas.cernopendata_generator import GeneratedCernBase
 from sandbox.replicas.cernopendata_search import profile_of
 from sandbox.server import RunningSandbox, start
 
-API_KEYS = {"$schema", "_bucket", "_availability_details", "availability", "pids"}
+API_KEYS = {"$schema", "_availability_details", "availability", "pids"}
 ISO_STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$")
 
 
@@ -158,10 +158,10 @@ def test_record_envelope_matches_the_portal_serializer(api: httpx.Client, source
     assert metadata["_availability_details"] == {"online": fixture["distribution"]["number_files"] + len(index)}
 
 
-def test_record_without_files_has_no_bucket_link(api: httpx.Client, source: dict[str, dict[str, Any]]) -> None:
+def test_record_without_files_has_no_bucket(api: httpx.Client, source: dict[str, dict[str, Any]]) -> None:
     recid = next(r for r, f in source.items() if not f.get("files"))
     body = api.get(f"/api/records/{recid}").json()
-    assert set(body["links"]) == {"self"}
+    assert set(body["links"]) == {"self"} and "_bucket" not in body["metadata"]
     assert body["metadata"]["files"] == [] and body["metadata"]["index_files"] == []
     assert body["metadata"]["_availability_details"] == {} and body["metadata"]["availability"] == "online"
 
@@ -197,7 +197,7 @@ def test_search_hit_metadata_is_the_record_without_files(api: httpx.Client) -> N
     record = api.get("/api/records/1").json()
     expected = {k: v for k, v in record["metadata"].items() if k not in ("files", "index_files", "_file_indices")}
     assert hit["metadata"] == expected
-    assert (hit["created"], hit["updated"]) == (record["created"], record["updated"])
+    assert (hit["created"], hit["updated"], hit["links"]) == (record["created"], record["updated"], record["links"])
 
 
 def test_result_window_is_refused_as_invenio_does(api: httpx.Client) -> None:
