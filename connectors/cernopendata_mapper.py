@@ -15,6 +15,8 @@ Decisions where the portal and the model do not line up one to one:
   own DataCite export credits collaboration datasets.
 * Resource type: the portal's primary type as a DCMI Type concept (Dataset, Software, Text for documentation);
   the primary/secondary pair goes to `resource_categories` through the `resource-category` vocabulary.
+* Collision energy: `"7TeV"` → √s 7 TeV; a span such as `"183-209GeV"` (several √s in one release) → the record's
+  energy range, as √s holds one value.
 * Dates: `date_published` → issued; data-taking years (`date_created`, else the years in `run_period`) → temporal
   coverage; the API's `created`/`updated` → created/modified.
 * Relations: `isChildOf`/`isPartOf` → is_part_of, `isParentOf` → has_part, any other relation type and every
@@ -44,6 +46,7 @@ from ontology.model import (
     Collision,
     Concept,
     Distribution,
+    EnergyRange,
     Identifier,
     IdentifierScheme,
     Provenance,
@@ -77,6 +80,10 @@ that go with datasets; environments (virtual machine images, condition databases
 PART_OF = {"isChildOf", "isPartOf"}
 HAS_PART = {"isParentOf"}
 _ENERGY = re.compile(r"^\s*(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>TeV|GeV|MeV|keV|eV)\s*$", re.IGNORECASE)
+_ENERGY_SPAN = re.compile(
+    r"^\s*(?P<low>\d+(?:\.\d+)?)\s*(?:-|–|to)\s*(?P<high>\d+(?:\.\d+)?)\s*(?P<unit>TeV|GeV|MeV|keV|eV)\s*$",
+    re.IGNORECASE,
+)
 _UNITS = {"tev": "TeV", "gev": "GeV", "mev": "MeV", "kev": "keV", "ev": "eV"}
 _YEAR = re.compile(r"(?<!\d)(19[5-9]\d|20\d\d)(?!\d)")
 _MEDIA_TYPES = {
@@ -112,7 +119,7 @@ def map_cern_record(payload: bytes, source: str, provenance: Provenance) -> Reco
 
     experiments = concepts("experiment", _string_list(metadata.get("experiment"), "metadata.experiment"))
     physics = experiment_physics(experiments)
-    collision = _collision(metadata.get("collision_information"))
+    collision, energy_span = _collision(metadata.get("collision_information"))
     record_availability = _record_availability(metadata)
     distributions = list(_distributions(metadata, record_availability))
     part_of, has_part, references, links = _relations(metadata, recid)
@@ -145,6 +152,7 @@ def map_cern_record(payload: bytes, source: str, provenance: Provenance) -> Reco
             targets=physics.targets,
             resource_categories=_categories(metadata.get("type")),
             collision=collision,
+            energy_range=energy_span,
             number_of_events=_count(
                 _distribution(metadata).get("number_events"), "metadata.distribution.number_events"
             ),
@@ -445,22 +453,35 @@ def parse_energy(text: str) -> Quantity:
     return Quantity(value=float(match.group("value")), unit=_UNITS[match.group("unit").lower()], raw=text)
 
 
-def _collision(value: Any) -> Collision | None:
-    if value is None:
+def parse_energy_span(text: str) -> EnergyRange | None:
+    """`"183-209GeV"` (data taken over several √s, as at LEP2) → EnergyRange(183, 209, "GeV"); None if not a span."""
+    match = _ENERGY_SPAN.match(text)
+    if match is None:
         return None
+    low, high = float(match.group("low")), float(match.group("high"))
+    if high < low:
+        raise ValueError(f"{text!r}: the upper energy is below the lower one")
+    return EnergyRange(min=low, max=high, unit=_UNITS[match.group("unit").lower()], raw=text)
+
+
+def _collision(value: Any) -> tuple[Collision | None, EnergyRange | None]:
+    """The colliding beams and √s; an √s given as a span goes to the record's energy range instead."""
+    if value is None:
+        return None, None
     if not isinstance(value, Mapping):
         raise MappingError("metadata.collision_information", f"expected {{energy, type}}, got {type(value).__name__}")
     kind = _text(value.get("type"), "metadata.collision_information.type")
     energy = _text(value.get("energy"), "metadata.collision_information.energy")
-    sqrt_s = None
+    sqrt_s = span = None
     if energy:
         try:
-            sqrt_s = parse_energy(energy)
+            span = parse_energy_span(energy)
+            sqrt_s = None if span is not None else parse_energy(energy)
         except ValueError as error:
             raise MappingError("metadata.collision_information.energy", str(error)) from None
     if not kind and sqrt_s is None:
-        return None
-    return Collision(type=concept("collision-type", kind) if kind else None, sqrt_s=sqrt_s)
+        return None, span
+    return Collision(type=concept("collision-type", kind) if kind else None, sqrt_s=sqrt_s), span
 
 
 def _distribution(metadata: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -499,17 +520,23 @@ def _stamp(value: Any, where: str) -> str | None:
 
 
 def _temporal_coverage(metadata: Mapping[str, Any]) -> TemporalCoverage | None:
-    years = [
-        _date(y, f"metadata.date_created[{n}]")
-        for n, y in enumerate(_string_list(metadata.get("date_created"), "metadata.date_created"))
-    ]
-    known = sorted(y for y in years if y)
+    """Years of data taking: `date_created` (years, or spans like "2015-2016"), else the years in `run_period`."""
+    known: set[str] = set()
+    for n, entry in enumerate(_string_list(metadata.get("date_created"), "metadata.date_created")):
+        if re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", entry):
+            known.add(entry)
+            continue
+        years = _YEAR.findall(entry)
+        if not years:
+            raise MappingError(f"metadata.date_created[{n}]", f"{entry!r} names no year of data taking")
+        known.update(years)
     if not known:
         periods = _string_list(metadata.get("run_period"), "metadata.run_period")
-        known = sorted({m.group(1) for p in periods if (m := _YEAR.search(p.replace("Run", " ")))})
+        known = {year for p in periods for year in _YEAR.findall(p.replace("Run", " "))}
     if not known:
         return None
-    return TemporalCoverage(start=known[0], end=known[-1])
+    ordered = sorted(known)
+    return TemporalCoverage(start=ordered[0], end=ordered[-1])
 
 
 # -- files --------------------------------------------------------------------------------------------------------

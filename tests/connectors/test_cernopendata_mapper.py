@@ -16,7 +16,7 @@ import pytest
 
 from connectors.base import MappingError, RawRecord
 from connectors.cernopendata import CernOpenDataConnector
-from connectors.cernopendata_mapper import html_to_text, https_url, parse_energy
+from connectors.cernopendata_mapper import html_to_text, https_url, parse_energy, parse_energy_span
 from ontology import Availability, IdentifierScheme, Quantity, Record, record_id
 from ontology.vocabulary import VOCAB_BASE
 from sandbox.replicas.cernopendata import CorpusCernBase
@@ -141,6 +141,20 @@ def test_collision(record: Callable[[str], Record]) -> None:
         parse_energy("7TeV, 8TeV")
 
 
+def test_energy_spans_go_to_the_energy_range(fixtures: dict[str, dict[str, Any]]) -> None:
+    fixture = copy.deepcopy(fixtures["80010"])
+    fixture["collision_information"] = {"energy": "183-209GeV", "type": "e+e-"}
+    lep2 = mapped(fixture)
+    assert lep2.collision is not None and lep2.collision.sqrt_s is None
+    assert lep2.collision.type is not None and lep2.collision.type.uri == concept_uri("collision-type", "ee")
+    assert lep2.energy_range is not None
+    assert (lep2.energy_range.min, lep2.energy_range.max, lep2.energy_range.unit) == (183.0, 209.0, "GeV")
+    assert lep2.energy_range.raw == "183-209GeV"
+    assert parse_energy_span("7TeV") is None
+    with pytest.raises(ValueError, match="below"):
+        parse_energy_span("209-183 GeV")
+
+
 # -- dates ----------------------------------------------------------------------------------------------------------
 def test_dates(record: Callable[[str], Record], fixtures: dict[str, dict[str, Any]]) -> None:
     one = record("80010")
@@ -153,6 +167,14 @@ def test_dates(record: Callable[[str], Record], fixtures: dict[str, dict[str, An
     from_runs = record("50")  # no date_created, run period Run2011A
     assert from_runs.temporal_coverage is not None and from_runs.temporal_coverage.start == "2011"
     assert record("329").temporal_coverage is None
+    spans = copy.deepcopy(fixtures["80010"])
+    spans["date_created"] = ["2015-2016", "2018"]
+    coverage = mapped(spans).temporal_coverage
+    assert coverage is not None and (coverage.start, coverage.end) == ("2015", "2018")
+    spans["date_created"] = ["sometime"]
+    with pytest.raises(MappingError) as caught:
+        mapped(spans)
+    assert caught.value.field == "metadata.date_created[0]"
 
 
 # -- type, categories, licence, keywords, subjects -------------------------------------------------------------------
