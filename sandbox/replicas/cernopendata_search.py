@@ -434,9 +434,11 @@ class SearchEngine:
                 return events_ok[pid]
             return groups[pid]
 
-        published = {i: profiles[pid].published for pid in groups for i in members(pid, None)}
+        by_year: dict[str, list[int]] = {}
+        for pid in groups:
+            by_year.setdefault(profiles[pid].published, []).extend(members(pid, None))
         aggregations = {name: self._aggregate(name, groups, profiles, members) for name in AGGREGATIONS}
-        return SearchResult(self._sorted(published, request, query), aggregations)
+        return SearchResult(self._sorted(by_year, request, query), aggregations)
 
     def _aggregate(
         self,
@@ -482,23 +484,24 @@ class SearchEngine:
                     counter[value] += n
         return {"doc_count": doc_count, **_terms(counter, TERMS_AGG_SIZE.get(name, 10))}
 
-    def _sorted(self, published: dict[int, str], request: SearchRequest, query: Query) -> list[int]:
-        """The hits (keys of `published`: index → date_published) in the requested order."""
-        hits = list(published)
+    def _sorted(self, by_year: dict[str, list[int]], request: SearchRequest, query: Query) -> list[int]:
+        """The hits (base indices grouped by date_published) in the requested order."""
         sort = request.sort
-        if not sort:
-            return sorted(hits)
         key = sort.lstrip("-")
-        descending = _DEFAULT_DESCENDING[key] != sort.startswith("-")
-        base = self.base
+        descending = bool(sort) and _DEFAULT_DESCENDING[key] != sort.startswith("-")
         if key == "mostrecent":
-            return sorted(hits, key=lambda i: (published[i], i), reverse=descending)
+            # date_published, then recid (which ascends with the index): year by year, no comparison of records
+            ordered: list[int] = []
+            for year in sorted(by_year, reverse=descending):
+                ordered.extend(sorted(by_year[year], reverse=descending))
+            return ordered
+        hits = [i for members in by_year.values() for i in members]
+        base = self.base
         if key in ("title", "title_desc"):
             titles = {i: base.title_at(i) for i in hits}
-            ordered = sorted(hits, key=lambda i: titles[i], reverse=descending)
-            return ordered
-        # bestmatch: every hit matched every term; shorter titles score higher (BM25 length norm), then index order
-        if query.words:
+            return sorted(sorted(hits), key=lambda i: titles[i], reverse=descending)
+        if key == "bestmatch" and query.words:
+            # every hit matched every term; shorter titles score higher (BM25 length norm), then index order
             lengths = {i: len(tokens(base.title_at(i))) for i in hits}
             return sorted(hits, key=lambda i: (lengths[i], i), reverse=descending)
         return sorted(hits, reverse=descending)
