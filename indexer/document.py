@@ -242,8 +242,11 @@ def partial_date_timestamp(value: str | None) -> int | None:
 
 def title_key(title: str) -> tuple[int, int, int, int]:
     """The title's sort key: accents and case folded, leading punctuation dropped, first 32 UTF-8 bytes."""
-    folded = unicodedata.normalize("NFKD", title)
-    folded = "".join(c for c in folded if not unicodedata.combining(c)).casefold()
+    if title.isascii():  # most titles: skip the per-character Unicode work
+        folded = title.lower()
+    else:
+        folded = unicodedata.normalize("NFKD", title)
+        folded = "".join(c for c in folded if not unicodedata.combining(c)).casefold()
     folded = _SPACE.sub(" ", folded)
     start = 0
     while start < len(folded) and not folded[start].isalnum():

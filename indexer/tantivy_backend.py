@@ -23,7 +23,9 @@ import math
 import statistics
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -69,9 +71,18 @@ MARKER_FILE = "dmlake-index.json"
 DEFAULT_HEAP_BYTES = 128_000_000
 CURSOR_VERSION = 1
 WRITE_CHUNK = 1_000
+FACET_CACHE_ENTRIES = 256
 FACET_SEGMENT_SIZE = 2_000
 """Buckets each index segment reports per facet before they are merged: counts of the values shown are exact
 unless a value is outside the top 2,000 of some segment yet inside the overall top `facet_size`."""
+
+
+@dataclass(frozen=True)
+class View:
+    """The searcher a request reads, and the fingerprint of the index files it reads (None if unknown)."""
+
+    searcher: tantivy.Searcher
+    index_state: str | None
 
 
 class IndexVersionError(RuntimeError):
@@ -100,10 +111,16 @@ class TantivyIndex(SearchBackend):
         self._schema = build_schema()
         self._index = self._open()
         register_analyzers(self._index)
-        self._index.config_reader("OnCommit")
+        # Reloads happen here, one at a time, before each search (see `_pinned_searcher`): concurrent reloads may
+        # finish out of order, and a reader must never go back to an older commit.
+        self._index.config_reader("Manual")
+        self._reload_lock = threading.Lock()
+        self._loaded_digest: str | None = None
         self._writer: tantivy.IndexWriter | None = None
         self._write_lock = threading.Lock()
         self._snapshots = SnapshotStore(ttl=snapshot_ttl, capacity=snapshot_capacity)
+        self._facet_cache: OrderedDict[tuple[Any, ...], dict[str, list[FacetValue]]] = OrderedDict()
+        self._facet_lock = threading.Lock()
         self._text_fields = list(TEXT_FIELDS)
         self._boosts = {name: spec.boost for name, spec in TEXT_FIELDS.items() if spec.boost != 1.0}
 
@@ -190,7 +207,7 @@ class TantivyIndex(SearchBackend):
             if self._writer is None:
                 return
             self._writer.commit()
-        self._index.reload()
+        self._reload()
 
     def rollback(self) -> None:
         """Drop the writes since the last commit."""
@@ -215,7 +232,7 @@ class TantivyIndex(SearchBackend):
 
     def count(self) -> int:
         """Documents in the index as of the last commit."""
-        return int(self._index.searcher().num_docs)
+        return int(self._pinned_searcher()[0].num_docs)
 
     def search(self, query: Query) -> SearchResult:
         sort = query.effective_sort
@@ -223,10 +240,10 @@ class TantivyIndex(SearchBackend):
         state = self._cursor_state(query, sort, fingerprint)
         base = self._base_query(query)
         if sort.lstrip("-") == "relevance":
-            searcher, total, hits, next_cursor = self._relevance_page(query, base, state, fingerprint)
+            view, total, hits, next_cursor = self._relevance_page(query, base, state, fingerprint)
         else:
-            searcher, total, hits, next_cursor = self._field_page(query, base, sort, state, fingerprint)
-        facets = self._facets(searcher, base, query) if query.facets else {}
+            view, total, hits, next_cursor = self._field_page(query, base, sort, state, fingerprint)
+        facets = self._facets(view, base, query) if query.facets else {}
         return SearchResult(total=total, hits=hits, facets=facets, next_cursor=next_cursor, query=query)
 
     def _cursor_state(self, query: Query, sort: str, fingerprint: str) -> dict[str, Any] | None:
@@ -351,15 +368,16 @@ class TantivyIndex(SearchBackend):
 
     def _field_page(
         self, query: Query, base: tantivy.Query, sort: str, state: dict[str, Any] | None, fingerprint: str
-    ) -> tuple[tantivy.Searcher, int, list[Hit], str | None]:
+    ) -> tuple[View, int, list[Hit], str | None]:
         name = sort.lstrip("-")
         fields = SORT_LEVELS.get(name)
         if fields is None:
             raise QueryError(f"cannot sort on {sort!r}", parameter="sort", hint="sorts: " + ", ".join(SORT_LEVELS))
-        searcher = self._index.searcher()
-        total = self._count(searcher, base)
+        view = View(*self._pinned_searcher())
+        searcher = view.searcher
+        total = self._count(searcher, base, query)
         if query.size == 0:
-            return searcher, total, [], None
+            return view, total, [], None
         has_value = tantivy.Query.exists_query(fields[0])
         present = tantivy.Query.boolean_query([(tantivy.Occur.Must, base), (tantivy.Occur.Must, has_value)])
         missing = tantivy.Query.boolean_query([(tantivy.Occur.Must, base), (tantivy.Occur.MustNot, has_value)])
@@ -389,7 +407,7 @@ class TantivyIndex(SearchBackend):
             last_phase, last_key, _ = page[-1]
             position = {"p": last_phase, "k": list(last_key), "i": hits[-1].id}
             next_cursor = encode_cursor({"v": CURSOR_VERSION, "s": sort, "f": fingerprint, **position})
-        return searcher, total, hits, next_cursor
+        return view, total, hits, next_cursor
 
     @staticmethod
     def _field_position(
@@ -411,7 +429,7 @@ class TantivyIndex(SearchBackend):
 
     def _relevance_page(
         self, query: Query, base: tantivy.Query, state: dict[str, Any] | None, fingerprint: str
-    ) -> tuple[tantivy.Searcher, int, list[Hit], str | None]:
+    ) -> tuple[View, int, list[Hit], str | None]:
         if state is None:
             searcher, index_state = self._pinned_searcher()
             snapshot = Snapshot(searcher, fingerprint, index_state, last_used=0.0)
@@ -419,9 +437,10 @@ class TantivyIndex(SearchBackend):
             offset = 0
         else:
             snapshot_id, snapshot, offset = self._resume_snapshot(state, fingerprint)
-        total = self._count(snapshot.searcher, base)
+        view = View(snapshot.searcher, snapshot.index_state)
+        total = self._count(snapshot.searcher, base, query)
         if query.size == 0:
-            return snapshot.searcher, total, [], None
+            return view, total, [], None
         found = snapshot.page(base, offset, query.size + 1) if offset < total else []
         page = found[: query.size]
         hits = [self._hit(snapshot.searcher, address, float(score)) for score, address in page]
@@ -440,7 +459,7 @@ class TantivyIndex(SearchBackend):
                     "o": offset + len(page),
                 }
             )
-        return snapshot.searcher, total, hits, next_cursor
+        return view, total, hits, next_cursor
 
     def _resume_snapshot(self, state: dict[str, Any], fingerprint: str) -> tuple[str, Snapshot, int]:
         offset, snapshot_id = state.get("o"), state.get("snap")
@@ -463,16 +482,26 @@ class TantivyIndex(SearchBackend):
         return self._snapshots.add(snapshot), snapshot, offset
 
     def _pinned_searcher(self) -> tuple[tantivy.Searcher, str | None]:
-        """A searcher on the newest commit and a fingerprint of the index files it reads (None if unknown)."""
+        """A searcher on the newest commit (of any process) and a fingerprint of the index files it reads.
+
+        The fingerprint is None when it cannot be pinned down (in memory, or a commit landed while reloading).
+        """
         if self.path is None:
             return self._index.searcher(), None
-        for _ in range(3):
+        with self._reload_lock:
             before = self._meta_digest()
-            self._index.reload()
+            if before is None or before != self._loaded_digest:
+                self._index.reload()
             searcher = self._index.searcher()
-            if before is not None and before == self._meta_digest():
-                return searcher, before
-        return searcher, None
+            after = self._meta_digest()
+            pinned = before if before is not None and before == after else None
+            self._loaded_digest = pinned
+        return searcher, pinned
+
+    def _reload(self) -> None:
+        with self._reload_lock:
+            self._index.reload()
+            self._loaded_digest = None
 
     def _meta_digest(self) -> str | None:
         assert self.path is not None
@@ -498,8 +527,10 @@ class TantivyIndex(SearchBackend):
     # ---- hits and facets -----------------------------------------------------------------------------------
 
     @staticmethod
-    def _count(searcher: tantivy.Searcher, query: tantivy.Query) -> int:
-        return count_hits(searcher, query)
+    def _count(searcher: tantivy.Searcher, base: tantivy.Query, query: Query) -> int:
+        if not (query.text or query.filters or query.ranges):
+            return int(searcher.num_docs)  # everything: no need to count
+        return count_hits(searcher, base)
 
     @staticmethod
     def _doc_id(searcher: tantivy.Searcher, address: tantivy.DocAddress) -> str:
@@ -512,9 +543,28 @@ class TantivyIndex(SearchBackend):
         fields = {key: summary.get(key) for key in SUMMARY_KEYS}
         return Hit(id=str(document[ID_FIELD][0]), score=score, fields=fields)
 
-    def _facets(self, searcher: tantivy.Searcher, base: tantivy.Query, query: Query) -> dict[str, list[FacetValue]]:
+    def _facets(self, view: View, base: tantivy.Query, query: Query) -> dict[str, list[FacetValue]]:
         if query.facet_size <= 0:
             return {name: [] for name in query.facets}
+        # Facets of the same query on the same index files are the same: pages of one walk, and the landing page
+        # (everything, the most expensive aggregation) are served from the cache until the next commit or merge.
+        cache_key = None
+        if view.index_state is not None:
+            cache_key = (view.index_state, _fingerprint(query, ""), query.facets, query.facet_size)
+            with self._facet_lock:
+                cached = self._facet_cache.get(cache_key)
+                if cached is not None:
+                    self._facet_cache.move_to_end(cache_key)
+                    return {name: list(values) for name, values in cached.items()}
+        facets = self._aggregate(view.searcher, base, query)
+        if cache_key is not None:
+            with self._facet_lock:
+                self._facet_cache[cache_key] = facets
+                while len(self._facet_cache) > FACET_CACHE_ENTRIES:
+                    self._facet_cache.popitem(last=False)
+        return facets
+
+    def _aggregate(self, searcher: tantivy.Searcher, base: tantivy.Query, query: Query) -> dict[str, list[FacetValue]]:
         # Ask for more than shown so that values tied on count are cut by value, not by tantivy's bucket order.
         wanted = query.facet_size + 10
         spec = {

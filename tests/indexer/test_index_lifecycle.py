@@ -167,3 +167,28 @@ def test_an_in_memory_index(record_factory: Callable[..., Record]) -> None:
     second = index.search(Query.parse("muon", size=20, cursor=first.next_cursor))
     assert len({h.id for h in [*first.hits, *second.hits]}) == 30
     index.close()
+
+
+def test_facets_follow_commits(tmp_path: Path, record_factory: Callable[..., Record]) -> None:
+    index = build(tmp_path / "index", record_factory, count=20)
+    query = Query.parse(facets=["source"], size=0)
+    before = {v.value: v.count for v in index.search(query).facets["source"]}
+    assert sum(before.values()) == 20
+    assert index.search(query).facets == index.search(query).facets  # served again, unchanged
+    index.index(record_factory(100 + i, source="kcdc") for i in range(5))
+    index.commit()
+    after = {v.value: v.count for v in index.search(query).facets["source"]}
+    assert after["kcdc"] == before.get("kcdc", 0) + 5
+    assert sum(after.values()) == 25
+    index.delete([record_factory(100).id])
+    index.commit()
+    assert {v.value: v.count for v in index.search(query).facets["source"]}["kcdc"] == after["kcdc"] - 1
+    index.close()
+
+
+def test_bare_latency_baseline(tmp_path: Path, record_factory: Callable[..., Record]) -> None:
+    index = build(tmp_path / "index", record_factory, count=20)
+    figures = index.bare_query_latency_ms("muon", repeat=5)
+    assert set(figures) == {"p50", "p95"}
+    assert 0 < figures["p50"] <= figures["p95"]
+    index.close()
