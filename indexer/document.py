@@ -32,7 +32,7 @@ from indexer.query import FIELDS
 from ontology.model import Concept, IdentifierScheme, Quantity, Record
 from ontology.vocabulary import license_concept, lookup
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Bump when the document's fields or analysers change: an index built with another version must be rebuilt."""
 
 ID_FIELD = "id"
@@ -43,7 +43,7 @@ KEYWORD_FIELDS: tuple[str, ...] = tuple(name for name, kind in FIELDS.items() if
 INTEGER_FIELDS: tuple[str, ...] = tuple(name for name, kind in FIELDS.items() if kind == "integer")
 FLOAT_FIELDS: tuple[str, ...] = tuple(name for name, kind in FIELDS.items() if kind == "float")
 
-AnalyzerName = Literal["prose", "physics", "identifier"]
+AnalyzerName = Literal["prose", "physics", "identifier", "exact"]
 
 PHYSICS_TOKEN_PATTERN = r"[\p{L}\p{M}\p{N}]+(?:(?:->|→|[-−+*/_^.'])[\p{L}\p{M}\p{N}]+)*[+\-−*']*"
 """What the `physics` analyser keeps as one token (then lower-cases): runs of letters and digits joined by the
@@ -64,11 +64,13 @@ ANALYZERS: dict[AnalyzerName, str] = {
     "to ASCII, English stemming (collisions → collis)",
     "physics": f"tokens matching {PHYSICS_TOKEN_PATTERN}, lower-cased; no stemming",
     "identifier": "split on whitespace only, lower-cased (a DOI or arXiv id stays one token)",
+    "exact": "the whole value as one token, lower-cased (matches only a query that is the whole value)",
 }
 """What each analyser does, in words; the backends build them from these descriptions."""
 
 TEXT_FIELDS: dict[str, TextField] = {
     "title": TextField("prose", 4.0),
+    "title_exact": TextField("exact", 8.0),
     "description": TextField("prose", 1.0),
     "keywords": TextField("prose", 2.0),
     "experiments": TextField("prose", 2.0),
@@ -81,7 +83,8 @@ TEXT_FIELDS: dict[str, TextField] = {
 """Full-text fields. `concepts` holds the labels of the record's vocabulary values (messenger, technique, target,
 collision, resource type…) so a word like "neutrino" finds records that say so only through their metadata;
 `physics` holds the title, keywords, reactions, observables, description and energy tokens ("13TeV") again under
-the physics analyser."""
+the physics analyser. `title_exact` lifts the record whose whole title is the query (a dataset name such as
+"/BTau/Run2010B-Apr21ReReco-v1/AOD") above records that merely mention it."""
 
 SortKeyKind = Literal["integer", "unsigned"]
 
@@ -424,6 +427,7 @@ def _text_fields(
     )
     return {
         "title": [record.title],
+        "title_exact": [record.title.strip()],
         "description": [description] if description else [],
         "keywords": keywords,
         "experiments": experiment_names,

@@ -24,6 +24,7 @@ TOKENIZER_NAMES: dict[AnalyzerName, str] = {
     "prose": "dmlake_prose",
     "physics": "dmlake_physics",
     "identifier": "dmlake_identifier",
+    "exact": "dmlake_exact",
 }
 
 
@@ -49,7 +50,13 @@ def analyzers() -> dict[AnalyzerName, tantivy.TextAnalyzer]:
         .filter(tantivy.Filter.lowercase())
         .build()
     )
-    return {"prose": prose, "physics": physics, "identifier": identifier}
+    exact = (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.raw())
+        .filter(tantivy.Filter.remove_long(1000))
+        .filter(tantivy.Filter.lowercase())
+        .build()
+    )
+    return {"prose": prose, "physics": physics, "identifier": identifier, "exact": exact}
 
 
 def register_analyzers(index: tantivy.Index) -> None:

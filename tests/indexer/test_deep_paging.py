@@ -16,7 +16,7 @@ from indexer.query import Query
 from indexer.tantivy_backend import TantivyIndex
 from ontology.model import Record
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("indexer-deep-paging")]
 
 COUNT = 100_000
 KEPT = ("id", "tiebreak", "issued_ts", "year", *SORT_LEVELS["title"])

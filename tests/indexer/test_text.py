@@ -32,6 +32,12 @@ def test_prose_analyser_splits_folds_and_stems() -> None:
     assert prose.analyze("B0->K*mumu") == ["b0", "k", "mumu"]
 
 
+def test_exact_analyser_keeps_the_whole_value() -> None:
+    assert analyzers()["exact"].analyze("/DoubleMu/Run2011A-12Oct2013-v1/AOD") == [
+        "/doublemu/run2011a-12oct2013-v1/aod"
+    ]
+
+
 def test_identifier_analyser_keeps_identifiers_whole() -> None:
     assert analyzers()["identifier"].analyze("10.7483/OPENDATA.CMS.A342.9982 arxiv:1207.7214") == [
         "10.7483/opendata.cms.a342.9982",
@@ -50,6 +56,11 @@ TEXTS: dict[str, dict[str, Any]] = {
     "calibration": {"title": "Muon detector calibration", "keywords": ["alignment"]},
     "doi": {"title": "A release with a DOI", "doi": "10.7483/OPENDATA.CMS.A342.9982"},
     "xenon": {"title": "Limits", "targets": ["xenon"], "messengers": ["dark matter"]},
+    "dataset": {"title": "/DoubleMu/Run2011A-12Oct2013-v1/AOD"},
+    "derived": {
+        "title": "Event display of /DoubleMu/Run2011A-12Oct2013-v1/AOD",
+        "description": "Events from /DoubleMu/Run2011A-12Oct2013-v1/AOD, for /DoubleMu/Run2011A-12Oct2013-v1/AOD users",
+    },
 }
 
 
@@ -118,6 +129,11 @@ def found(index: TantivyIndex, text: str) -> list[str]:
 )
 def test_physics_queries_find_what_they_name(text_index: TantivyIndex, text: str, expected: set[str]) -> None:
     assert set(found(text_index, text)) == expected
+
+
+@pytest.mark.parametrize("text", ['"/DoubleMu/Run2011A-12Oct2013-v1/AOD"', "/doublemu/run2011a-12oct2013-v1/aod"])
+def test_the_record_named_by_the_query_comes_first(text_index: TantivyIndex, text: str) -> None:
+    assert found(text_index, text) == ["dataset", "derived"]
 
 
 def test_words_are_required_by_default(text_index: TantivyIndex) -> None:
