@@ -28,7 +28,7 @@ from typing import Any
 from lxml import etree
 
 from ontology.model import Agent, Concept, Identifier, IdentifierScheme, Record
-from ontology.rdf import date_literal
+from ontology.rdf import timestamp
 from ontology.standards import standard
 from ontology.summary import physics_facts
 from ontology.vocabulary import VOCAB_BASE, by_uri
@@ -92,7 +92,7 @@ _ACCESS_RIGHTS = {
     "restricted": ("Restricted Access", "info:eu-repo/semantics/restrictedAccess"),
     "closed": ("Closed Access", "info:eu-repo/semantics/closedAccess"),
 }
-_LANGUAGE = re.compile(r"^[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*$")
+_LANGUAGE = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{1,8})*$")  # a BCP 47 tag with an ISO 639 language
 _SUBJECT_FIELDS = (
     "experiments",
     "collaboration",
@@ -295,7 +295,7 @@ def _subjects(record: Record) -> list[dict[str, str]]:
 
 
 def _w3cdtf(value: str) -> str:
-    return str(date_literal(value)) if len(value) > 10 else value
+    return timestamp(value) if len(value) > 10 else value
 
 
 def _dates(record: Record) -> list[dict[str, str]]:

@@ -9,6 +9,7 @@ blank-node objects of such terms (a node referenced as `"_:b1"` is then never wr
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
@@ -79,4 +80,6 @@ def serialize(records: Record | Iterable[Record], indent: int | None = 2) -> str
 
 def parse(text: str) -> Graph:
     """Read dmlake JSON-LD back into a graph, offline (the context is inline)."""
-    return Graph().parse(data=text, format="json-ld")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # rdflib's JSON-LD parser uses its own deprecated API
+        return Graph().parse(data=text, format="json-ld")

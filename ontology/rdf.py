@@ -17,6 +17,7 @@ line by line; `graph()` loads them into an rdflib `Graph` for the other serialis
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 from collections.abc import Iterable, Iterator
 from urllib.parse import quote
@@ -160,13 +161,18 @@ def date_literal(value: str) -> Literal:
         return Literal(value, datatype=XSD.gYearMonth)
     if len(value) == 10:
         return Literal(value, datatype=XSD.date)
+    return Literal(timestamp(value), datatype=_XSD_DATETIME)
+
+
+def timestamp(value: str) -> str:
+    """An ISO 8601 timestamp of the model as W3C-DTF / xsd:dateTime wants it: seconds present, `+hh:mm` zones."""
     match = _TIMESTAMP.match(value)
     if match is None:
-        raise ValueError(f"{value!r} is not an ISO 8601 date or timestamp")
+        raise ValueError(f"{value!r} is not an ISO 8601 timestamp")
     minutes, seconds, zone = match.groups()
     if zone and zone != "Z" and ":" not in zone:
         zone = f"{zone[:3]}:{zone[3:]}"
-    return Literal(f"{minutes}{seconds or ':00'}{zone or ''}", datatype=_XSD_DATETIME)
+    return f"{minutes}{seconds or ':00'}{zone or ''}"
 
 
 def ni_uri(sha256_hex: str) -> URIRef:
@@ -212,7 +218,10 @@ class _Builder:
     # ----------------------------------------------------------------------------------------------- shared nodes
     def concept(self, value: Concept) -> Node:
         if value.uri is None:
-            node: Node = BNode()  # not an identified concept: the source's value, not yet mapped to one
+            # Not an identified concept: the source's value, not yet mapped to one. The blank node's label is derived
+            # from the record and the value, so the same record always gives the same triples.
+            digest = hashlib.blake2b(f"{self.record.id}\x00{value.label}".encode(), digest_size=12).hexdigest()
+            node: Node = BNode(f"unmapped{digest}")
             self.add(node, A, _CONCEPT)
             self.add(node, _PREF_LABEL, text(value.label))
             self.add(node, _IN_SCHEME, UNMAPPED_SCHEME)
@@ -626,7 +635,7 @@ def bind_prefixes(graph: Graph) -> Graph:
 
 
 def graph(records: Record | Iterable[Record]) -> Graph:
-    """The RDF view of one record or of many (blank nodes never collide between records)."""
+    """The RDF view of one record or of many (nodes local to a record are named under its URI, so never collide)."""
     result = bind_prefixes(Graph())
     for record in [records] if isinstance(records, Record) else records:
         for triple in triples(record):
@@ -634,10 +643,25 @@ def graph(records: Record | Iterable[Record]) -> Graph:
     return result
 
 
+_NT_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
+
+
+def _nt(term: Node) -> str:
+    """One term in N-Triples syntax (rdflib's `n3()` writes Turtle's triple-quoted strings for multi-line text)."""
+    if isinstance(term, Literal):
+        quoted = '"' + str(term).translate(_NT_ESCAPES) + '"'
+        if term.language:
+            return f"{quoted}@{term.language}"
+        return f"{quoted}^^<{term.datatype}>" if term.datatype else quoted
+    if isinstance(term, BNode):
+        return f"_:{term}"
+    return f"<{term}>"
+
+
 def ntriples_lines(record: Record) -> Iterator[str]:
     """The record as N-Triples lines, straight from the triples (the export path: no graph, no sorting)."""
     for s, p, o in triples(record):
-        yield f"{s.n3()} {p.n3()} {o.n3()} .\n"
+        yield f"{_nt(s)} {_nt(p)} {_nt(o)} .\n"
 
 
 def ntriples(records: Record | Iterable[Record]) -> str:

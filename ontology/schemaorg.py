@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ontology.model import Agent, Concept, Distribution, Identifier, IdentifierScheme, Record
-from ontology.rdf import date_literal
+from ontology.rdf import timestamp
 from ontology.summary import description_at_least
 from ontology.units import unit
 from ontology.vocabulary import VOCAB_BASE, by_uri
@@ -57,7 +57,7 @@ _KEYWORD_FIELDS = ("experiments", "collaboration", "messengers", "targets", "res
 
 
 def _date(value: str) -> str:
-    return str(date_literal(value)) if len(value) > 10 else value
+    return timestamp(value) if len(value) > 10 else value
 
 
 def _identifier(value: Identifier) -> dict[str, Any]:

@@ -13,6 +13,7 @@ traced back to the record(s) whose triples contain its focus node, so the report
 from __future__ import annotations
 
 import json
+import warnings
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -383,7 +384,9 @@ def localise_context(document: dict[str, Any]) -> dict[str, Any]:
 
 def schemaorg_graph(document: dict[str, Any]) -> Graph:
     """A schema.org JSON-LD document as RDF, parsed offline."""
-    return Graph().parse(data=json.dumps(localise_context(document)), format="json-ld")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # rdflib's JSON-LD parser uses its own deprecated API
+        return Graph().parse(data=json.dumps(localise_context(document)), format="json-ld")
 
 
 def validate_schemaorg(documents: Iterable[dict[str, Any]], gates: Sequence[str] = SCHEMAORG_GATES) -> Report:

@@ -1,0 +1,205 @@
+"""schema.org Dataset JSON-LD, checked offline against Science-on-Schema.org + Google's required properties, the
+schema.org 30.0 release shapes and vocabulary (read in place from the shared standards), as VALIDATORS.md §5 says."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from rdflib import URIRef
+
+from ontology import schemaorg, shacl
+from ontology.model import Checksum, Distribution, Record
+from ontology.summary import GENERATED_MARK, SUPPLEMENT_MARK
+
+SO = "http://schema.org/"
+
+
+@pytest.fixture
+def doc(full: Record) -> dict[str, Any]:
+    return schemaorg.document(full)
+
+
+def test_the_full_record_passes_soso_google_required_and_the_schemaorg_shapes(doc: dict[str, Any]) -> None:
+    report = shacl.validate_schemaorg([doc])
+    assert report.records == 1
+    assert report.violations("soso") == [], report.summary()
+    assert report.violations("schemaorg") == [], report.summary()
+    assert report.violations("schemaorg-vocabulary") == [], report.summary()
+    assert report.unattributed == []
+    assert report.conforms()
+    # Google's recommended list (SOSO writes it as Violations) is advice, counted apart
+    assert report.count("google-recommended") > 0
+    assert not shacl.GATES["google-recommended"].blocking
+
+
+def test_it_parses_offline_with_schema_org_terms_in_the_http_namespace(doc: dict[str, Any]) -> None:
+    graph = shacl.schemaorg_graph(doc)
+    dataset = URIRef(doc["@id"])
+    assert (dataset, URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"), URIRef(SO + "Dataset")) in graph
+    assert not any(str(p).startswith("https://schema.org/") for p in graph.predicates())
+
+
+def test_dataset_fields(doc: dict[str, Any], full: Record) -> None:
+    assert doc["@context"] == ["https://schema.org/", {"spdx": "http://spdx.org/rdf/terms#"}]
+    assert doc["@type"] == "Dataset" and doc["@id"] == full.id
+    assert doc["name"] == full.title and doc["url"] == "https://opendata.cern.ch/record/12345"
+    assert doc["description"] == full.description
+    doi = doc["identifier"][0]
+    assert doi == {
+        "@type": "PropertyValue",
+        "propertyID": "https://registry.identifiers.org/registry/doi",
+        "value": "doi:10.7483/OPENDATA.CMS.ABCD.1234",
+        "url": "https://doi.org/10.7483/OPENDATA.CMS.ABCD.1234",
+    }
+    assert doc["identifier"][-1] == full.id
+    assert "https://doi.org/10.7483/OPENDATA.CMS.ABCD.1234" in doc["sameAs"] and full.id in doc["sameAs"]
+    assert doc["version"] == "2.0"
+    assert doc["license"] == "http://spdx.org/licenses/CC0-1.0"
+    assert doc["isAccessibleForFree"] is True and "conditionsOfAccess" not in doc
+    assert (doc["datePublished"], doc["dateModified"], doc["dateCreated"]) == (
+        "2016-04",
+        "2021-06-01T10:00:00Z",
+        "2011",
+    )
+    assert doc["temporalCoverage"] == "2011-03-13/2011-08-31"
+    assert doc["inLanguage"] == "en"
+    jane = doc["creator"][0]
+    assert jane["@type"] == "Person" and jane["@id"] == "https://orcid.org/0000-0002-1825-0097"
+    assert jane["affiliation"] == [
+        {
+            "@type": "Organization",
+            "name": "CERN",
+            "@id": "https://ror.org/01ggx4157",
+            "identifier": "https://ror.org/01ggx4157",
+        }
+    ]
+    assert doc["publisher"]["@type"] == "Organization" and doc["publisher"]["name"] == "CERN Open Data Portal"
+    assert doc["includedInDataCatalog"] == {
+        "@type": "DataCatalog",
+        "name": "CERN Open Data Portal",
+        "url": "https://opendata.cern.ch/",
+    }
+
+
+def test_vocabulary_concepts_are_defined_terms(doc: dict[str, Any]) -> None:
+    terms = {k["@id"]: k for k in doc["keywords"] if isinstance(k, dict)}
+    assert terms["https://w3id.org/dmlake/vocab/experiment/CMS"] == {
+        "@type": "DefinedTerm",
+        "@id": "https://w3id.org/dmlake/vocab/experiment/CMS",
+        "name": "CMS",
+        "termCode": "CMS",
+        "inDefinedTermSet": "https://w3id.org/dmlake/vocab/experiment",
+    }
+    assert "https://w3id.org/dmlake/vocab/messenger/collider" in terms
+    assert {"muon", "dimuon", "collision data", "Particle physics"} <= {
+        k for k in doc["keywords"] if isinstance(k, str)
+    }
+    assert doc["measurementTechnique"][0]["@id"] == "https://w3id.org/dmlake/vocab/technique/collider-detector"
+
+
+def test_variables_measured_and_related_works(doc: dict[str, Any]) -> None:
+    observable, energy = doc["variableMeasured"]
+    assert observable == {"@type": "PropertyValue", "name": "invariant mass"}
+    assert energy == {
+        "@type": "PropertyValue",
+        "name": "energy",
+        "unitText": "GeV",
+        "unitCode": "http://qudt.org/vocab/unit/GigaEV",
+        "minValue": 1.0,
+        "maxValue": 3500.0,
+    }
+    assert doc["isPartOf"] == [{"@id": "https://opendata.cern.ch/record/1"}]
+    assert doc["hasPart"] == [
+        {
+            "@type": "CreativeWork",
+            "identifier": {"@type": "PropertyValue", "propertyID": "gitlab-path", "value": "cms/run2011b/part1"},
+        }
+    ]
+    assert doc["citation"] == [
+        {"@id": "https://arxiv.org/abs/1206.1234"},
+        {"@id": "https://doi.org/10.1088/1748-0221/3/08/S08004"},
+    ]
+    assert doc["isBasedOn"] == [{"@id": "https://doi.org/10.7483/OPENDATA.CMS.ABCD.1233"}]
+
+
+def test_files_are_data_downloads_with_checksums(doc: dict[str, Any]) -> None:
+    index, root = doc["distribution"]
+    assert index == {
+        "@type": "DataDownload",
+        "name": "CMS_Run2011B_DoubleMu_AOD_file_index.json",
+        "contentUrl": "https://opendata.cern.ch/record/12345/files/CMS_Run2011B_DoubleMu_AOD_file_index.json",
+        "description": "Index of the ROOT files",
+        "encodingFormat": "application/json",
+        "contentSize": "4521 B",
+        "spdx:checksum": {
+            "@type": "spdx:Checksum",
+            "spdx:algorithm": {"@id": "spdx:checksumAlgorithm_adler32"},
+            "spdx:checksumValue": "08b2a4a8",
+        },
+    }
+    assert root["url"] == "https://opendata.cern.ch/record/12345" and root["encodingFormat"] == "root"
+
+
+def test_a_missing_description_is_generated_and_long_enough_for_google(minimal: Record) -> None:
+    description = schemaorg.document(minimal)["description"]
+    assert description.startswith(GENERATED_MARK) and 50 <= len(description) <= 5000
+
+
+def test_a_short_description_is_extended_with_marked_context(full: Record) -> None:
+    description = schemaorg.document(full.model_copy(update={"description": "Data for figure 3."}))["description"]
+    assert description.startswith("Data for figure 3. " + SUPPLEMENT_MARK)
+    assert "CMS" in description and "√s = 7 TeV" in description
+
+
+def test_a_long_description_is_cut_at_a_word_with_an_ellipsis(full: Record) -> None:
+    description = schemaorg.document(full.model_copy(update={"description": "muon pairs " * 1000}))["description"]
+    assert len(description) <= 5000 and re.search(r" (muon|pairs)…$", description)
+
+
+def test_the_minimal_record_fails_exactly_on_what_soso_requires_and_it_lacks(minimal: Record) -> None:
+    report = shacl.validate_schemaorg([schemaorg.document(minimal)])
+    assert {(f.path, f.constraint) for f in report.violations("soso")} == {
+        (SO + "version", "MinCountConstraintComponent"),
+        (SO + "keywords", "MinCountConstraintComponent"),
+    }
+    assert report.violations("schemaorg") == [] and report.violations("schemaorg-vocabulary") == []
+
+
+def test_the_gates_catch_a_malformed_document(doc: dict[str, Any]) -> None:
+    bad = dict(doc)
+    bad["creator"] = "Jane Doe"  # a Person or Organization, not a string
+    bad["licence"] = "CC0"  # British spelling: not a schema.org term
+    bad["description"] = "Too short."
+    del bad["url"]
+    report = shacl.validate_schemaorg([bad])
+    found = {(f.gate, f.path) for f in report.violations()}
+    assert ("schemaorg", SO + "creator") in found
+    assert ("schemaorg-vocabulary", SO + "licence") in found
+    assert ("soso", SO + "url") in found
+    assert ("soso", SO + "description") in found
+    assert report.failing_records() == {doc["@id"]}
+
+
+def test_documents_are_validated_together_and_traced_apart(full: Record, minimal: Record) -> None:
+    report = shacl.validate_schemaorg([schemaorg.document(full), schemaorg.document(minimal)])
+    assert report.records == 2
+    assert {f.record_id for f in report.violations("soso")} == {minimal.id}
+
+
+def test_checksums_of_all_algorithms_are_written(full: Record) -> None:
+    files = [
+        Distribution(name="a", url="https://example.org/a", checksum=Checksum(algorithm="md5", value="00" * 16)),
+        Distribution(name="b", url="https://example.org/b", checksum=Checksum(algorithm="sha256", value="ab" * 32)),
+    ]
+    downloads = schemaorg.document(full.model_copy(update={"distributions": files}))["distribution"]
+    assert [d["spdx:checksum"]["spdx:algorithm"]["@id"] for d in downloads] == [
+        "spdx:checksumAlgorithm_md5",
+        "spdx:checksumAlgorithm_sha256",
+    ]
+
+
+def test_restricted_records_say_so(full: Record) -> None:
+    doc = schemaorg.document(full.model_copy(update={"access_rights": "embargoed"}))
+    assert doc["isAccessibleForFree"] is False and doc["conditionsOfAccess"] == "embargoed"
