@@ -7,13 +7,18 @@
     result = index.search(Query.parse("higgs", filters=["experiment=CMS"], facets=["year"]))
 
 Concurrency: one writer per index directory (tantivy holds a lock file; a second writer, in this process or another,
-gets `IndexBusyError`). Any number of readers, in this and other processes, search while it writes; a reader sees a
-commit as soon as it is made (in the writing object) or within about a second (elsewhere: readers reload when the
-index's meta file changes). The writer is opened on the first write, so a read-only `TantivyIndex` never takes the
-lock. Its memory is bounded by `heap_bytes` (tantivy flushes a segment when the heap is full).
+gets `IndexBusyError`). Any number of readers, in this and other processes, search while it writes. Every search
+first checks the index's meta file and reloads if it changed, so it sees the newest commit of any process, and
+searches of one `TantivyIndex` never go back to an older commit. The writer is opened on the first write, so a
+read-only `TantivyIndex` never takes the lock; its memory is bounded by `heap_bytes` (tantivy flushes a segment
+when the heap is full). `close()` releases it.
+
+Facets are terms aggregations counted over the whole filtered result (not only the page), cached per query and
+index state: the pages of one walk, and the landing page (everything), do not recount until the index changes.
 
 Paging: see `indexer.tantivy_paging` — field sorts resume after the last hit's sort value (walks survive commits);
-relevance walks read a snapshot kept in this process for `snapshot_ttl` seconds after each page.
+relevance walks read a snapshot kept for `snapshot_ttl` seconds after each page, rebuilt on demand (in this or
+another process) as long as the index files are unchanged, and otherwise refused with "cursor expired".
 """
 
 from __future__ import annotations
