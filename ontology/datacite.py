@@ -136,7 +136,23 @@ def attributes(record: Record, doi: str | None = None) -> dict[str, Any]:
     }
     data.update({key: value for key, value in optional.items() if value})
     data["schemaVersion"] = NAMESPACE
+    # DataCite's lists are sets (uniqueItems); sources repeat themselves (an author listed twice at one institute).
+    for key, value in data.items():
+        if isinstance(value, list):
+            data[key] = _unique(value)
+    for person in (*data["creators"], *data.get("contributors", [])):
+        for key in ("nameIdentifiers", "affiliation"):
+            if key in person:
+                person[key] = _unique(person[key])
     return data
+
+
+def _unique(values: list[Any]) -> list[Any]:
+    seen: list[Any] = []
+    for value in values:
+        if value not in seen:
+            seen.append(value)
+    return seen
 
 
 def resource_type_general(record: Record) -> str:

@@ -10,6 +10,21 @@ The graph describes three things:
 * the concepts, agents, licences and units the dataset points to, typed as DCAT-AP's range constraints require,
   so the graph validates without inference.
 
+Why it is built the way it is:
+
+* The PROV-O provenance is about dmlake's *catalogue entry*, not the dataset: a harvest run did not generate the
+  data (DCAT-AP's `prov:wasGeneratedBy` on a Dataset means the activity that produced the data), it generated the
+  entry: source → source record → harvest run (using the mapping version) → payload → entry.
+* Nodes that exist only within a record (authors without ORCID, checksums, quantities, the harvest run…) are named
+  under the record URI (`<record.id#creator-2>`), not as random blank nodes: the same record always gives the same
+  triples (diffs, caches and ETags work), and SHACL results name what they are about. Unmapped vocabulary values
+  stay blank nodes (they are not identified concepts), with labels derived from the record, so also stable.
+* A record without description gets a generated one, marked in its text (`summary.GENERATED_MARK`) and by
+  `dml:descriptionGenerated true`, since DCAT-AP requires a description; the dml: shapes report it as Info.
+* adler32 is SPDX 2.3's `spdx:checksumAlgorithm_adler32`; its value is zero-padded to the 8 hex digits of a 32-bit
+  number (sources drop leading zeros, `xsd:hexBinary` needs an even count).
+* TeV and above, and exposures (kg·d, t·yr), have no QUDT unit: they are dmlake units (`ontology/vocab/unit.ttl`).
+
 Triples are built directly as rdflib terms into a list (no intermediate graph), which the N-Triples writer prints
 line by line; `graph()` loads them into an rdflib `Graph` for the other serialisations and for SHACL.
 """

@@ -3,7 +3,8 @@
 Follows Google's Dataset guidelines and Science-on-Schema.org (SOSO): identifiers as `PropertyValue`s (DOIs with
 the identifiers.org DOI registry as `propertyID`), files as `DataDownload`s with `contentUrl`, `encodingFormat`,
 `contentSize` and an SPDX checksum (the SOSO way, hence the `spdx` prefix beside the schema.org context), vocabulary
-concepts as `DefinedTerm`s in `keywords` and `measurementTechnique`, observables and the energy range in
+concepts as text `keywords` (what Google reads) and as `DefinedTerm`s in `about` and `measurementTechnique`,
+observables and the energy range in
 `variableMeasured`, the source portal as `includedInDataCatalog`.
 
 Google requires a description of 50 to 5000 characters: a missing one is generated and marked, a short one is
@@ -112,20 +113,27 @@ def _term(concept: Concept) -> dict[str, Any] | str:
     }
 
 
-def _keywords(record: Record) -> list[Any]:
-    keywords: list[Any] = []
-    seen: set[str] = set()
-    candidates: list[Any] = [k.strip() for k in record.keywords if k.strip()]
-    candidates += [_term(c) for field in _KEYWORD_FIELDS for c in getattr(record, field)]
-    candidates += [_term(c) for c in (record.data_level, record.accelerator) if c is not None]
+def _concepts(record: Record) -> list[Concept]:
+    concepts = [c for field in _KEYWORD_FIELDS for c in getattr(record, field)]
+    concepts += [c for c in (record.data_level, record.accelerator) if c is not None]
     if record.collision is not None and record.collision.type is not None:
-        candidates.append(_term(record.collision.type))
-    for candidate in candidates:
-        key = candidate if isinstance(candidate, str) else candidate["@id"]
-        if key not in seen:
-            seen.add(key)
-            keywords.append(candidate)
-    return keywords
+        concepts.append(record.collision.type)
+    return concepts
+
+
+def _keywords(record: Record) -> list[str]:
+    """Keywords as text (what Google reads): the source's keywords, then the labels of the record's concepts."""
+    words = [k.strip() for k in record.keywords if k.strip()]
+    for concept in _concepts(record):
+        term = _term(concept)
+        words.append(term if isinstance(term, str) else term["name"])
+    return list(dict.fromkeys(words))
+
+
+def _about(record: Record) -> list[dict[str, Any]]:
+    """The mapped concepts as DefinedTerms, for linked-data readers (SOSO's way to name vocabulary terms)."""
+    terms = [t for t in (_term(c) for c in _concepts(record)) if isinstance(t, dict)]
+    return list({t["@id"]: t for t in terms}.values())
 
 
 def _variables(record: Record) -> list[dict[str, Any]]:
@@ -212,6 +220,9 @@ def document(record: Record, context: Any = None) -> dict[str, Any]:
     keywords = _keywords(record)
     if keywords:
         doc["keywords"] = keywords
+    about = _about(record)
+    if about:
+        doc["about"] = about
     creators = [_agent(a) for a in record.creators] or [
         {"@type": "Organization", "name": c.label} for c in record.collaboration
     ]
@@ -264,7 +275,7 @@ def document(record: Record, context: Any = None) -> dict[str, Any]:
 def _related(value: Identifier) -> dict[str, Any]:
     uri = value.uri()
     if uri:
-        return {"@id": uri}
+        return {"@type": "CreativeWork", "@id": uri}
     return {"@type": "CreativeWork", "identifier": _identifier(value)}
 
 

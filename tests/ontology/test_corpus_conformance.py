@@ -1,5 +1,6 @@
 """Acceptance (issue #2, item 3): the RDF of every corpus record conforms to DCAT-AP 3.0.1 (`shapes.ttl` +
-`range.ttl`): all 7,443 CERN Open Data records and every Zenodo and HEPData record of the corpus.
+`range.ttl`): all 7,443 CERN Open Data records and every Zenodo and HEPData record of the corpus. The same records'
+DataCite views validate against the 4.6 XSD and JSON schema, and a spread sample's schema.org views pass the gates.
 
 The records come through the real path: the sandbox replicas serve the corpus, the registered connectors list it
 page by page, their mappers map each raw record. The RDF of all records is validated in batches (one pyshacl call
@@ -18,7 +19,7 @@ import pytest
 from connectors import registry
 from connectors.base import HarvestState, Limits, MappingError, SourceSpec
 from connectors.http import HttpClient
-from ontology import Record, shacl
+from ontology import Record, datacite, schemaorg, shacl
 from sandbox import build_replicas, start
 
 KINDS = ("cernopendata", "zenodo", "hepdata")
@@ -104,3 +105,21 @@ def test_recommended_properties_are_counted_per_record(harvest: Harvest, report:
 
 def test_the_dml_terms_conform(report: shacl.Report) -> None:
     assert report.violations("dml") == [], report.summary(examples=20)
+
+
+def test_every_record_has_valid_datacite_xml_and_json(harvest: Harvest) -> None:
+    problems = {}
+    for record in harvest.all():
+        errors = datacite.xml_errors(datacite.to_xml(record)) + datacite.json_errors(datacite.attributes(record))
+        if errors:
+            problems[record.id] = errors[:3]
+    assert problems == {}
+
+
+def test_a_spread_sample_passes_the_schemaorg_gates(harvest: Harvest) -> None:
+    """Every 40th CERN record and every Zenodo and HEPData record (pyshacl on schema.org's shapes is slow)."""
+    sample = harvest.records["cernopendata"][::40] + harvest.records["zenodo"] + harvest.records["hepdata"]
+    report = shacl.validate_schemaorg([schemaorg.document(r) for r in sample])
+    assert report.records == len(sample) > 200
+    blocking = [f for f in report.violations() if shacl.GATES[f.gate].blocking]
+    assert blocking == [], report.summary(examples=10)

@@ -10,7 +10,7 @@ import pytest
 from lxml import etree
 
 from ontology import datacite
-from ontology.model import Agent, Concept, Identifier, IdentifierScheme, Record, TemporalCoverage
+from ontology.model import Affiliation, Agent, Concept, Identifier, IdentifierScheme, Record, TemporalCoverage
 from ontology.vocabulary import concept
 
 NS = {"d": datacite.NAMESPACE}
@@ -247,3 +247,13 @@ def test_the_validators_reject_what_the_schemas_forbid(full: Record) -> None:
     data["colour"] = "blue"
     messages = " | ".join(datacite.json_errors(data))
     assert "'Spreadsheet' is not one of" in messages and "'colour' was unexpected" in messages
+
+
+def test_repeated_values_are_written_once(dated: Record) -> None:
+    """DataCite's lists are sets: a source listing an author's institute twice must not break the schema."""
+    author = Agent(name="Rossi, Anna", affiliations=[Affiliation(name="Rome U., Tor Vergata")] * 2)
+    record = dated.model_copy(update={"creators": [author], "keywords": ["muon", "muon", "dimuon"]})
+    data = valid_json(record)
+    valid_xml(record)
+    assert data["creators"][0]["affiliation"] == [{"name": "Rome U., Tor Vergata"}]
+    assert data["subjects"] == [{"subject": "muon"}, {"subject": "dimuon"}]

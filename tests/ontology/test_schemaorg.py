@@ -83,8 +83,11 @@ def test_dataset_fields(doc: dict[str, Any], full: Record) -> None:
     }
 
 
-def test_vocabulary_concepts_are_defined_terms(doc: dict[str, Any]) -> None:
-    terms = {k["@id"]: k for k in doc["keywords"] if isinstance(k, dict)}
+def test_keywords_are_text_and_the_concepts_defined_terms(doc: dict[str, Any]) -> None:
+    assert all(isinstance(k, str) for k in doc["keywords"])  # Google reads keywords as Text
+    assert doc["keywords"][:2] == ["muon", "dimuon"]
+    assert {"CMS", "collider", "xenon", "collision data", "Particle physics", "pp"} <= set(doc["keywords"])
+    terms = {t["@id"]: t for t in doc["about"]}
     assert terms["https://w3id.org/dmlake/vocab/experiment/CMS"] == {
         "@type": "DefinedTerm",
         "@id": "https://w3id.org/dmlake/vocab/experiment/CMS",
@@ -93,9 +96,7 @@ def test_vocabulary_concepts_are_defined_terms(doc: dict[str, Any]) -> None:
         "inDefinedTermSet": "https://w3id.org/dmlake/vocab/experiment",
     }
     assert "https://w3id.org/dmlake/vocab/messenger/collider" in terms
-    assert {"muon", "dimuon", "collision data", "Particle physics"} <= {
-        k for k in doc["keywords"] if isinstance(k, str)
-    }
+    assert len(terms) == len(doc["about"])  # CMS is experiment and collaboration: named once
     assert doc["measurementTechnique"][0]["@id"] == "https://w3id.org/dmlake/vocab/technique/collider-detector"
 
 
@@ -110,7 +111,7 @@ def test_variables_measured_and_related_works(doc: dict[str, Any]) -> None:
         "minValue": 1.0,
         "maxValue": 3500.0,
     }
-    assert doc["isPartOf"] == [{"@id": "https://opendata.cern.ch/record/1"}]
+    assert doc["isPartOf"] == [{"@type": "CreativeWork", "@id": "https://opendata.cern.ch/record/1"}]
     assert doc["hasPart"] == [
         {
             "@type": "CreativeWork",
@@ -118,10 +119,10 @@ def test_variables_measured_and_related_works(doc: dict[str, Any]) -> None:
         }
     ]
     assert doc["citation"] == [
-        {"@id": "https://arxiv.org/abs/1206.1234"},
-        {"@id": "https://doi.org/10.1088/1748-0221/3/08/S08004"},
+        {"@type": "CreativeWork", "@id": "https://arxiv.org/abs/1206.1234"},
+        {"@type": "CreativeWork", "@id": "https://doi.org/10.1088/1748-0221/3/08/S08004"},
     ]
-    assert doc["isBasedOn"] == [{"@id": "https://doi.org/10.7483/OPENDATA.CMS.ABCD.1233"}]
+    assert doc["isBasedOn"] == [{"@type": "CreativeWork", "@id": "https://doi.org/10.7483/OPENDATA.CMS.ABCD.1233"}]
 
 
 def test_files_are_data_downloads_with_checksums(doc: dict[str, Any]) -> None:
@@ -158,12 +159,12 @@ def test_a_long_description_is_cut_at_a_word_with_an_ellipsis(full: Record) -> N
     assert len(description) <= 5000 and re.search(r" (muon|pairs)…$", description)
 
 
-def test_the_minimal_record_fails_exactly_on_what_soso_requires_and_it_lacks(minimal: Record) -> None:
+def test_the_minimal_record_is_advised_of_what_soso_wants_and_it_lacks(minimal: Record) -> None:
     report = shacl.validate_schemaorg([schemaorg.document(minimal)])
-    assert {(f.path, f.constraint) for f in report.violations("soso")} == {
-        (SO + "version", "MinCountConstraintComponent"),
-        (SO + "keywords", "MinCountConstraintComponent"),
-    }
+    assert report.violations("soso") == [] and report.conforms()
+    # SOSO's version and keywords requirements are kept as advice: dmlake does not invent what sources do not give
+    advice = {(f.path, f.constraint) for f in report.findings if f.gate == "soso" and f.severity == "Warning"}
+    assert {(SO + "version", "MinCountConstraintComponent"), (SO + "keywords", "MinCountConstraintComponent")} <= advice
     assert report.violations("schemaorg") == [] and report.violations("schemaorg-vocabulary") == []
 
 
@@ -185,7 +186,7 @@ def test_the_gates_catch_a_malformed_document(doc: dict[str, Any]) -> None:
 def test_documents_are_validated_together_and_traced_apart(full: Record, minimal: Record) -> None:
     report = shacl.validate_schemaorg([schemaorg.document(full), schemaorg.document(minimal)])
     assert report.records == 2
-    assert {f.record_id for f in report.violations("soso")} == {minimal.id}
+    assert {f.record_id for f in report.findings if f.gate == "soso" and f.path == SO + "version"} == {minimal.id}
 
 
 def test_checksums_of_all_algorithms_are_written(full: Record) -> None:
