@@ -2,8 +2,8 @@
 
 The context is inlined in every document (and exported as `CONTEXT` for a portal to serve at a URL), so rdflib,
 pyld or a browser can expand it offline. Expanding a document gives back exactly the triples of `ontology.rdf`.
-Only properties whose values are always IRIs are declared `"@type": "@id"`: rdflib's JSON-LD writer drops
-blank-node objects of such terms (a node referenced as `"_:b1"` is then never written out).
+Only properties whose values are always IRIs are declared `"@type": "@id"` (rdflib's own JSON-LD writer drops
+blank-node objects of such terms; `ontology.writers` falls back to a CURIE key for any value a term cannot carry).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 from rdflib import Graph
 
-from ontology import rdf
+from ontology import rdf, writers
 from ontology.model import Record
 from ontology.terms import PREFIXES
 
@@ -67,11 +67,8 @@ MEDIA_TYPE = "application/ld+json"
 
 
 def document(records: Record | Iterable[Record]) -> dict[str, Any]:
-    """The JSON-LD document (compacted with `CONTEXT`) of one record or many."""
-    graph: Graph = rdf.graph(records)
-    text = graph.serialize(format="json-ld", context=CONTEXT, auto_compact=True)
-    parsed: dict[str, Any] = json.loads(text)
-    return parsed
+    """The JSON-LD document (compacted with `CONTEXT`, flattened: one node object per subject) of one record or many."""
+    return writers.jsonld_document(rdf.all_triples(records), CONTEXT)
 
 
 def serialize(records: Record | Iterable[Record], indent: int | None = 2) -> str:

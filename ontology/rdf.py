@@ -25,8 +25,8 @@ Why it is built the way it is:
   number (sources drop leading zeros, `xsd:hexBinary` needs an even count).
 * TeV and above, and exposures (kg·d, t·yr), have no QUDT unit: they are dmlake units (`ontology/vocab/unit.ttl`).
 
-Triples are built directly as rdflib terms into a list (no intermediate graph), which the N-Triples writer prints
-line by line; `graph()` loads them into an rdflib `Graph` for the other serialisations and for SHACL.
+Triples are built directly as rdflib terms into a list (no intermediate graph), which the N-Triples, Turtle and
+JSON-LD writers print (`ontology.writers`); `graph()` loads them into an rdflib `Graph` for RDF/XML and for SHACL.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from urllib.parse import quote
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from ontology import terms, vocabulary
+from ontology import terms, vocabulary, writers
 from ontology.model import (
     Agent,
     Checksum,
@@ -690,10 +690,17 @@ RDF_FORMATS = {
 }
 
 
+def all_triples(records: Record | Iterable[Record]) -> Iterator[Triple]:
+    for record in [records] if isinstance(records, Record) else records:
+        yield from triples(record)
+
+
 def serialize(records: Record | Iterable[Record], fmt: str) -> str:
     """Turtle, RDF/XML or N-Triples of one record or many."""
     if fmt == "ntriples":
         return ntriples(records)
+    if fmt == "turtle":
+        return writers.turtle(all_triples(records), {p: str(ns) for p, ns in PREFIXES.items()})
     try:
         rdflib_format, _ = RDF_FORMATS[fmt]
     except KeyError:

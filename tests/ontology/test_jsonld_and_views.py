@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from lxml import etree
-from rdflib import Graph, URIRef
+from rdflib import Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 
 from ontology import datacite, jsonld, rdf, views
@@ -116,3 +116,22 @@ def test_export_writes_one_compact_json_document_per_line(full: Record, fmt: str
 def test_export_refuses_formats_that_do_not_concatenate(full: Record) -> None:
     with pytest.raises(views.UnknownFormat, match="not 'turtle'"):
         list(views.export([full], "turtle"))
+
+
+def test_turtle_declares_only_the_prefixes_it_uses_and_starts_with_the_dataset(minimal: Record) -> None:
+    text, _ = views.render(minimal, "turtle")
+    assert isinstance(text, str)
+    prefixes = [line.split()[1] for line in text.splitlines() if line.startswith("@prefix")]
+    assert "dmlu:" not in prefixes and "dcat:" in prefixes
+    body = [line for line in text.splitlines() if line and not line.startswith("@prefix")]
+    assert body[0] == f"<{minimal.id}> a dcat:Dataset ;"
+
+
+def test_jsonld_keys_a_value_its_term_cannot_carry_by_curie(full: Record) -> None:
+    from ontology.writers import jsonld_document
+
+    dataset = URIRef(full.id)
+    odd = [(dataset, DCAT.landingPage, Literal("not an IRI")), (dataset, DCAT.landingPage, URIRef("https://x.org/"))]
+    node = jsonld_document(odd, jsonld.CONTEXT)["@graph"][0]
+    assert node["landingPage"] == "https://x.org/" and node["dcat:landingPage"] == "not an IRI"
+    assert isomorphic(jsonld.parse(json.dumps(jsonld_document(odd, jsonld.CONTEXT))), Graph().__iadd__(odd))
