@@ -6,6 +6,7 @@ This is the composition root: the one place that knows every package. The packag
 
 from __future__ import annotations
 
+import shutil
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,10 @@ from harvester.harvest import Harvester
 from harvester.home import Home, resolve
 from indexer.query import Query, SearchResult
 from ontology.model import RECORD_ID_BASE, record_id, split_record_id
+
+
+INDEX_CONSUMER = "index"
+"""The change-feed cursor of the search index."""
 
 
 class RecordNotFound(LookupError):
@@ -69,7 +74,17 @@ class Lake:
 
     def update_index(self, batch_size: int = 2000) -> int:
         """Bring the index up to the change feed; returns the number of changes applied."""
-        return IndexConsumer(self.catalogue, self.index).run(batch_size=batch_size)
+        return IndexConsumer(self.catalogue, self.index, name=INDEX_CONSUMER).run(batch_size=batch_size)
+
+    def rebuild_index(self, batch_size: int = 2000) -> int:
+        """Drop the index (e.g. after a document-schema change) and index every live record again."""
+        with self._index_lock:
+            if self._index is not None:
+                self._index.close()
+                self._index = None
+            shutil.rmtree(self.home.index_dir, ignore_errors=True)
+        self.catalogue.set_cursor(INDEX_CONSUMER, 0)
+        return self.update_index(batch_size)
 
     def search(self, query: Query) -> SearchResult:
         return self.index.search(query)

@@ -223,11 +223,8 @@ def index(
 ) -> None:
     """Bring the search index up to date with the catalogue's change feed."""
     the_lake = lake()
-    if rebuild:
-        the_lake.index.clear()
-        the_lake.catalogue.set_cursor("index", 0)
     started = time.monotonic()
-    applied = the_lake.update_index()
+    applied = the_lake.rebuild_index() if rebuild else the_lake.update_index()
     out.print(
         f"{applied} changes applied in {time.monotonic() - started:.1f} s; {the_lake.index.count():,} records indexed"
     )

@@ -143,8 +143,8 @@ class TantivyIndex(SearchBackend):
                 built = "an unknown schema" if version is None else f"document schema version {version}"
                 raise IndexVersionError(
                     f"the search index in {self.path} was built with {built}; this dmlake writes version "
-                    f"{SCHEMA_VERSION}. Rebuild it: remove the directory and re-run the index consumer from "
-                    f"sequence 0 (reset its cursor)."
+                    f"{SCHEMA_VERSION}. Rebuild it with `dmlake index --rebuild` (it drops the directory and indexes "
+                    f"every record again from the catalogue)."
                 )
         try:
             index = tantivy.Index(self._schema, path=str(self.path), reuse=True)

@@ -1,0 +1,270 @@
+"""`python -m bench`: end-to-end throughput, peak memory and search latency, each next to a same-run baseline.
+
+For each size N it starts the sandbox daemon serving N generated records of one portal kind (a separate process, so
+the harvester is measured alone), then measures:
+
+* baselines: a plain httpx client fetching the same listing (and the per-record documents the connector fetches), and
+  the raw JSON parse of the same bytes;
+* dmlake end to end: `dmlake harvest` in a fresh home (harvest + map + catalogue + index), its wall time, records/s and
+  peak RSS (the child's rusage);
+* search latency p50/p95 for text, text + filters and text + facets through the query model, next to a bare tantivy
+  query loop over the same index.
+
+It prints a table and writes the figures as JSON under `bench/results/`. It never fails a test run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+REPO = Path(__file__).resolve().parent.parent
+DMLAKE = [sys.executable, "-m", "harvester.cli"]
+QUERIES = {
+    "text": ("muon", [], []),
+    "text + filters": ("collision", ["experiment=CMS", "year=2010..2016"], []),
+    "text + facets": ("data", [], ["experiment", "messenger", "year", "resource_category"]),
+}
+
+
+@dataclass
+class Figures:
+    kind: str
+    records: int
+    plain_client_seconds: float = 0.0
+    plain_client_requests: int = 0
+    raw_parse_seconds: float = 0.0
+    raw_bytes: int = 0
+    harvest_seconds: float = 0.0
+    index_seconds: float = 0.0
+    end_to_end_seconds: float = 0.0
+    peak_rss_mib: float = 0.0
+    catalogue_mib: float = 0.0
+    latency_ms: dict[str, dict[str, float]] = field(default_factory=dict)
+    bare_tantivy_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def records_per_second(self) -> float:
+        return self.records / self.end_to_end_seconds if self.end_to_end_seconds else 0.0
+
+
+def start_sandbox(kind: str, count: int, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    state = workdir / "sandbox.json"
+    log = (workdir / "sandbox.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sandbox", "--state", str(state), "--generate", str(count), "--kinds", kind],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=REPO,
+    )
+    deadline = time.monotonic() + 600
+    while not state.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"sandbox did not start; see {workdir / 'sandbox.log'}")
+        time.sleep(0.1)
+    url = json.loads(state.read_text())["sources"][kind]["url"]
+    return process, url
+
+
+def plain_client(kind: str, url: str) -> tuple[float, int, list[bytes]]:
+    """The baseline harvester: the same listing with a bare httpx loop, keeping the bytes; no mapping, no storage."""
+    bodies: list[bytes] = []
+    requests = 0
+    started = time.perf_counter()
+    with httpx.Client(timeout=60) as client:
+        if kind == "cernopendata":
+            requests += _plain_cernopendata(client, url, bodies)
+        elif kind == "zenodo":
+            next_url = f"{url}/api/records?page=1&size=100&sort=oldest"
+            while next_url:
+                response = client.get(next_url)
+                requests += 1
+                bodies.append(response.content)
+                next_url = orjson.loads(response.content).get("links", {}).get("next")
+        elif kind == "hepdata":
+            ids = orjson.loads(client.get(f"{url}/search/ids", params={"inspire_ids": "true"}).content)
+            requests += 1
+            for inspire in ids:
+                response = client.get(f"{url}/record/ins{inspire}", params={"format": "json"})
+                requests += 1
+                bodies.append(response.content)
+    return time.perf_counter() - started, requests, bodies
+
+
+def _plain_cernopendata(client: httpx.Client, url: str, bodies: list[bytes]) -> int:
+    """Recid windows small enough for the 10,000-hit search window, every page, every record document."""
+    requests = 0
+
+    def search(q: str, page: int, size: int) -> dict[str, Any]:
+        nonlocal requests
+        response = client.get(
+            f"{url}/api/records/", params={"q": q, "page": page, "size": size, "ondemand": "true", "sort": "mostrecent"}
+        )
+        requests += 1
+        bodies.append(response.content)
+        return orjson.loads(response.content)  # type: ignore[no-any-return]
+
+    total = search("", 1, 1)["hits"]["total"]
+    seen = 0
+    low, width = 0, 9000
+    while seen < total:
+        first = search(f"recid:[{low} TO {low + width - 1}]", 1, 1000)
+        if first["hits"]["total"] >= 10_000:
+            width //= 2
+            continue
+        pages = [first]
+        for page in range(2, (first["hits"]["total"] + 999) // 1000 + 1):
+            pages.append(search(f"recid:[{low} TO {low + width - 1}]", page, 1000))
+        for body in pages:
+            for hit in body["hits"]["hits"]:
+                detail = client.get(f"{url}/api/records/{hit['id']}")
+                requests += 1
+                bodies.append(detail.content)
+                seen += 1
+        low += width
+    return requests
+
+
+def raw_parse(bodies: list[bytes]) -> float:
+    started = time.perf_counter()
+    for body in bodies:
+        orjson.loads(body)
+    return time.perf_counter() - started
+
+
+def dmlake_harvest(home: Path, sources_file: Path, kind: str) -> tuple[float, float, float]:
+    """Wall seconds, index seconds and peak RSS (MiB) of `dmlake harvest` in a fresh home."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [*DMLAKE, "--home", str(home), "--config", str(sources_file), "harvest", kind],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    stdout = process.stdout.read().decode() if process.stdout else ""
+    stderr = process.stderr.read().decode() if process.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"dmlake harvest failed:\n{stdout}\n{stderr}")
+    match = re.search(r"index: [\d,]+ changes applied in ([\d.]+) s", stderr)
+    index_seconds = float(match.group(1)) if match else 0.0
+    return wall, index_seconds, usage.ru_maxrss / 1024
+
+
+def latencies(home: Path, repeat: int) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
+    from dmlake.lake import Lake
+    from indexer.query import Query
+
+    lake = Lake.open(home)
+    figures: dict[str, dict[str, float]] = {}
+    for name, (text, filters, facets) in QUERIES.items():
+        query = Query.parse(text, filters=filters, facets=facets, size=10)
+        lake.search(query)  # warm caches as a serving process would be
+        samples = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            lake.search(query)
+            samples.append((time.perf_counter() - started) * 1000)
+        samples.sort()
+        figures[name] = {
+            "p50": statistics.median(samples),
+            "p95": samples[int(0.95 * (len(samples) - 1))],
+        }
+    bare = lake.index.bare_query_latency_ms("muon", repeat)
+    lake.close()
+    return figures, bare
+
+
+def run_size(kind: str, count: int, repeat: int, workdir: Path) -> Figures:
+    figures = Figures(kind, count)
+    sandbox, url = start_sandbox(kind, count, workdir)
+    try:
+        figures.plain_client_seconds, figures.plain_client_requests, bodies = plain_client(kind, url)
+        figures.raw_bytes = sum(len(b) for b in bodies)
+        figures.raw_parse_seconds = raw_parse(bodies)
+        del bodies
+        sources = workdir / "sources.toml"
+        sources.write_text(
+            f'[sources.{kind}]\nkind = "{kind}"\nurl = "{url}"\n[sources.{kind}.limits]\nconcurrency = 8\n'
+        )
+        home = workdir / "home"
+        wall, index_seconds, rss = dmlake_harvest(home, sources, kind)
+        figures.end_to_end_seconds = wall
+        figures.index_seconds = index_seconds
+        figures.harvest_seconds = wall - index_seconds
+        figures.peak_rss_mib = rss
+        figures.catalogue_mib = sum(p.stat().st_size for p in home.rglob("*") if p.is_file()) / 2**20
+    finally:
+        sandbox.terminate()
+        sandbox.wait(timeout=30)
+    figures.latency_ms, figures.bare_tantivy_ms = latencies(workdir / "home", repeat)
+    return figures
+
+
+def table(results: list[Figures]) -> str:
+    lines = [
+        "| kind | records | end to end | records/s | plain client (baseline) | raw JSON parse (baseline) | "
+        "index part | peak RSS | search p50/p95 text | text + filters | text + facets | bare tantivy p50/p95 |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for f in results:
+        plain_rate = f.records / f.plain_client_seconds if f.plain_client_seconds else 0
+        parse_rate = f.records / f.raw_parse_seconds if f.raw_parse_seconds else 0
+        def pair(name: str, lat: dict[str, dict[str, float]] = f.latency_ms) -> str:
+            return f"{lat[name]['p50']:.1f} / {lat[name]['p95']:.1f} ms" if name in lat else "-"
+
+        lines.append(
+            f"| {f.kind} | {f.records:,} | {f.end_to_end_seconds:.1f} s | {f.records_per_second:,.0f} | "
+            f"{plain_rate:,.0f} rec/s ({f.records_per_second / plain_rate:.2f}×) | "
+            f"{parse_rate:,.0f} rec/s | {f.index_seconds:.1f} s | {f.peak_rss_mib:,.0f} MiB | "
+            f"{pair('text')} | {pair('text + filters')} | {pair('text + facets')} | "
+            f"{f.bare_tantivy_ms.get('p50', 0):.2f} / {f.bare_tantivy_ms.get('p95', 0):.2f} ms |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--kind", default="cernopendata", help="portal kind to generate (cernopendata, zenodo, hepdata)"
+    )
+    parser.add_argument("--sizes", default="100000,1000000", help="comma-separated record counts")
+    parser.add_argument("--repeat", type=int, default=200, help="searches per latency figure")
+    parser.add_argument("--workdir", type=Path, default=None, help="keep homes here (default: a temporary folder)")
+    args = parser.parse_args(argv)
+    results = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        with tempfile.TemporaryDirectory(prefix=f"dmlake-bench-{size}-", dir=args.workdir) as workdir:
+            print(f"{args.kind}: {size:,} records ...", file=sys.stderr, flush=True)
+            figures = run_size(args.kind, size, args.repeat, Path(workdir))
+            results.append(figures)
+            print(table([figures]).splitlines()[-1], file=sys.stderr, flush=True)
+    print(table(results))
+    out = REPO / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    payload: dict[str, Any] = {
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+        "results": [asdict(r) | {"records_per_second": r.records_per_second} for r in results],
+    }
+    (out / f"{args.kind}-{stamp}.json").write_text(json.dumps(payload, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,48 @@
+"""Building real lakes for end-to-end tests: sandbox replicas on 127.0.0.1 → harvester → catalogue → index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from connectors import registry
+from dmlake.lake import Lake
+from harvester.config import SourcesConfig, parse
+from harvester.harvest import SourceReport
+from sandbox.server import RunningSandbox
+
+
+def sources_of(running: RunningSandbox, **extra: str) -> SourcesConfig:
+    """The sandbox's sources file, optionally with extra TOML lines per source (e.g. limits)."""
+    text = running.sources_toml()
+    for name, lines in extra.items():
+        text += f"\n[sources.{name}.limits]\n{lines}\n"
+    return parse(text, "<sandbox>", sorted(registry()))
+
+
+def harvest_all(lake: Lake, config: SourcesConfig, **options: Any) -> dict[str, SourceReport]:
+    harvester = lake.harvester()
+    reports = {source.name: harvester.harvest(source, **options) for source in config.sources.values()}
+    lake.update_index()
+    return reports
+
+
+def replica_requests(running: RunningSandbox, name: str, clear: bool = False) -> list[dict[str, Any]]:
+    url = f"{running.urls[name]}/_sandbox/requests"
+    log: list[dict[str, Any]] = httpx.get(url, timeout=60).json()
+    if clear:
+        httpx.delete(url, timeout=60)
+    return log
+
+
+def edit(running: RunningSandbox, name: str, action: str, **body: Any) -> list[str]:
+    response = httpx.post(f"{running.urls[name]}/_sandbox/{action}", json=body, timeout=60)
+    response.raise_for_status()
+    key = "edited" if action == "edit" else "deleted"
+    return list(response.json()[key])
+
+
+def open_lake(home: Path) -> Lake:
+    return Lake.open(home)
