@@ -246,7 +246,7 @@ def _batches(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
         yield batch
 
 
-def validate(records: Iterable[Record], gates: Sequence[str] = DEFAULT_GATES, batch_size: int = 2000) -> Report:
+def validate(records: Iterable[Record], gates: Sequence[str] = DEFAULT_GATES, batch_size: int = 1000) -> Report:
     """Validate the RDF view of every record against the gates, `batch_size` records per pyshacl call."""
     report = Report()
     for batch in _batches(records, batch_size):
