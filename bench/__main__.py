@@ -225,6 +225,7 @@ def table(results: list[Figures]) -> str:
     for f in results:
         plain_rate = f.records / f.plain_client_seconds if f.plain_client_seconds else 0
         parse_rate = f.records / f.raw_parse_seconds if f.raw_parse_seconds else 0
+
         def pair(name: str, lat: dict[str, dict[str, float]] = f.latency_ms) -> str:
             return f"{lat[name]['p50']:.1f} / {lat[name]['p95']:.1f} ms" if name in lat else "-"
 

@@ -11,9 +11,6 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from indexer.consumer import IndexConsumer
-from indexer.tantivy_backend import TantivyIndex
-
 from connectors import registry
 from connectors.base import Limits
 from connectors.http import HttpClient
@@ -21,9 +18,10 @@ from harvester import config as sources_config
 from harvester.catalogue import Catalogue, StoredRecord
 from harvester.harvest import Harvester
 from harvester.home import Home, resolve
+from indexer.consumer import IndexConsumer
 from indexer.query import Query, SearchResult
+from indexer.tantivy_backend import TantivyIndex
 from ontology.model import RECORD_ID_BASE, record_id, split_record_id
-
 
 INDEX_CONSUMER = "index"
 """The change-feed cursor of the search index."""

@@ -267,7 +267,7 @@ def search(
     for name, values in result.facets.items():
         out.print(f"[bold]{name}[/]: " + ", ".join(f"{v.value} ({v.count:,})" for v in values))
     if result.next_cursor:
-        out.print(f"next page: --cursor {result.next_cursor}")
+        out.print(f"next page: --cursor {result.next_cursor}", soft_wrap=True)
 
 
 @app.command()
@@ -281,9 +281,9 @@ def show(
     ] = "json",
 ) -> None:
     """Print one record in a standard format."""
-    from ontology.views import FORMATS, render
-
     from dmlake.lake import RecordNotFound
+    from ontology.datacite import DataCiteError
+    from ontology.views import FORMATS, render
 
     if fmt not in FORMATS:
         raise fail(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}", code=2)
@@ -293,7 +293,10 @@ def show(
         raise fail(str(error)) from None
     if stored.tombstone:
         err.print(f"[yellow]note:[/] this record is tombstoned: {stored.tombstone}")
-    content, _media_type = render(stored.record, fmt)
+    try:
+        content, _media_type = render(stored.record, fmt)
+    except DataCiteError as error:
+        raise fail(f"{record_id} cannot be written as {fmt}: {error}") from None
     sys.stdout.write(content if isinstance(content, str) else content.decode())
     if not (content.endswith("\n") if isinstance(content, str) else content.endswith(b"\n")):
         sys.stdout.write("\n")
@@ -306,6 +309,7 @@ def serve(
 ) -> None:
     """Serve the search API, record pages and the web page."""
     import uvicorn
+
     from portal.app import create_app
 
     the_lake = lake()
@@ -443,10 +447,10 @@ def demo(
     import threading
 
     import uvicorn
-    from portal.app import create_app
 
     from harvester.config import parse
     from indexer.query import Query
+    from portal.app import create_app
     from sandbox import build_replicas, start
 
     the_lake = lake()

@@ -44,6 +44,7 @@ _ALIASES = {
     "application/ld+json;profile=https://schema.org": "schemaorg",
     "*/*": "json",
     "application/*": "json",
+    "text/*": "turtle",
 }
 
 

@@ -12,11 +12,11 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Request
 from fastapi import Query as Param
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from ontology.views import FORMATS, render
 
 from dmlake.lake import Lake, RecordNotFound
 from indexer.query import Query, QueryError
-from portal.negotiation import FORMAT_MEDIA, choose_format
+from ontology.datacite import DataCiteError
+from ontology.views import FORMATS, MEDIA_TYPES, negotiate, render
 
 API_DESCRIPTION = """
 Search the federated catalogue of dark-matter, astroparticle and high-energy-physics dataset releases, and fetch
@@ -52,7 +52,7 @@ def create_app(lake: Lake) -> FastAPI:
         tags=["records"],
         responses={
             200: {
-                "content": {media: {} for media in sorted({m for _, m in FORMAT_MEDIA.items()})},
+                "content": {media: {} for media in sorted({m for _, m in MEDIA_TYPES.items()})},
                 "description": "The record. Choose the format with the Accept header or ?format=.",
             },
             404: {"description": "No such record."},
@@ -67,10 +67,10 @@ def create_app(lake: Lake) -> FastAPI:
             str | None, Param(description="One of: " + ", ".join(FORMATS) + " (overrides Accept).")
         ] = None,
     ) -> Response:
-        fmt = format or choose_format(request.headers.get("accept", ""), FORMAT_MEDIA)
+        fmt = format or negotiate(request.headers.get("accept"))
         if fmt is None or fmt not in FORMATS:
             return JSONResponse(
-                {"error": "no acceptable format", "formats": {name: FORMAT_MEDIA[name] for name in FORMATS}},
+                {"error": "no acceptable format", "formats": {name: MEDIA_TYPES[name] for name in FORMATS}},
                 status_code=406,
             )
         try:
@@ -85,7 +85,12 @@ def create_app(lake: Lake) -> FastAPI:
                 {"error": "this record was removed at its source", "id": stored.id, "tombstone": stored.tombstone},
                 status_code=410,
             )
-        content, media_type = render(stored.record, fmt)
+        try:
+            content, media_type = render(stored.record, fmt)
+        except DataCiteError as error:
+            return JSONResponse(
+                {"error": f"this record cannot be written as {fmt}: {error}", "id": stored.id}, status_code=422
+            )
         return Response(content, media_type=media_type, headers={"ETag": etag, "Vary": "Accept"})
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)

@@ -84,10 +84,9 @@ def test_every_identifier_file_and_collision_reaches_the_model(lake: Lake, fixtu
         if not files <= mapped:
             missing.append(f"{stored.native_id}: files {sorted(files - mapped)[:2]}")
         collision = source.get("collision_information") or {}
-        if collision.get("type") and (record.collision is None or record.collision.type is None):
-            missing.append(f"{stored.native_id}: collision type")
-        elif collision.get("type") and record.collision and record.collision.type:
-            if record.collision.type.raw != collision["type"]:
+        if collision.get("type"):
+            kind = record.collision.type if record.collision else None
+            if kind is None or kind.raw != collision["type"]:
                 missing.append(f"{stored.native_id}: collision type {collision['type']}")
         energy = collision.get("energy")
         single = re.fullmatch(r"([\d.]+)\s*([GT]eV)", energy or "")

@@ -69,5 +69,7 @@ def test_broken_toml_is_reported_with_position() -> None:
 
 def test_selecting_an_unknown_source_lists_configured_ones() -> None:
     config = load(None, KINDS)
-    with pytest.raises(ConfigError, match="no source named 'cern'; configured: cernopendata, zenodo, zenodo-physics, hepdata"):
+    with pytest.raises(
+        ConfigError, match="no source named 'cern'; configured: cernopendata, zenodo, zenodo-physics, hepdata"
+    ):
         config.select(["cern"])

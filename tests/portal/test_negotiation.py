@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from portal.negotiation import FORMAT_MEDIA, choose_format
+from ontology.views import negotiate
 
 
 @pytest.mark.parametrize(
@@ -22,4 +22,4 @@ from portal.negotiation import FORMAT_MEDIA, choose_format
     ],
 )
 def test_choose_format(accept: str, expected: str | None) -> None:
-    assert choose_format(accept, FORMAT_MEDIA) == expected
+    assert negotiate(accept) == expected
