@@ -150,7 +150,7 @@ def _harvest_one(harvester: Any, source: Any, full: bool, confirm: bool, show_pr
     if not show_progress:
         try:
             report: SourceReport = harvester.harvest(source, full=full, confirm_deletions=confirm)
-        except SourceBusy as error:
+        except (SourceBusy, ConfigError) as error:
             raise fail(str(error)) from None
         return report
     with Progress(
@@ -173,7 +173,7 @@ def _harvest_one(harvester: Any, source: Any, full: bool, confirm: bool, show_pr
 
         try:
             report = harvester.harvest(source, full=full, confirm_deletions=confirm, on_progress=update)
-        except SourceBusy as error:
+        except (SourceBusy, ConfigError) as error:
             raise fail(str(error)) from None
         bar.update(task, total=max(1, bar.tasks[0].completed))
         return report

@@ -8,18 +8,21 @@ quarantine, fetch failures to the run's error list, and the run reports both.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import pydantic
 
-from connectors.base import Connector, HarvestState, MappingError, RawRecord
+from connectors.base import Connector, HarvestState, MappingError, Page, RawRecord
 from connectors.http import HttpClient, HttpError
 from harvester import codec, gate
 from harvester.catalogue import Catalogue, Counts, Mapped, PageWork, Rejected
-from harvester.config import Source
+from harvester.config import ConfigError, Source
 from harvester.runs import Runs
 
 log = logging.getLogger(__name__)
@@ -85,6 +88,51 @@ def map_raw(
     return Mapped(raw, record, codec.content_hash(record), codec.encode_record(record))
 
 
+_DONE = object()
+
+
+def prefetched(pages: Iterator[Page], depth: int = 2) -> Iterator[Page]:
+    """Run the connector's page generator on its own thread, up to `depth` pages ahead.
+
+    Fetching is mostly waiting for the network, mapping and committing are mostly CPU: overlapping them keeps both
+    busy. Nothing is committed ahead: pages still commit one by one, in order, each with its own checkpoint. A
+    connector error surfaces here, in the consuming thread, after the pages before it.
+    """
+    buffer: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for page in pages:
+                while not stop.is_set():
+                    try:
+                        buffer.put(page, timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            buffer.put(_DONE)
+        except BaseException as error:  # handed to the consumer, which re-raises it
+            buffer.put(error)
+
+    thread = threading.Thread(target=produce, name="harvest-fetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = buffer.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        close = getattr(pages, "close", None)
+        if close is not None and not thread.is_alive():
+            close()
+
+
 class Harvester:
     def __init__(self, catalogue: Catalogue, http: HttpClient, kinds: dict[str, type[Connector]]) -> None:
         self.catalogue = catalogue
@@ -102,6 +150,10 @@ class Harvester:
     ) -> SourceReport:
         name, spec = source.name, source.spec
         connector_class = self.kinds[spec.kind]
+        try:
+            connector = connector_class(spec, self.http)
+        except (ValueError, TypeError) as error:
+            raise ConfigError(str(error) if name in str(error) else f"source {name!r} ({spec.kind}): {error}") from None
         self.catalogue.ensure_source(name, spec.kind, spec.url)
         self.http.set_host_limits(spec.url, spec.limits)
         self.runs.reap_dead(name)
@@ -121,7 +173,6 @@ class Harvester:
             full=full,
             known=lambda ids: self.catalogue.known_stamps(name, ids),
         )
-        connector = connector_class(spec, self.http)
         final_checkpoint = previous or {}
         complete = False
 
@@ -145,7 +196,7 @@ class Harvester:
             )
 
         try:
-            for page in connector.pages(state):
+            for page in prefetched(connector.pages(state)):
                 retrieved_at = datetime.now(UTC)
                 work = PageWork(
                     checkpoint=page.checkpoint,
