@@ -45,7 +45,7 @@ from sandbox.replica import Replica
 from sandbox.replicas.zenodo_generate import GeneratedBase
 from sandbox.replicas.zenodo_query import Node, Or, Term, conjoin, parse_query
 from sandbox.replicas.zenodo_records import CommunityRegistry, CorpusBase, Wrapper, ZenodoBase, load_corpus
-from sandbox.replicas.zenodo_search import SORTS, Searcher, SearchRequest
+from sandbox.replicas.zenodo_search import SORTS, Overlay, Searcher, SearchRequest
 from sandbox.replicas.zenodo_shapes import (
     RESOURCE_TYPES,
     community_slugs,
@@ -243,19 +243,19 @@ class ZenodoReplica(Replica):
         return f"{self.base_url}{path}?{urlencode(sorted(pairs))}"
 
     # -- serving records -----------------------------------------------------------------------------------------
-    def _serve(self, entry: Entry, shape: Shape) -> dict[str, Any]:
+    def _serve(self, entry: Entry, shape: Shape, overlay: Overlay | None = None) -> dict[str, Any]:
         wrapper = self.store.record(entry)
         legacy = wrapper.get("legacy")
+        if shape == "legacy" and legacy is not None:
+            return dict(rewrite_links(legacy, self.base_url))
         landing = None
         if legacy is not None:
             links = legacy.get("links") or {}
             captured = links.get("self_html") or links.get("html")
             landing = rewrite_links(captured, self.base_url) if captured else None
-        served = serve_rdm(wrapper["rdm"], self.base_url, self.searcher.is_latest(entry.index), landing)
+        served = serve_rdm(wrapper["rdm"], self.base_url, self.searcher.is_latest(entry.index, overlay), landing)
         if shape == "rdm":
             return served
-        if legacy is not None:
-            return dict(rewrite_links(legacy, self.base_url))
         return rdm_to_legacy(served, served["links"], community_slugs(served))
 
     # -- handlers ------------------------------------------------------------------------------------------------
@@ -280,7 +280,10 @@ class ZenodoReplica(Replica):
             return _json({"status": 400, "message": "Invalid querystring parameters."}, 400, headers=headers)
 
         filters, selected = self._filters(request)
-        result = self.searcher.search(SearchRequest(conjoin([parse_query(q), *filters]), sort, page, size, selected))
+        # one reading of the overlay serves the search and every hit's version flag
+        overlay = self.searcher.overlay()
+        wanted = SearchRequest(conjoin([parse_query(q), *filters]), sort, page, size, selected)
+        result = self.searcher.search(wanted, overlay)
         pairs = [(k, v) for k, v in params.multi_items() if k not in ("page", "size", "sort", "access_token")]
         pairs += [("size", str(size)), ("sort", sort)]
         links = {"self": self._link("/api/records", [*pairs, ("page", str(page))])}
@@ -289,7 +292,7 @@ class ZenodoReplica(Replica):
         if page * size < result.total:
             links["next"] = self._link("/api/records", [*pairs, ("page", str(page + 1))])
         body = {
-            "hits": {"hits": [self._serve(e, shape) for e in result.entries], "total": result.total},
+            "hits": {"hits": [self._serve(e, shape, overlay) for e in result.entries], "total": result.total},
             "aggregations": result.aggregations,
             "links": links,
             "sortBy": sort,

@@ -2,25 +2,24 @@
 
 Two ways to answer, with the same results:
 
-* a base of up to `SMALL` records is evaluated record by record on every request (the corpus, small generated
-  sets): simple and exact;
-* a large generated base is answered by arithmetic. Its records' facets repeat with a fixed period and its stamps
-  grow with the index, so a query splits into date ranges (→ an index interval found by bisection) and a
-  condition on facets (→ the residues of the period that satisfy it). Counting, finding the k-th match and the
-  aggregations then cost O(period), whatever the size. A condition that needs the records' text (a free-text
-  query) falls back to one cached scan.
+* the corpus is evaluated record by record on every request (`Searcher.record_by_record`): simple and exact;
+* a generated base, whatever its size, is answered by arithmetic. Its records' facets repeat with a fixed period
+  and its stamps grow with the index, so a query splits into date ranges (→ an index interval found by
+  bisection) and a condition on facets (→ the residues of the period that satisfy it). Counting and the
+  aggregations then cost O(period), and a page sorted on a stamp (`updated`, `created`, `publication_date`: every
+  sort a harvester uses) is found by counting, whatever its number, in O(page × log N). A condition that needs
+  the records' text (a free-text query) falls back to one cached scan; sorts on views or version sort all hits.
 
 The overlay of edits and deletions is applied on top: edited, deleted and re-crowned records (the new latest
-version when the latest one was deleted) are taken out of the arithmetic and evaluated one by one.
+version when the latest one was deleted) are taken out of the arithmetic and evaluated one by one, so a request
+costs O(period + overlay) — the harvester's `updated:["<stamp>" TO *]` keyset pages included.
 """
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import re
 import threading
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +32,6 @@ from sandbox.replicas.zenodo_records import Facts, ZenodoBase
 from sandbox.replicas.zenodo_shapes import RESOURCE_TYPES, community_uuid
 from sandbox.store import Entry, ReplicaStore
 
-SMALL = 20_000
 MONOTONIC_FIELDS = frozenset({"updated", "created", "publication_date"})
 PERIODIC_FIELDS = frozenset({"communities", "type", "resource_type", "access", "keywords", "file_types", "is_latest"})
 _EVER = datetime(1970, 1, 1, tzinfo=UTC)
@@ -214,18 +212,16 @@ class PeriodicMatches:
         block, position = divmod(self.offset + k, len(self.residues))
         return block * self.period + self.residues[position]
 
+    def rank(self, index: int) -> int:
+        """How many matches lie below `index`."""
+        return self._before(min(max(index, self.lo), self.hi)) - self.offset
+
     def __contains__(self, index: object) -> bool:
         return isinstance(index, int) and self.lo <= index < self.hi and index % self.period in self.set
 
     def iterate(self, descending: bool) -> Iterator[int]:
         positions = range(self.length - 1, -1, -1) if descending else range(self.length)
         return (self[k] for k in positions)
-
-    def count_residue(self, residue: int) -> int:
-        def upto(n: int) -> int:
-            return (n - residue - 1) // self.period + 1 if n > residue else 0
-
-        return upto(self.hi) - upto(self.lo)
 
 
 class ListMatches:
@@ -238,6 +234,13 @@ class ListMatches:
     def __len__(self) -> int:
         return len(self.indices)
 
+    def __getitem__(self, k: int) -> int:
+        return self.indices[k]
+
+    def rank(self, index: int) -> int:
+        """How many matches lie below `index`."""
+        return bisect_left(self.indices, index)
+
     def __contains__(self, index: object) -> bool:
         return index in self._set
 
@@ -249,7 +252,9 @@ class ListMatches:
 
 
 @dataclass
-class _Overlay:
+class Overlay:
+    """The store's edits and deletions as the search reads them."""
+
     edited: dict[int, Entry]
     deleted: set[int]
     promoted: set[int]
@@ -272,7 +277,8 @@ class Searcher:
         self._lock = threading.Lock()
 
     # -- the overlay ---------------------------------------------------------------------------------------------
-    def overlay(self) -> _Overlay:
+    def overlay(self) -> Overlay:
+        """The edits and deletions as the search sees them (compute once per request: it reads the whole overlay)."""
         edited = {e.index: e for e in self.store.changed_since(_EVER)}
         deleted = {i for n, _ in self.store.deleted_since(_EVER) if (i := self.base.index_of(n)) is not None}
         promoted: set[int] = set()
@@ -282,9 +288,9 @@ class Searcher:
             live = [i for i in self.base.family(index) if i not in deleted]
             if live and not self.base.facts(live[-1]).is_latest:
                 promoted.add(live[-1])
-        return _Overlay(edited, deleted, promoted)
+        return Overlay(edited, deleted, promoted)
 
-    def doc(self, index: int, overlay: _Overlay) -> FactsDoc:
+    def doc(self, index: int, overlay: Overlay) -> FactsDoc:
         entry = overlay.edited.get(index)
         facts = self.base.facts(index)
 
@@ -299,17 +305,17 @@ class Searcher:
         deleted = self.overlay().deleted
         return [i for i in self.base.family(index) if i not in deleted]
 
-    def is_latest(self, index: int) -> bool:
-        return self.overlay().is_latest(self.base, index)
+    def is_latest(self, index: int, overlay: Overlay | None = None) -> bool:
+        return (overlay or self.overlay()).is_latest(self.base, index)
 
     # -- searching -----------------------------------------------------------------------------------------------
-    def search(self, request: SearchRequest) -> SearchResult:
-        overlay = self.overlay()
-        if len(self.base) <= SMALL or not isinstance(self.base, GeneratedBase):
-            return self._small(request, overlay)
-        return self._large(request, overlay, self.base)
+    def search(self, request: SearchRequest, overlay: Overlay | None = None) -> SearchResult:
+        overlay = overlay or self.overlay()
+        if isinstance(self.base, GeneratedBase):
+            return self._arithmetic(request, overlay, self.base)
+        return self.record_by_record(request, overlay)
 
-    def _sort_key(self, sort: str, overlay: _Overlay) -> tuple[Callable[[int], Any], bool]:
+    def _sort_key(self, sort: str, overlay: Overlay) -> tuple[Callable[[int], Any], bool]:
         name, descending = SORTS[sort]
         base = self.base
 
@@ -325,7 +331,8 @@ class Searcher:
 
         return key, descending
 
-    def _small(self, request: SearchRequest, overlay: _Overlay) -> SearchResult:
+    def record_by_record(self, request: SearchRequest, overlay: Overlay) -> SearchResult:
+        """Every live record evaluated in turn: the corpus's way, and the reference the arithmetic must equal."""
         matches = [e.index for e in self.store.entries() if request.query.matches(self.doc(e.index, overlay))]
         key, descending = self._sort_key(request.sort, overlay)
         matches.sort(key=key, reverse=descending)
@@ -339,38 +346,36 @@ class Searcher:
     def _entries(self, indices: Iterable[int]) -> list[Entry]:
         return [e for i in indices if (e := self.store.entry(i)) is not None]
 
-    def _large(self, request: SearchRequest, overlay: _Overlay, base: GeneratedBase) -> SearchResult:
+    def _arithmetic(self, request: SearchRequest, overlay: Overlay, base: GeneratedBase) -> SearchResult:
         lo, hi, rest = self._index_interval(request.query, base)
         tail = set(range(max(0, len(base) - FAMILY_BLOCK), len(base)))
-        touched = set(overlay.edited) | overlay.deleted | overlay.promoted | tail
+        touched = sorted(set(overlay.edited) | overlay.deleted | overlay.promoted | tail)
         matches: PeriodicMatches | ListMatches
         if rest.fields() <= PERIODIC_FIELDS:
             matches = PeriodicMatches(lo, hi, self._residues(rest, base), PERIOD)
         else:
             scanned = self._scan(rest, base)
             matches = ListMatches(scanned[bisect_left(scanned, lo) : bisect_left(scanned, hi)])
-        extras = [
-            i for i in sorted(touched) if i not in overlay.deleted and request.query.matches(self.doc(i, overlay))
-        ]
+        # touched records are taken out of the arithmetic and evaluated one by one, with their overlay state
+        extras = [i for i in touched if i not in overlay.deleted and request.query.matches(self.doc(i, overlay))]
         touched_matches = [i for i in touched if i in matches]
         total = len(matches) - len(touched_matches) + len(extras)
 
-        key, descending = self._sort_key(request.sort, overlay)
-        name = SORTS[request.sort][0]
-        base_stream = (i for i in matches.iterate(descending) if i not in touched)
-        if name in MONOTONIC_FIELDS:
-            keyed_base = ((key(i), i) for i in base_stream)
-            keyed_extras = sorted(((key(i), i) for i in extras), reverse=descending)
-            ordered: Iterator[int] = (i for _, i in heapq.merge(keyed_base, keyed_extras, reverse=descending))
-        else:
-            ordered = iter(sorted([*base_stream, *extras], key=key, reverse=descending))
         start = (request.page - 1) * request.size
-        page = list(itertools.islice(ordered, start, start + request.size))
+        stop = min(start + request.size, total)
+        name, descending = SORTS[request.sort]
+        key, _ = self._sort_key(request.sort, overlay)
+        if name in MONOTONIC_FIELDS:
+            ordered = _MergedOrder(matches, touched_matches, extras, key, _base_key(base, name), len(base), descending)
+            page = [ordered.at(position) for position in range(start, stop)]
+        else:
+            touched_set = set(touched)
+            stream = (i for i in matches.iterate(descending) if i not in touched_set)
+            page = sorted([*stream, *extras], key=key, reverse=descending)[start:stop]
 
         counts = _Counts()
         if isinstance(matches, PeriodicMatches):
-            for residue in matches.residues:
-                counts.add_pattern(base.patterns[residue], matches.count_residue(residue))
+            self._count_periodic(counts, matches, rest, base)
         else:
             for index in matches.indices:
                 counts.add(base.facts(index))
@@ -398,6 +403,26 @@ class Searcher:
                 hi = min(hi, _first_at_or_after(stamp, len(base), stop))
         return lo, max(lo, hi), conjoin(rest)
 
+    def _count_periodic(self, counts: _Counts, matches: PeriodicMatches, rest: Node, base: GeneratedBase) -> None:
+        """The facets of the matches: whole periods times one period's counts, plus or minus the residues between
+        the interval's two ends. With P the period, residue r occurs `hi // P - lo // P` times, once more if
+        `lo % P <= r < hi % P`, once less if `hi % P <= r < lo % P`."""
+        key = ("period counts", repr(rest))
+        with self._lock:
+            whole = self._cache.get(key)
+        if whole is None:
+            whole = _Counts()
+            for residue in matches.residues:
+                whole.add_pattern(base.patterns[residue], 1)
+            self._remember(key, whole)
+        periods_lo, rest_lo = divmod(matches.lo, matches.period)
+        periods_hi, rest_hi = divmod(matches.hi, matches.period)
+        counts.add_counts(whole, periods_hi - periods_lo)
+        low, high, sign = (rest_lo, rest_hi, 1) if rest_lo <= rest_hi else (rest_hi, rest_lo, -1)
+        residues = matches.residues
+        for residue in residues[bisect_left(residues, low) : bisect_left(residues, high)]:
+            counts.add_pattern(base.patterns[residue], sign)
+
     def _residues(self, rest: Node, base: GeneratedBase) -> list[int]:
         key = ("residues", repr(rest))
         with self._lock:
@@ -420,7 +445,7 @@ class Searcher:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return list(self._cache[key])
-        plain = _Overlay({}, set(), set())
+        plain = Overlay({}, set(), set())
         found = [i for i in range(len(base)) if rest.matches(self.doc(i, plain))]
         self._remember(key, found)
         return found
@@ -430,6 +455,86 @@ class Searcher:
             self._cache[key] = value
             while len(self._cache) > 16:
                 self._cache.popitem(last=False)
+
+
+class _MergedOrder:
+    """A page of hits sorted on a stamp, found by counting instead of walking every earlier hit.
+
+    The hits are the untouched matches, whose order is their index order (stamps grow with the index), merged with
+    the few touched records evaluated one by one (`extras`, placed by their own key). Position p of the merged
+    order is found from the positions the extras take: each extra is preceded by the untouched matches whose base
+    key sorts before its key, which a bisection over the base's stamps counts. So page 400 costs what page 1 does.
+    """
+
+    def __init__(
+        self,
+        matches: PeriodicMatches | ListMatches,
+        skipped: Sequence[int],
+        extras: Sequence[int],
+        key: Callable[[int], Any],
+        base_key: Callable[[int], Any],
+        length: int,
+        descending: bool,
+    ) -> None:
+        self.matches = matches
+        self.descending = descending
+        self.skipped = sorted(matches.rank(i) for i in skipped)
+        """Positions, among the matches in index order, of the touched ones (they are answered as extras)."""
+        self.untouched = len(matches) - len(self.skipped)
+        placed = sorted(((key(i), i) for i in extras), reverse=descending)
+        self.extra_at: dict[int, int] = {}
+        for number, (extra_key, index) in enumerate(placed):
+            # only the extra itself can have a base key equal to its key, and it is not an untouched match
+            below = self._untouched_below(_keys_below(base_key, extra_key, length))
+            before = self.untouched - below if descending else below
+            self.extra_at[before + number] = index
+        self.extra_positions = sorted(self.extra_at)
+
+    def _untouched_below(self, index: int) -> int:
+        rank = self.matches.rank(index)
+        return rank - bisect_left(self.skipped, rank)
+
+    def _untouched(self, rank: int) -> int:
+        """The untouched match of a given rank in index order (skipping the touched positions)."""
+        position = rank
+        while True:
+            candidate = rank + bisect_right(self.skipped, position)
+            if candidate == position:
+                return self.matches[position]
+            position = candidate
+
+    def at(self, position: int) -> int:
+        extra = self.extra_at.get(position)
+        if extra is not None:
+            return extra
+        rank = position - bisect_left(self.extra_positions, position)
+        return self._untouched(self.untouched - 1 - rank if self.descending else rank)
+
+
+def _base_key(base: GeneratedBase, name: str) -> Callable[[int], Any]:
+    """The sort key of an untouched generated record, computed from its index alone (it grows with the index)."""
+    if name == "updated":
+        return lambda index: (base.updated(index), index)
+    if name == "created":
+        return lambda index: (base.created(index), index)
+
+    def published(index: int) -> Any:
+        created = base.created(index)
+        return (created.date().isoformat(), created, index)
+
+    return published
+
+
+def _keys_below(base_key: Callable[[int], Any], key: Any, length: int) -> int:
+    """How many base indices have a key below `key` (keys grow with the index, so a bisection)."""
+    low, high = 0, length
+    while low < high:
+        middle = (low + high) // 2
+        if base_key(middle) < key:
+            low = middle + 1
+        else:
+            high = middle
+    return low
 
 
 def _stamp_function(base: GeneratedBase, field: str) -> Callable[[int], datetime]:
@@ -472,6 +577,15 @@ class _Counts:
 
     def add(self, facts: Facts, weight: int = 1) -> None:
         self._add(facts.access, facts.resource_type, facts.keywords, facts.file_types, weight)
+
+    def add_counts(self, other: _Counts, weight: int) -> None:
+        if weight:
+            for mine, theirs in zip(self._counters(), other._counters(), strict=True):
+                for key, count in theirs.items():
+                    mine[key] += count * weight
+
+    def _counters(self) -> tuple[Counter[str], ...]:
+        return (self.access, self.types, self.subtypes, self.subjects, self.file_types)
 
     def add_pattern(self, pattern: Pattern, weight: int) -> None:
         if weight:
