@@ -23,6 +23,7 @@ youngest corpus file last changed upstream); record ids that could not be verifi
 
 from __future__ import annotations
 
+import itertools
 import mimetypes
 import re
 import shlex
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import Any, Protocol, cast
 from urllib.parse import quote
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -277,38 +279,44 @@ class HEPDataReplica(Replica):
                     },
                     status_code=400,
                 )
-        indices = self._listed(since, latest=params.get("sort_by") == "latest")
-        number = self.holdings.inspire_number if inspire else self.holdings.recid
-        return Response(render.to_json([number(i) for i in indices]), media_type="application/json")
+        numbers = self._listed(since, latest=params.get("sort_by") == "latest", inspire=inspire)
+        # orjson writes a list of integers byte for byte as Flask's jsonify does, a hundred times faster
+        return Response(orjson.dumps(numbers), media_type="application/json")
 
-    def _listed(self, since: datetime | None, latest: bool) -> list[int]:
-        """`get_all_ids`: live records updated since a date, in record id order or latest first.
+    def _listed(self, since: datetime | None, latest: bool, inspire: bool) -> list[int]:
+        """`get_all_ids`: the INSPIRE (or HEPData) ids of live records updated since a date, in record id order or
+        latest first.
 
-        A base whose stamps grow with the index (the generator) is answered without looking at every record: a
-        binary search finds where `since` starts, and only the overlay's edits and deletions are looked up."""
+        A base whose stamps and ids grow with the index (the generator) is answered without looking at every
+        record: a binary search finds where `since` starts, the overlay's edits and deletions cut that stretch
+        into runs of consecutive records, and each run's ids are an arithmetic progression."""
         base = self.holdings
+        number = base.inspire_number if inspire else base.recid
         first_since = getattr(base, "first_index_since", None)
-        if first_since is None:
+        numbers_between = getattr(base, "numbers_between", None)
+        if first_since is None or numbers_between is None:
             rows = [(e.updated, e.index) for e in self.store.entries() if since is None or e.updated >= since]
             if latest:
                 rows.sort(key=lambda row: row[0], reverse=True)
-            return [index for _, index in rows]
+            return [number(index) for _, index in rows]
         deleted = {i for native, _ in self.store.deleted_since(EPOCH) if (i := base.index_of(native)) is not None}
         edited = {e.index: e.updated for e in self.store.changed_since(EPOCH)}
         start = first_since(since) if since is not None else 0
-        tail = [i for i in range(start, len(base)) if i not in deleted and i not in edited]
+        runs = _runs_without(start, len(base), sorted(i for i in deleted | set(edited) if i >= start))
         # latest first; records updated at the same moment stay in record id order
         recent = sorted(
             ((stamp, i) for i, stamp in edited.items() if i not in deleted and (since is None or stamp >= since)),
             key=_newest_first,
         )
         if not latest:
-            return sorted(tail + [i for _, i in recent])
-        if recent and tail and recent[-1][0] < base.updated(tail[-1]):  # an edit dated before a base stamp
-            rows = recent + [(base.updated(i), i) for i in tail]
+            ordered = sorted([*runs, *(range(i, i + 1) for _, i in recent)], key=lambda run: run.start)
+            return list(itertools.chain.from_iterable(numbers_between(r.start, r.stop, inspire) for r in ordered))
+        if recent and runs and recent[-1][0] < base.updated(runs[-1][-1]):  # an edit dated before a base stamp
+            rows = recent + [(base.updated(i), i) for run in runs for i in run]
             rows.sort(key=_newest_first)
-            return [i for _, i in rows]
-        return [i for _, i in recent] + tail[::-1]
+            return [number(i) for _, i in rows]
+        newest = (numbers_between(r.start, r.stop, inspire)[::-1] for r in reversed(runs))
+        return [*(number(i) for _, i in recent), *itertools.chain.from_iterable(newest)]
 
     # -- /download ---------------------------------------------------------------------------------------------
     async def _download_submission(self, request: Request) -> Response:
@@ -387,6 +395,16 @@ class HEPDataReplica(Replica):
 
 def _newest_first(row: tuple[datetime, int]) -> tuple[float, int]:
     return (-row[0].timestamp(), row[1])
+
+
+def _runs_without(start: int, stop: int, skipped: list[int]) -> list[range]:
+    """[start, stop) without the sorted indices `skipped`, as runs of consecutive indices (none empty)."""
+    runs = []
+    for index in [*skipped, stop]:
+        if index > start:
+            runs.append(range(start, index))
+        start = max(start, index + 1)
+    return runs
 
 
 # -- search helpers ------------------------------------------------------------------------------------------------

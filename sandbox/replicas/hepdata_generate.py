@@ -114,6 +114,12 @@ class GeneratedHoldings:
     def inspire_number(self, index: int) -> int:
         return self.inspire_id(index)
 
+    def numbers_between(self, start: int, stop: int, inspire: bool) -> range:
+        """The INSPIRE ids (or HEPData record ids) of records [start, stop): both grow with the index, evenly."""
+        if inspire:
+            return range(self.inspire_id(start), self.inspire_id(stop), 3)
+        return range(self.recid(start), self.recid(stop))
+
     def index_of(self, native_id: str) -> int | None:
         digits = native_id.removeprefix("ins")
         if not digits.isdigit():
