@@ -20,6 +20,7 @@ search and answer 410.
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,7 +55,7 @@ from sandbox.replicas.cernopendata_search import (
     profile_of,
     resolve_sort,
 )
-from sandbox.store import ListBase, ReplicaStore
+from sandbox.store import Entry, ListBase, ReplicaStore
 
 MAX_RESULT_WINDOW_SIZE = 10_000
 DEFAULT_PAGE_SIZE = 10
@@ -76,13 +77,21 @@ class CernBase(Protocol):
 
     def created(self, index: int) -> datetime: ...
 
-    def index_members(self, index: int) -> dict[str, list[dict[str, Any]]] | None: ...
+    def hit_record(self, index: int) -> dict[str, Any]:
+        """The record, or as much of it as its search hit is computed from."""
+        ...
+
+    def record_and_members(self, index: int) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]] | None]:
+        """The record and the files its index files list (None: not known)."""
+        ...
 
     def recid_at(self, index: int) -> int: ...
 
     def profile_id_at(self, index: int) -> int: ...
 
     def profile_ids(self, start: int, stop: int) -> Sequence[int]: ...
+
+    def profile_counts(self, start: int, stop: int) -> Counter[int]: ...
 
     def profile(self, profile_id: int) -> Profile: ...
 
@@ -148,8 +157,11 @@ class CorpusCernBase:
     def created(self, index: int) -> datetime:
         return self._created[index]
 
-    def index_members(self, index: int) -> dict[str, list[dict[str, Any]]] | None:
-        return None  # the corpus has the index files' names, not their contents
+    def hit_record(self, index: int) -> dict[str, Any]:
+        return self._list.record(index)
+
+    def record_and_members(self, index: int) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]] | None]:
+        return self._list.record(index), None  # the corpus has the index files' names, not their contents
 
     def recid_at(self, index: int) -> int:
         return self._recids[index]
@@ -159,6 +171,9 @@ class CorpusCernBase:
 
     def profile_ids(self, start: int, stop: int) -> Sequence[int]:
         return self._profile_ids[start:stop]
+
+    def profile_counts(self, start: int, stop: int) -> Counter[int]:
+        return Counter(self._profile_ids[start:stop])
 
     def profile(self, profile_id: int) -> Profile:
         return self._profiles[profile_id]
@@ -225,7 +240,9 @@ class CernOpenDataReplica(Replica):
 
     @classmethod
     def generated(cls, count: int, seed: int = 0) -> CernOpenDataReplica:
-        return cls(GeneratedCernBase(count, seed))
+        base = GeneratedCernBase(count, seed)
+        base.fill()  # a second or so per million records at start-up, instead of inside the first searches
+        return cls(base)
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -242,14 +259,20 @@ class CernOpenDataReplica(Replica):
             if self.store.deleted_at(recid) is not None:
                 return _error(410, PID_DELETED)
             return _error(404, PID_DOES_NOT_EXIST)
+        fixture, members = self.base.record_and_members(entry.index)
         body = api_record(
-            self.store.record(entry),
+            self._revised(fixture, entry),
             created=self.base.created(entry.index),
             updated=entry.updated,
             base_url=self.base_url,
-            index_members=self.base.index_members(entry.index),
+            index_members=members,
         )
         return _json(body)
+
+    @staticmethod
+    def _revised(fixture: dict[str, Any], entry: Entry) -> dict[str, Any]:
+        """The record at the entry's revision (what `ReplicaStore.record` gives, from a record already built)."""
+        return revise(fixture, entry.revision, entry.updated) if entry.revision else fixture
 
     # -- search ----------------------------------------------------------------------------------------------
     def deleted_indices(self) -> frozenset[int]:
@@ -285,7 +308,7 @@ class CernOpenDataReplica(Replica):
                 continue
             hits.append(
                 api_hit(
-                    self.store.record(entry),
+                    self._revised(self.base.hit_record(index), entry),
                     created=self.base.created(index),
                     updated=entry.updated,
                     base_url=self.base_url,

@@ -167,8 +167,15 @@ def _file_indices(
     return indices
 
 
-def api_metadata(fixture: Mapping[str, Any], index_members: Mapping[str, Sequence[Json]] | None = None) -> Json:
-    """The record's `metadata` as Invenio stores it: the fixture plus the keys the portal adds (files untouched)."""
+def api_metadata(
+    fixture: Mapping[str, Any],
+    index_members: Mapping[str, Sequence[Json]] | None = None,
+    *,
+    file_indices: bool = True,
+) -> Json:
+    """The record's `metadata` as Invenio stores it: the fixture plus the keys the portal adds (files untouched).
+
+    `file_indices=False` leaves `_file_indices` out (a search hit does not carry them: no need to build them)."""
     metadata: Json = dict(fixture)  # a shallow copy suffices: only top-level keys are added or replaced
     recid = recid_of(metadata)
     files = [f for f in metadata.get("files") or [] if isinstance(f, Mapping)]
@@ -184,7 +191,7 @@ def api_metadata(fixture: Mapping[str, Any], index_members: Mapping[str, Sequenc
     metadata["_availability_details"] = details
     metadata["availability"] = state
     metadata["pids"] = {"oai": {"id": f"{OAI_PREFIX}{recid}"}}
-    indices = _file_indices(recid, files, index_members, is_ondemand(metadata))
+    indices = _file_indices(recid, files, index_members, is_ondemand(metadata)) if file_indices else []
     if indices:
         metadata["_file_indices"] = indices
     return metadata
@@ -230,9 +237,8 @@ def api_hit(
     index_members: Mapping[str, Sequence[Json]] | None = None,
 ) -> Json:
     """One item of `hits.hits` in a search response: what the search index holds (no files, no file indices)."""
-    metadata = api_metadata(fixture, index_members)
+    metadata = api_metadata(fixture, index_members, file_indices=False)
     metadata.pop("files", None)
-    metadata.pop("_file_indices", None)
     recid = recid_of(metadata)
     return {
         "created": isoformat(created),

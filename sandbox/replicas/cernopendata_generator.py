@@ -1,7 +1,7 @@
 """Generated CERN Open Data records in the portal's fixture format, computed from (seed, index) alone.
 
-Nothing is held per record: record `i` is rebuilt on demand from a few independent splitmix64 streams seeded by
-(seed, i), so a million-record base costs nothing until asked for. The mix follows the real portal: experiments
+No record is held: record `i` is rebuilt on demand from a few independent splitmix64 streams seeded by (seed, i).
+The mix follows the real portal: experiments
 in the full fixture snapshot's proportions (CMS 6,992 · DELPHI 768 · ATLAS 171 · ALICE 160 · JADE 142 · LHCb 118 ·
 OPERA 89 · TOTEM 2 · PHENIX 1, MANIFEST §1a) and, per experiment, the kinds of records the corpus has (CMS: mostly
 trigger and configuration supplementaries, then simulated, collision and derived datasets, a little software,
@@ -11,6 +11,10 @@ listing the data files for large datasets, adler32 checksums, and a few datasets
 
 A record's facet values (its search `Profile`) come from one stream only, so the search can evaluate a record's
 profile without building the record; `profile_of(record(i))` equals `profile(profile_id_at(i))` by construction.
+What the search reads is one profile id per record (4 bytes: 4 MB for a million records), filled block by block
+with each block's profile counts (`fill` does all of it, in about a second per million records), so counting the
+hits and facets of a recid range costs a few block counts, whatever the range. A search hit is built from a light
+record (`hit_record`: the same draws, without the file names and checksums hits never show).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import bisect
 import itertools
 import re
 from array import array
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -61,6 +66,24 @@ class _Draw:
     def between(self, low: int, high: int) -> int:
         """An integer in [low, high]."""
         return low + self.next() % (high - low + 1)
+
+    def skip(self, count: int) -> None:
+        """Make `count` draws whose values are not needed (so the stream's later draws stay where they were)."""
+        for _ in range(count):
+            self.next()
+
+    def several_between(self, low: int, high: int, count: int) -> list[int]:
+        """`count` successive `between(low, high)` draws, in one loop (a dataset lists up to 48 file sizes)."""
+        span = high - low + 1
+        state = self.state
+        out = []
+        for _ in range(count):
+            state = (state + _GOLDEN) & _MASK
+            z = ((state ^ (state >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+            z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+            out.append(low + (z ^ (z >> 31)) % span)
+        self.state = state
+        return out
 
     def chance(self, probability: float) -> bool:
         return (self.next() >> 11) < probability * (1 << 53)
@@ -408,8 +431,67 @@ class Spec:
         return {"2011": "stripping21r1", "2012": "stripping21", "2016": "stripping28r2"}.get(self.era.years[0])
 
 
-def _choose(weighted: _Weighted[Any], bits: int) -> int:
-    return bisect.bisect_right(weighted.cumulative, bits % weighted.cumulative[-1])
+def _lookup(weighted: _Weighted[Any]) -> tuple[tuple[int, ...], int]:
+    """A table from `bits % total` to the item drawn: what bisecting the cumulative weights gives, by indexing."""
+    total = weighted.cumulative[-1]
+    return tuple(bisect.bisect_right(weighted.cumulative, x) for x in range(total)), total
+
+
+@dataclass(frozen=True)
+class _KindRule:
+    """What the profile draws of one (experiment, kind) need, precomputed."""
+
+    eras: tuple[tuple[int, ...], int] | None
+    """The era draw's table; None for documentation, which has no era (its code is then `no_era`)."""
+    no_era: int
+    variants: tuple[tuple[int, ...], int]
+    dataset: bool
+    cold: bool
+    """Collision and simulated datasets can sit in cold storage."""
+    categorised: bool
+
+
+def _kind_rules(experiment: str) -> tuple[tuple[tuple[int, ...], int], tuple[_KindRule, ...]]:
+    eras = ERAS[experiment]
+    rules = tuple(
+        _KindRule(
+            eras=None if kind == "documentation" else _lookup(eras),
+            no_era=len(eras.items),
+            variants=_lookup(_VARIANTS[(experiment, kind)]),
+            dataset=kind in DATASET_KINDS,
+            cold=kind in ("collision", "simulated"),
+            categorised=experiment == "CMS" and kind == "simulated",
+        )
+        for kind in KINDS[experiment].items
+    )
+    return _lookup(KINDS[experiment]), rules
+
+
+_EXPERIMENT_TABLE = _lookup(EXPERIMENTS)
+_RULES = tuple(_kind_rules(e.name) for e in EXPERIMENTS.items)
+_BUCKET_TABLE = _lookup(_BUCKET_WEIGHTS)
+_CATEGORY_TABLE = _lookup(_CATEGORY_WEIGHTS)
+_NO_BUCKET = len(_BUCKET_WEIGHTS.items)
+_COLD_BELOW = 0.02 * 0x10000
+_INDEX_MULTIPLIER = 0xD1342543DE82EF95
+
+
+def _profile_id(first: int, second: int) -> int:
+    """The profile id drawn from a record's two 64-bit hashes, cut into 16-bit fields (see `draw_spec`)."""
+    table, total = _EXPERIMENT_TABLE
+    e = table[(first & 0xFFFF) % total]
+    (table, total), rules = _RULES[e]
+    k = table[((first >> 16) & 0xFFFF) % total]
+    rule = rules[k]
+    r = rule.no_era if rule.eras is None else rule.eras[0][((first >> 32) & 0xFFFF) % rule.eras[1]]
+    table, total = rule.variants
+    v = table[((first >> 48) & 0xFFFF) % total]
+    b = _BUCKET_TABLE[0][(second & 0xFFFF) % _BUCKET_TABLE[1]] if rule.dataset else _NO_BUCKET
+    c = _CATEGORY_TABLE[0][((second >> 32) & 0xFFFF) % _CATEGORY_TABLE[1]] if rule.categorised else 0
+    ondemand = rule.cold and ((second >> 16) & 0xFFFF) < _COLD_BELOW
+    return e + _R_EXPERIMENT * (
+        k + _R_KIND * (r + _R_ERA * (v + _R_VARIANT * (b + _R_BUCKET * (c + _R_CATEGORY * ondemand))))
+    )
 
 
 @lru_cache(maxsize=1 << 15)
@@ -420,25 +502,24 @@ def draw_spec(seed: int, index: int) -> tuple[Spec, int]:
     records evaluates profiles without building records, so this is kept to a couple of microseconds (and the
     hits of the page just searched find their draws in the cache).
     """
-    first = _mix(_mix(seed & _MASK) ^ (index * 0xD1342543DE82EF95 & _MASK))
-    second = _mix(first)
-    e = _choose(EXPERIMENTS, first & 0xFFFF)
-    experiment = EXPERIMENTS.items[e]
-    k = _choose(KINDS[experiment.name], (first >> 16) & 0xFFFF)
-    kind = KINDS[experiment.name].items[k]
-    eras = ERAS[experiment.name]
-    r = _choose(eras, (first >> 32) & 0xFFFF) if kind != "documentation" else len(eras.items)
-    v = _choose(_VARIANTS[(experiment.name, kind)], (first >> 48) & 0xFFFF)
-    b = _choose(_BUCKET_WEIGHTS, second & 0xFFFF) if kind in DATASET_KINDS else len(_BUCKET_WEIGHTS.items)
-    ondemand = kind in ("collision", "simulated") and ((second >> 16) & 0xFFFF) < 0.02 * 0x10000
-    c = _choose(_CATEGORY_WEIGHTS, (second >> 32) & 0xFFFF) if (experiment.name == "CMS" and kind == "simulated") else 0
-    pid = e + _R_EXPERIMENT * (
-        k + _R_KIND * (r + _R_ERA * (v + _R_VARIANT * (b + _R_BUCKET * (c + _R_CATEGORY * ondemand))))
-    )
+    first = _mix(_mix(seed & _MASK) ^ (index * _INDEX_MULTIPLIER & _MASK))
+    pid = _profile_id(first, _mix(first))
     spec = _SPECS.get(pid)
     if spec is None:
-        spec = _SPECS[pid] = _spec_from_codes(e, k, r, v, b, c, ondemand)
+        spec = _SPECS[pid] = spec_of_profile_id(pid)
     return spec, pid
+
+
+def profile_id_column(seed: int, start: int, stop: int) -> array[int]:
+    """The profile ids of records [start, stop), as `draw_spec` gives them, without building specs (a search over
+    a million records reads this column, filled once)."""
+    mixed_seed = _mix(seed & _MASK)
+    mix, profile_id, mask = _mix, _profile_id, _MASK
+    column = array("I")
+    for index in range(start, stop):
+        first = mix(mixed_seed ^ (index * _INDEX_MULTIPLIER & mask))
+        column.append(profile_id(first, mix(first)))
+    return column
 
 
 _SPECS: dict[int, Spec] = {}
@@ -565,7 +646,8 @@ class GeneratedCernBase:
         self.count = count
         self.seed = seed
         self._profiles: dict[int, Profile] = {}
-        self._columns: dict[int, array[int]] = {}
+        self._columns: dict[int, tuple[array[int], Counter[int]]] = {}
+        self._total: Counter[int] | None = None
 
     # -- RecordBase ------------------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -585,6 +667,15 @@ class GeneratedCernBase:
 
     def record(self, index: int) -> dict[str, Any]:
         return self._build(index)[0]
+
+    def hit_record(self, index: int) -> dict[str, Any]:
+        """The record as far as its search hit shows it: files reduced to their type or size (hits carry no files,
+        only what is counted from them), so a page of hits costs half as much to build."""
+        return self._build(index, light=True)[0]
+
+    def record_and_members(self, index: int) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
+        """The record and the files its indices list, built once (what `GET /api/records/<recid>` shows)."""
+        return self._build(index, with_members=True)
 
     def updated(self, index: int) -> datetime:
         return self.stamps(index)[1]
@@ -614,17 +705,41 @@ class GeneratedCernBase:
         The column holds one small integer per record (not the records), so a second search over the same
         records costs a slice instead of a million hash evaluations.
         """
+        start, stop = max(0, start), min(stop, self.count)
         out: list[int] = []
-        block = _BLOCK
-        for first in range(start - start % block, stop, block):
-            column = self._columns.get(first)
-            if column is None:
-                seed = self.seed
-                column = self._columns[first] = array(
-                    "Q", (draw_spec(seed, i)[1] for i in range(first, min(first + block, self.count)))
-                )
-            out.extend(column[max(start, first) - first : min(stop, first + block) - first])
+        for first in range(start - start % _BLOCK, stop, _BLOCK):
+            column, _ = self._block(first)
+            out.extend(column[max(start, first) - first : min(stop, first + _BLOCK) - first])
         return out
+
+    def profile_counts(self, start: int, stop: int) -> Counter[int]:
+        """How many records of [start, stop) have each profile: whole blocks from their counts, the ends counted."""
+        start, stop = max(0, start), min(stop, self.count)
+        if start == 0 and stop == self.count and self._total is not None:
+            return Counter(self._total)
+        counts: Counter[int] = Counter()
+        for first in range(start - start % _BLOCK, stop, _BLOCK):
+            column, whole = self._block(first)
+            if start <= first and first + len(column) <= stop:
+                counts.update(whole)
+            else:
+                counts.update(column[max(start, first) - first : min(stop, first + _BLOCK) - first])
+        if start == 0 and stop == self.count:
+            self._total = Counter(counts)
+        return counts
+
+    def fill(self) -> None:
+        """Compute the whole profile column now (about a second per million records), so no search pays for it."""
+        for first in range(0, self.count, _BLOCK):
+            self._block(first)
+
+    def _block(self, first: int) -> tuple[array[int], Counter[int]]:
+        found = self._columns.get(first)
+        if found is None:
+            # two threads may compute the same block: both get the same values, and the last write wins
+            column = profile_id_column(self.seed, first, min(first + _BLOCK, self.count))
+            found = self._columns[first] = (column, Counter(column))
+        return found
 
     def profile(self, profile_id: int) -> Profile:
         found = self._profiles.get(profile_id)
@@ -720,10 +835,14 @@ class GeneratedCernBase:
             return f"{name} {year} {_ENVIRONMENTS[spec.variant.secondary[0]]} {draw.between(1, 99)}"
         return f"{name} {_DOCUMENTS[spec.variant.secondary[0]]} {draw.between(1, 999)}"
 
-    def _indices(self, spec: Spec, draw: _Draw, title: str) -> list[_Index]:
-        """Index files for large datasets: a few `*_file_index.json` files, each listing some data files."""
+    def _indices(self, spec: Spec, draw: _Draw, title: str, light: bool = False) -> list[_Index]:
+        """Index files for large datasets: a few `*_file_index.json` files, each listing some data files.
+
+        `light`: the same draws, without the names (a search hit shows neither)."""
         if spec.kind not in ("collision", "simulated") or spec.experiment.name in ("JADE", "TOTEM", "PHENIX"):
             return []
+        if light:
+            return [_Index("", "", draw.between(2, 12)) for _ in range(draw.between(1, 4))]
         stem = _UNSAFE.sub("_", title.strip("/")).strip("_")[:120]
         directory = (
             f"/eos/opendata/{spec.experiment.eos}/{spec.era.years[0] if spec.era else 'data'}/{stem}/file-indexes"
@@ -733,7 +852,11 @@ class GeneratedCernBase:
             for n in range(draw.between(1, 4))
         ]
 
-    def _build(self, index: int, with_members: bool = False) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
+    def _build(
+        self, index: int, with_members: bool = False, light: bool = False
+    ) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
+        """The record (and, if asked, the files its indices list). `light`: files reduced to what a search hit's
+        metadata is computed from (their type or size), with every draw made as for the full record."""
         spec, profile_id = draw_spec(self.seed, index)
         draw = _Draw(self.seed, index, 4)
         experiment = spec.experiment
@@ -779,7 +902,7 @@ class GeneratedCernBase:
         if spec.variant.stripping_stream:
             record["stripping"] = {"stream": spec.variant.stripping_stream, "version": spec.stripping_version}
 
-        files, member_sizes, members = self._files(index, spec, draw, title, with_members)
+        files, member_sizes, members = self._files(index, spec, draw, title, with_members, light)
         if files or spec.variant.formats:
             distribution: dict[str, Any] = {"formats": list(spec.variant.formats)}
             sizes = member_sizes or [int(f["size"]) for f in files if "type" not in f]
@@ -861,13 +984,16 @@ class GeneratedCernBase:
         return author
 
     def _files(
-        self, index: int, spec: Spec, draw: _Draw, title: str, with_members: bool
+        self, index: int, spec: Spec, draw: _Draw, title: str, with_members: bool, light: bool = False
     ) -> tuple[list[dict[str, Any]], list[int], dict[str, list[dict[str, Any]]]]:
         """The record's own files, the sizes of the files its indices list, and (if asked) those files.
 
         Member sizes and member names come from separate streams, so a search hit (which needs only the dataset's
-        file count and size) does not pay for names and checksums it never shows.
+        file count and size) does not pay for names and checksums it never shows; `light` leaves out the names
+        and checksums of the record's own files too (drawn all the same: later fields come from the same stream).
         """
+        if light:
+            return self._light_files(index, spec, draw, title)
         host = "root://eospublic.cern.ch/"
         indices = self._indices(spec, draw, title)
         files: list[dict[str, Any]] = []
@@ -875,7 +1001,7 @@ class GeneratedCernBase:
         members: dict[str, list[dict[str, Any]]] = {}
         for number, found in enumerate(indices):
             size_draw = _Draw(self.seed, index, 16 + number)
-            listed_sizes = [size_draw.between(200_000_000, 4_200_000_000) for _ in range(found.files)]
+            listed_sizes = size_draw.several_between(200_000_000, 4_200_000_000, found.files)
             sizes.extend(listed_sizes)
             if with_members:
                 name_draw = _Draw(self.seed, index, 64 + number)
@@ -921,6 +1047,27 @@ class GeneratedCernBase:
                     }
                 )
         return files, sizes, members
+
+    def _light_files(
+        self, index: int, spec: Spec, draw: _Draw, title: str
+    ) -> tuple[list[dict[str, Any]], list[int], dict[str, list[dict[str, Any]]]]:
+        """`_files` as a search hit needs it: each file's type (index files) or size (data files), in the same order
+        and after the same draws (a checksum is one draw, a size another)."""
+        indices = self._indices(spec, draw, title, light=True)
+        files: list[dict[str, Any]] = []
+        sizes: list[int] = []
+        for number, found in enumerate(indices):
+            sizes.extend(_Draw(self.seed, index, 16 + number).several_between(200_000_000, 4_200_000_000, found.files))
+            draw.skip(2)
+            files.append({"type": "index.json"})
+            if spec.experiment.name != "ALICE":
+                draw.skip(2)
+                files.append({"type": "index.txt"})
+        if not indices and spec.kind != "trigger" and spec.variant.formats:
+            for _ in range(draw.between(1, 6) if spec.kind in DATASET_KINDS else 1):
+                draw.skip(1)
+                files.append({"size": draw.between(2_000, 900_000_000 if spec.kind in DATASET_KINDS else 2_000_000)})
+        return files, sizes, {}
 
 
 @lru_cache(maxsize=1 << 14)

@@ -16,7 +16,12 @@ What the real service does, and so what this does (cernopendata-portal `config.p
   reverses. Without `sort`: `bestmatch` when there is a query, `mostrecent` otherwise. An unknown sort is ignored.
 
 Records are grouped by `Profile` (the tuple of their facet values), so filters and aggregations are evaluated once
-per profile rather than once per record: that keeps a generated million-record base fast to search.
+per profile rather than once per record. A search without text or event-count conditions (every request of the
+harvester's recid-window listing) never looks at a record: the base counts the profiles of a recid range from its
+profile-id column (whole blocks from precomputed counts), totals and facets follow from those counts, and the hits
+are looked up from the column only as far as the page asked for reaches (`OrderedHits`). Text and `number_events`
+conditions are evaluated record by record over the recid range (`SearchEngine.record_by_record`), which is also the
+reference the tests hold the counting to.
 """
 
 from __future__ import annotations
@@ -24,9 +29,9 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, overload
 
 from sandbox.replicas.cernopendata_api import is_ondemand
 
@@ -163,6 +168,10 @@ class SearchableBase(Protocol):
 
     def profile_ids(self, start: int, stop: int) -> Sequence[int]: ...
 
+    def profile_counts(self, start: int, stop: int) -> Counter[int]:
+        """How many records of [start, stop) have each profile id."""
+        ...
+
     def profile(self, profile_id: int) -> Profile: ...
 
     def title_at(self, index: int) -> str: ...
@@ -274,7 +283,8 @@ class SearchRequest:
 
 @dataclass
 class SearchResult:
-    hits: list[int]
+    hits: Sequence[int]
+    """Base indices in the order asked for (a lazy `OrderedHits` for profile-counted searches)."""
     aggregations: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -371,22 +381,74 @@ class SearchEngine:
         return result
 
     # -- evaluation ----------------------------------------------------------------------------------------------
-    def _candidates(self, query: Query) -> Iterable[tuple[int, int]]:
-        """(base index, profile id) of the records the recid and DOI clauses allow."""
+    def _run(self, request: SearchRequest, deleted: frozenset[int]) -> SearchResult:
+        query = request.query
+        active = _active_filters(request)
+        if query.has_text or "number_events" in active:
+            return self.record_by_record(request, deleted)
+        return self._by_profile(request, deleted, active)
+
+    def _by_profile(
+        self, request: SearchRequest, deleted: frozenset[int], active: dict[str, tuple[str, ...]]
+    ) -> SearchResult:
+        """Counts per profile, never a record: what a recid window (the harvester's listing) is answered with.
+
+        Only the hits of the page asked for are looked up, from the profile column, in the order asked for."""
+        query = request.query
         start, stop = self.index_bounds(query.recid_low, query.recid_high)
         if query.impossible or start >= stop:
-            return ()
-        if query.dois:
-            found = {self.base.find_doi(doi) for doi in query.dois}
-            if len(found) != 1 or None in found:
-                return ()
-            (index,) = found
-            if index is None or not start <= index < stop:
-                return ()
-            return ((index, self.base.profile_id_at(index)),)
-        return zip(range(start, stop), self.base.profile_ids(start, stop), strict=True)
+            return SearchResult([], {name: self._aggregate(name, {}, {}) for name in AGGREGATIONS})
+        base = self.base
+        in_range = base.profile_counts(start, stop)
+        gone = sorted(i for i in deleted if start <= i < stop)
+        for index in gone:
+            in_range[base.profile_id_at(index)] -= 1
+        profiles = {pid: base.profile(pid) for pid, n in in_range.items() if n > 0}
+        groups = {
+            pid: in_range[pid]
+            for pid, profile in profiles.items()
+            if (request.ondemand or not profile.ondemand)
+            and all(e in profile.values("experiment") for e in query.experiments)
+        }
+        passes = {
+            name: {pid: _filter_passes(name, values, profiles[pid]) for pid in groups}
+            for name, values in active.items()
+        }
 
-    def _run(self, request: SearchRequest, deleted: frozenset[int]) -> SearchResult:
+        def counts(skip: str | None) -> dict[int, int]:
+            """Records per profile passing every filter but `skip` (a facet counts without its own filter)."""
+            tables = [table for name, table in passes.items() if name != skip]
+            return {pid: n for pid, n in groups.items() if all(table[pid] for table in tables)}
+
+        selected = counts(None)
+        aggregations = {
+            name: self._aggregate(name, counts(name) if name in passes else selected, profiles) for name in AGGREGATIONS
+        }
+        sort = request.sort
+        key = sort.lstrip("-")
+        descending = bool(sort) and _DEFAULT_DESCENDING[key] != sort.startswith("-")
+        removed = frozenset(gone)
+
+        def segment(pids: Iterable[int], reverse: bool) -> _Segment:
+            wanted = frozenset(pids)
+            return _Segment(base, start, stop, wanted, removed, reverse, sum(selected[pid] for pid in wanted))
+
+        if key in ("title", "title_desc"):
+            everything = segment(selected, False)
+            return SearchResult(self._by_title(everything.take(everything.length), descending), aggregations)
+        if key == "mostrecent":
+            # date_published, then recid (which ascends with the index): one segment per publication year
+            by_year: dict[str, list[int]] = {}
+            for pid in selected:
+                by_year.setdefault(profiles[pid].published, []).append(pid)
+            segments = [segment(by_year[year], descending) for year in sorted(by_year, reverse=descending)]
+        else:
+            segments = [segment(selected, descending)]
+        return SearchResult(OrderedHits(segments), aggregations)
+
+    def record_by_record(self, request: SearchRequest, deleted: frozenset[int]) -> SearchResult:
+        """Every record of the recid range evaluated in turn: for text and event-count conditions, and the reference
+        the profile counting must equal."""
         query = request.query
         base = self.base
         groups: dict[int, list[int]] = {}
@@ -410,10 +472,7 @@ class SearchEngine:
                     continue
             groups.setdefault(pid, []).append(index)
 
-        active = {name: values for name, values in request.filters if values}
-        for name in active:
-            if name not in POST_FILTERS:
-                raise QueryError(f"unknown facet filter {name!r}")
+        active = _active_filters(request)
         passes = {
             name: {pid: _filter_passes(name, values, profiles[pid]) for pid in groups}
             for name, values in active.items()
@@ -437,17 +496,30 @@ class SearchEngine:
         by_year: dict[str, list[int]] = {}
         for pid in groups:
             by_year.setdefault(profiles[pid].published, []).extend(members(pid, None))
-        aggregations = {name: self._aggregate(name, groups, profiles, members) for name in AGGREGATIONS}
+        aggregations = {
+            name: self._aggregate(name, {pid: len(members(pid, name)) for pid in groups}, profiles)
+            for name in AGGREGATIONS
+        }
         return SearchResult(self._sorted(by_year, request, query), aggregations)
 
-    def _aggregate(
-        self,
-        name: str,
-        groups: Mapping[int, list[int]],
-        profiles: Mapping[int, Profile],
-        members: Callable[[int, str | None], list[int]],
-    ) -> dict[str, Any]:
-        counts = {pid: len(members(pid, name)) for pid in groups}
+    def _candidates(self, query: Query) -> Iterable[tuple[int, int]]:
+        """(base index, profile id) of the records the recid and DOI clauses allow."""
+        start, stop = self.index_bounds(query.recid_low, query.recid_high)
+        if query.impossible or start >= stop:
+            return ()
+        if query.dois:
+            found = {self.base.find_doi(doi) for doi in query.dois}
+            if len(found) != 1 or None in found:
+                return ()
+            (index,) = found
+            if index is None or not start <= index < stop:
+                return ()
+            return ((index, self.base.profile_id_at(index)),)
+        return zip(range(start, stop), self.base.profile_ids(start, stop), strict=True)
+
+    @staticmethod
+    def _aggregate(name: str, counts: Mapping[int, int], profiles: Mapping[int, Profile]) -> dict[str, Any]:
+        """One facet's buckets from the number of matching records per profile."""
         doc_count = sum(counts.values())
         if name in NESTED_FACETS:
             top: Counter[str] = Counter()
@@ -477,12 +549,17 @@ class SearchEngine:
                         entry["to"] = float(high)
                     buckets.append(entry)
             return {"buckets": buckets, "doc_count": doc_count}
+        position = TERM_FACETS.index(name)
         counter: Counter[str] = Counter()
         for pid, n in counts.items():
             if n:
-                for value in profiles[pid].values(name):
+                for value in profiles[pid].terms[position]:
                     counter[value] += n
         return {"doc_count": doc_count, **_terms(counter, TERMS_AGG_SIZE.get(name, 10))}
+
+    def _by_title(self, hits: list[int], descending: bool) -> list[int]:
+        titles = {i: self.base.title_at(i) for i in hits}
+        return sorted(sorted(hits), key=lambda i: titles[i], reverse=descending)
 
     def _sorted(self, by_year: dict[str, list[int]], request: SearchRequest, query: Query) -> list[int]:
         """The hits (base indices grouped by date_published) in the requested order."""
@@ -496,12 +573,112 @@ class SearchEngine:
                 ordered.extend(sorted(by_year[year], reverse=descending))
             return ordered
         hits = [i for members in by_year.values() for i in members]
-        base = self.base
         if key in ("title", "title_desc"):
-            titles = {i: base.title_at(i) for i in hits}
-            return sorted(sorted(hits), key=lambda i: titles[i], reverse=descending)
+            return self._by_title(hits, descending)
         if key == "bestmatch" and query.words:
             # every hit matched every term; shorter titles score higher (BM25 length norm), then index order
-            lengths = {i: len(tokens(base.title_at(i))) for i in hits}
+            lengths = {i: len(tokens(self.base.title_at(i))) for i in hits}
             return sorted(hits, key=lambda i: (lengths[i], i), reverse=descending)
         return sorted(hits, reverse=descending)
+
+
+def _active_filters(request: SearchRequest) -> dict[str, tuple[str, ...]]:
+    active = {name: values for name, values in request.filters if values}
+    for name in active:
+        if name not in POST_FILTERS:
+            raise QueryError(f"unknown facet filter {name!r}")
+    return active
+
+
+# -- hits, looked up as pages ask for them --------------------------------------------------------------------------
+_CHUNK = 2048
+
+
+class _Segment:
+    """The records of [start, stop) with a profile in `pids` (deleted ones left out), in index order or reversed.
+
+    Its length is known from the profile counts; its members are looked up chunk by chunk, only as far as the pages
+    asked for reach, so the first page of a million-record listing reads a few thousand profile ids, not all."""
+
+    def __init__(
+        self,
+        base: SearchableBase,
+        start: int,
+        stop: int,
+        pids: frozenset[int],
+        deleted: frozenset[int],
+        descending: bool,
+        length: int,
+    ) -> None:
+        self.base = base
+        self.start, self.stop = start, stop
+        self.pids = pids
+        self.deleted = deleted
+        self.descending = descending
+        self.length = length
+        self.found: list[int] = []
+        self._next = stop if descending else start
+        """The next index to read: going down from `stop`, or up from `start`."""
+
+    def take(self, count: int) -> list[int]:
+        """The first `count` members (fewer if the segment is shorter)."""
+        count = min(count, self.length)
+        pids, deleted = self.pids, self.deleted
+        while len(self.found) < count:
+            if self.descending:
+                low = max(self.start, self._next - _CHUNK)
+                chunk = zip(range(low, self._next), self.base.profile_ids(low, self._next), strict=True)
+                found = [i for i, pid in chunk if pid in pids and i not in deleted]
+                found.reverse()
+                self._next = low
+            else:
+                high = min(self.stop, self._next + _CHUNK)
+                chunk = zip(range(self._next, high), self.base.profile_ids(self._next, high), strict=True)
+                found = [i for i, pid in chunk if pid in pids and i not in deleted]
+                self._next = high
+            self.found.extend(found)
+        return self.found[:count]
+
+
+class OrderedHits(Sequence[int]):
+    """The hits of a search, segment after segment (one per publication year for `mostrecent`), looked up lazily.
+
+    Thread-safe: a cached result is shared by the requests for its pages."""
+
+    def __init__(self, segments: Sequence[_Segment]) -> None:
+        self.segments = [s for s in segments if s.length]
+        self._length = sum(s.length for s in self.segments)
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return self._length
+
+    @overload
+    def __getitem__(self, item: int) -> int: ...
+
+    @overload
+    def __getitem__(self, item: slice) -> list[int]: ...
+
+    def __getitem__(self, item: int | slice) -> int | list[int]:
+        if isinstance(item, slice):
+            first, last, step = item.indices(self._length)
+            if step != 1:
+                return [self[i] for i in range(first, last, step)]
+            return self._range(first, last)
+        position = item + self._length if item < 0 else item
+        if not 0 <= position < self._length:
+            raise IndexError(f"hit {item} of {self._length}")
+        return self._range(position, position + 1)[0]
+
+    def _range(self, first: int, last: int) -> list[int]:
+        out: list[int] = []
+        offset = 0
+        with self._lock:
+            for segment in self.segments:
+                if first < offset + segment.length and last > offset:
+                    members = segment.take(last - offset)
+                    out.extend(members[max(0, first - offset) :])
+                offset += segment.length
+                if offset >= last:
+                    break
+        return out
