@@ -624,7 +624,7 @@ class _Segment:
         """The first `count` members (fewer if the segment is shorter)."""
         count = min(count, self.length)
         pids, deleted = self.pids, self.deleted
-        while len(self.found) < count:
+        while len(self.found) < count and self._unread():
             if self.descending:
                 low = max(self.start, self._next - _CHUNK)
                 chunk = zip(range(low, self._next), self.base.profile_ids(low, self._next), strict=True)
@@ -638,6 +638,9 @@ class _Segment:
                 self._next = high
             self.found.extend(found)
         return self.found[:count]
+
+    def _unread(self) -> bool:
+        return self.start < self._next if self.descending else self._next < self.stop
 
 
 class OrderedHits(Sequence[int]):
