@@ -51,12 +51,16 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
 
 @dataclass(frozen=True)
 class Mapped:
-    """A raw record that mapped and passed the validation gate."""
+    """A raw record that mapped and passed the validation gate: what the catalogue stores of it."""
 
     raw: RawRecord
-    record: Record
+    record_id: str
+    native_id: str
+    raw_sha256: str
+    mapping_version: str
     content_hash: str
     blob: bytes
+    """The record, encoded for storage (`codec.encode_record`)."""
 
 
 @dataclass(frozen=True)
@@ -243,7 +247,7 @@ class Catalogue:
         if not mapped:
             return
         existing: dict[str, Any] = {}
-        for chunk in _chunks([m.record.id for m in mapped]):
+        for chunk in _chunks([m.record_id for m in mapped]):
             rows = conn.execute(
                 select(
                     records.c.id,
@@ -259,20 +263,19 @@ class Catalogue:
         new_rows, change_rows, history_rows = [], [], []
         resolved: list[str] = []
         for item in mapped:
-            record, provenance = item.record, item.record.provenance
-            resolved.append(record.native_id)
+            resolved.append(item.native_id)
             bookkeeping = {
-                "raw_sha256": provenance.raw_sha256,
+                "raw_sha256": item.raw_sha256,
                 "source_updated": item.raw.source_updated,
                 "source_url": item.raw.url,
-                "mapping_version": provenance.mapping_version,
+                "mapping_version": item.mapping_version,
             }
-            if record.id not in existing:
+            if item.record_id not in existing:
                 new_rows.append(
                     {
-                        "id": record.id,
+                        "id": item.record_id,
                         "source": source,
-                        "native_id": record.native_id,
+                        "native_id": item.native_id,
                         "content_hash": item.content_hash,
                         "data": item.blob,
                         "first_run": run_id,
@@ -282,11 +285,11 @@ class Catalogue:
                         **bookkeeping,
                     }
                 )
-                change_rows.append({"record_id": record.id, "kind": "upsert", "run_id": run_id, "at": stamp})
+                change_rows.append({"record_id": item.record_id, "kind": "upsert", "run_id": run_id, "at": stamp})
                 counts.added += 1
-                existing[record.id] = None  # a page listing a record twice must not insert it twice
+                existing[item.record_id] = None  # a page listing a record twice must not insert it twice
                 continue
-            row = existing[record.id]
+            row = existing[item.record_id]
             if row is None:  # second sighting within this page of a record added above
                 counts.unchanged += 1
                 continue
@@ -297,11 +300,11 @@ class Catalogue:
                     bookkeeping["source_updated"],
                     bookkeeping["mapping_version"],
                 ):
-                    conn.execute(update(records).where(records.c.id == record.id).values(**bookkeeping))
+                    conn.execute(update(records).where(records.c.id == item.record_id).values(**bookkeeping))
                 continue
             history_rows.append(
                 {
-                    "record_id": record.id,
+                    "record_id": item.record_id,
                     "run_id": run_id,
                     "content_hash": row.content_hash,
                     "data": row.data,
@@ -311,7 +314,7 @@ class Catalogue:
             )
             conn.execute(
                 update(records)
-                .where(records.c.id == record.id)
+                .where(records.c.id == item.record_id)
                 .values(
                     content_hash=item.content_hash,
                     data=item.blob,
@@ -322,7 +325,7 @@ class Catalogue:
                     **bookkeeping,
                 )
             )
-            change_rows.append({"record_id": record.id, "kind": "upsert", "run_id": run_id, "at": stamp})
+            change_rows.append({"record_id": item.record_id, "kind": "upsert", "run_id": run_id, "at": stamp})
             if row.tombstone is None:
                 counts.updated += 1
             else:
@@ -337,7 +340,7 @@ class Catalogue:
             conn.execute(
                 delete(quarantine).where(and_(quarantine.c.source == source, quarantine.c.native_id.in_(chunk)))
             )
-        ids = [m.record.id for m in mapped]
+        ids = [m.record_id for m in mapped]
         for chunk in _chunks(ids):
             conn.execute(delete(pending_deletions).where(pending_deletions.c.record_id.in_(chunk)))
 

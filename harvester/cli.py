@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from dmlake.follow import IndexFollower
 from harvester.config import ConfigError
 
 if TYPE_CHECKING:
@@ -130,15 +131,21 @@ def harvest(
         chosen = configured.select(tuple(names or ()))
     except ConfigError as error:
         raise fail(str(error)) from None
-    harvester = the_lake.harvester(configured.contact)
     reports = []
     show_progress = out.is_terminal
-    for source in chosen:
-        reports.append(_harvest_one(harvester, source, full, confirm_deletions, show_progress))
-    if not no_index:
-        started = time.monotonic()
-        applied = the_lake.update_index()
-        err.print(f"index: {applied} changes applied in {time.monotonic() - started:.1f} s")
+    follower = None if no_index else IndexFollower(the_lake.home.path, the_lake.home.database_url).start()
+    try:
+        with the_lake.harvester(configured.contact) as harvester:
+            for source in chosen:
+                reports.append(_harvest_one(harvester, source, full, confirm_deletions, show_progress))
+    finally:
+        if follower is not None:
+            started = time.monotonic()
+            followed, clean = follower.finish(timeout=3600)
+            # whatever the follower did not get to (it failed, or was stopped) is indexed here
+            applied = followed + the_lake.update_index()
+            note = "" if clean else " (the index follower failed; caught up here)"
+            err.print(f"index: {applied} changes applied in {time.monotonic() - started:.1f} s after the harvest{note}")
     _print_reports(reports)
     if any(r.state != "succeeded" for r in reports):
         raise typer.Exit(1)
@@ -462,10 +469,10 @@ def demo(
         from connectors import registry
 
         configured = parse(running.sources_toml(), "<sandbox>", sorted(registry()))
-        harvester = the_lake.harvester()
-        reports = [
-            _harvest_one(harvester, source, False, False, out.is_terminal) for source in configured.sources.values()
-        ]
+        with the_lake.harvester() as harvester:
+            reports = [
+                _harvest_one(harvester, source, False, False, out.is_terminal) for source in configured.sources.values()
+            ]
         started = time.monotonic()
         applied = the_lake.update_index()
         out.print(f"index: {applied:,} changes applied in {time.monotonic() - started:.1f} s")

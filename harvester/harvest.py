@@ -11,18 +11,16 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import pydantic
-
-from connectors.base import Connector, HarvestState, MappingError, Page, RawRecord
+from connectors.base import Connector, HarvestState, Page
 from connectors.http import HttpClient, HttpError
-from harvester import codec, gate
 from harvester.catalogue import Catalogue, Counts, Mapped, PageWork, Rejected
 from harvester.config import ConfigError, Source
+from harvester.mapping import Mapper, MappingJob
 from harvester.runs import Runs
 
 log = logging.getLogger(__name__)
@@ -65,33 +63,10 @@ class SourceReport:
     pending_deletions: int = 0
 
 
-def map_raw(
-    connector: type[Connector], raw: RawRecord, source: str, run_id: int, retrieved_at: datetime
-) -> Mapped | Rejected:
-    """Map and gate one raw record; every failure becomes a `Rejected` naming the field."""
-    try:
-        record = connector.map_record(raw, source)
-    except MappingError as error:
-        return Rejected(raw, "mapping", error.field, "MappingError", error.message)
-    except pydantic.ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(record)"
-        return Rejected(raw, "mapping", where, "ValidationError", first["msg"])
-    except Exception as error:  # a mapper bug must not stop the run: report it against the record
-        log.exception("mapper of %s crashed on %s", connector.kind, raw.native_id)
-        return Rejected(raw, "mapping", "(mapper)", type(error).__name__, str(error) or repr(error))
-    problems = gate.check(record, raw, source)
-    if problems:
-        return Rejected(raw, "validation", problems[0].field, "ValidationError", "; ".join(p.message for p in problems))
-    record.provenance.harvest_run = run_id
-    record.provenance.retrieved_at = retrieved_at
-    return Mapped(raw, record, codec.content_hash(record), codec.encode_record(record))
-
-
 _DONE = object()
 
 
-def prefetched(pages: Iterator[Page], depth: int = 2) -> Iterator[Page]:
+def prefetched(pages: Iterator[Page], depth: int = 2) -> Generator[Page, None, None]:
     """Run the connector's page generator on its own thread, up to `depth` pages ahead.
 
     Fetching is mostly waiting for the network, mapping and committing are mostly CPU: overlapping them keeps both
@@ -134,11 +109,28 @@ def prefetched(pages: Iterator[Page], depth: int = 2) -> Iterator[Page]:
 
 
 class Harvester:
-    def __init__(self, catalogue: Catalogue, http: HttpClient, kinds: dict[str, type[Connector]]) -> None:
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        http: HttpClient,
+        kinds: dict[str, type[Connector]],
+        mapper: Mapper | None = None,
+    ) -> None:
         self.catalogue = catalogue
+        self.mapper = mapper or Mapper()
         self.runs = Runs(catalogue.engine)
         self.http = http
         self.kinds = kinds
+
+    def close(self) -> None:
+        """Stop the mapping workers (if any were started)."""
+        self.mapper.close()
+
+    def __enter__(self) -> Harvester:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def harvest(
         self,
@@ -195,47 +187,66 @@ class Harvester:
                 pending,
             )
 
+        def commit(page: Page, outcomes: list[Mapped | Rejected]) -> None:
+            nonlocal final_checkpoint, complete
+            work = PageWork(
+                checkpoint=page.checkpoint, unchanged=page.unchanged, deletions=page.deletions, failures=page.failures
+            )
+            for outcome in outcomes:
+                if isinstance(outcome, Mapped):
+                    work.mapped.append(outcome)
+                else:
+                    work.rejected.append(outcome)
+            for rejected in work.rejected:
+                log.warning(
+                    "%s %s: %s failed at %s: %s",
+                    name,
+                    rejected.raw.native_id,
+                    rejected.stage,
+                    rejected.field,
+                    rejected.message,
+                )
+            for failure in page.failures:
+                log.warning("%s %s: could not fetch %s: %s", name, failure.native_id, failure.url, failure.message)
+            progress.counts.add(self.catalogue.commit_page(name, run_id, work, listing_id))
+            progress.pages += 1
+            progress.records += len(page.records) + len(page.unchanged) + len(page.deletions)
+            final_checkpoint = page.checkpoint
+            complete = page.listing_complete
+            self.runs.progress(
+                run_id,
+                progress.counts,
+                progress.pages,
+                self.http.stats.requests - requests_before,
+                self.http.stats.retries - retries_before,
+            )
+            if on_progress is not None:
+                on_progress(progress)
+
+        # Two stages in flight: page N+1 is mapped (by the worker pool) while page N commits. Pages commit strictly
+        # in order. When fetching fails, the pages before it still commit; when a commit fails, nothing after it does
+        # (its checkpoint must never be passed).
+        pages = prefetched(connector.pages(state))
+        pending: tuple[Page, MappingJob] | None = None
         try:
-            for page in prefetched(connector.pages(state)):
-                retrieved_at = datetime.now(UTC)
-                work = PageWork(
-                    checkpoint=page.checkpoint,
-                    unchanged=page.unchanged,
-                    deletions=page.deletions,
-                    failures=page.failures,
-                )
-                for raw in page.records:
-                    mapped = map_raw(connector_class, raw, name, run_id, retrieved_at)
-                    if isinstance(mapped, Mapped):
-                        work.mapped.append(mapped)
-                    else:
-                        work.rejected.append(mapped)
-                for rejected in work.rejected:
-                    log.warning(
-                        "%s %s: %s failed at %s: %s",
-                        name,
-                        rejected.raw.native_id,
-                        rejected.stage,
-                        rejected.field,
-                        rejected.message,
-                    )
-                for failure in page.failures:
-                    log.warning("%s %s: could not fetch %s: %s", name, failure.native_id, failure.url, failure.message)
-                counts = self.catalogue.commit_page(name, run_id, work, listing_id)
-                progress.counts.add(counts)
-                progress.pages += 1
-                progress.records += len(page.records) + len(page.unchanged) + len(page.deletions)
-                final_checkpoint = page.checkpoint
-                complete = page.listing_complete
-                self.runs.progress(
-                    run_id,
-                    progress.counts,
-                    progress.pages,
-                    self.http.stats.requests - requests_before,
-                    self.http.stats.retries - retries_before,
-                )
-                if on_progress is not None:
-                    on_progress(progress)
+            try:
+                while True:
+                    try:
+                        page = next(pages)
+                    except StopIteration:
+                        break
+                    except BaseException:
+                        if pending is not None:
+                            commit(pending[0], pending[1].result())
+                        raise
+                    job = self.mapper.submit(connector_class, page.records, name, run_id, datetime.now(UTC))
+                    if pending is not None:
+                        commit(pending[0], pending[1].result())
+                    pending = (page, job)
+                if pending is not None:
+                    commit(pending[0], pending[1].result())
+            finally:
+                pages.close()
         except HttpError as error:
             return report("failed", f"{error}. The next run resumes after the last committed page.")
         except KeyboardInterrupt:

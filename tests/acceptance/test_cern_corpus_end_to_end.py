@@ -19,6 +19,7 @@ import pytest
 from lakes import edit, harvest_all, replica_requests, sources_of
 
 from dmlake.lake import Lake
+from harvester.harvest import Harvester
 from indexer.query import Query
 from ontology import IdentifierScheme
 from sandbox.replicas.cernopendata import CernOpenDataReplica
@@ -108,7 +109,11 @@ def test_experiment_facet_counts_equal_the_corpus_counts(lake: Lake, fixtures: d
 
 def test_incremental_rules(lake: Lake, running: RunningSandbox) -> None:
     """Runs last in this module (pytest keeps file order): it changes the replica."""
-    harvester = lake.harvester()
+    with lake.harvester() as harvester:
+        run_incremental_rules(lake, running, harvester)
+
+
+def run_incremental_rules(lake: Lake, running: RunningSandbox, harvester: Harvester) -> None:
     config = sources_of(running, cernopendata="concurrency = 8")
     source = config.sources["cernopendata"]
     replica_requests(running, "cernopendata", clear=True)

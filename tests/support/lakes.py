@@ -23,8 +23,8 @@ def sources_of(running: RunningSandbox, **extra: str) -> SourcesConfig:
 
 
 def harvest_all(lake: Lake, config: SourcesConfig, **options: Any) -> dict[str, SourceReport]:
-    harvester = lake.harvester()
-    reports = {source.name: harvester.harvest(source, **options) for source in config.sources.values()}
+    with lake.harvester() as harvester:
+        reports = {source.name: harvester.harvest(source, **options) for source in config.sources.values()}
     lake.update_index()
     return reports
 

@@ -1,0 +1,195 @@
+"""Mapping raw records to the model — inline, or on a pool of worker processes.
+
+Mappers are pure functions of the raw bytes, so a page's records can be mapped anywhere and in any order; what comes
+back is only what the catalogue stores (ids, hashes, the encoded record). Mapping is the heaviest CPU work of a
+harvest, and Python runs one thread at a time, so on a machine with several cores a pool of processes maps while the
+main process commits pages and the fetch thread waits for the network.
+
+The pool starts lazily (on the first page large enough to be worth it) with fresh interpreters (`spawn`), so workers
+never inherit the harvester's threads or database connections, and each asks Linux to end it when the harvester
+dies, so a `kill -9`ed harvest leaves nothing behind. Kinds a worker cannot import (test connectors) map inline.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import logging
+import multiprocessing
+import os
+import signal
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from datetime import datetime
+from typing import Any
+
+import pydantic
+
+from connectors import registry
+from connectors.base import Connector, MappingError, RawRecord
+from harvester import codec, gate
+from harvester.catalogue import Mapped, Rejected
+
+log = logging.getLogger(__name__)
+PR_SET_PDEATHSIG = 1
+
+MIN_CHUNK = 8
+"""Fewest records per task sent to a worker (a page is split in about two tasks per worker)."""
+MIN_PAGE = 16
+"""Pages smaller than this map inline: feeding the pool would cost more than it saves."""
+
+
+def map_one(
+    connector: type[Connector], raw: RawRecord, source: str, run_id: int, retrieved_at: datetime
+) -> Mapped | Rejected:
+    """Map and gate one raw record; every failure becomes a `Rejected` naming the field."""
+    try:
+        record = connector.map_record(raw, source)
+    except MappingError as error:
+        return Rejected(raw, "mapping", error.field, "MappingError", error.message)
+    except pydantic.ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(record)"
+        return Rejected(raw, "mapping", where, "ValidationError", first["msg"])
+    except Exception as error:  # a mapper bug must not stop the run: report it against the record
+        log.exception("mapper of %s crashed on %s", connector.kind, raw.native_id)
+        return Rejected(raw, "mapping", "(mapper)", type(error).__name__, str(error) or repr(error))
+    problems = gate.check(record, raw, source)
+    if problems:
+        return Rejected(raw, "validation", problems[0].field, "ValidationError", "; ".join(p.message for p in problems))
+    record.provenance.harvest_run = run_id
+    record.provenance.retrieved_at = retrieved_at
+    return Mapped(
+        raw=raw,
+        record_id=record.id,
+        native_id=record.native_id,
+        raw_sha256=record.provenance.raw_sha256,
+        mapping_version=record.provenance.mapping_version,
+        content_hash=codec.content_hash(record),
+        blob=codec.encode_record(record),
+    )
+
+
+def _map_chunk(kind: str, source: str, run_id: int, retrieved_at: datetime, raws: list[RawRecord]) -> list[Any]:
+    """Runs in a worker: map a chunk, returning small tuples (the raw bytes are not sent back):
+    ("ok", record id, native id, raw sha256, mapping version, content hash, blob) or
+    ("rejected", stage, field, error class, message)."""
+    connector = registry()[kind]
+    results: list[Any] = []
+    for raw in raws:
+        done = map_one(connector, raw, source, run_id, retrieved_at)
+        if isinstance(done, Mapped):
+            results.append(
+                (
+                    "ok",
+                    done.record_id,
+                    done.native_id,
+                    done.raw_sha256,
+                    done.mapping_version,
+                    done.content_hash,
+                    done.blob,
+                )
+            )
+        else:
+            results.append(("rejected", done.stage, done.field, done.error_class, done.message))
+    return results
+
+
+def die_with_parent(parent: int) -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (no orphans after a killed harvest).
+
+    The request only covers a death after it is made: if the parent died while this process was starting, it has
+    already been handed to init, and it leaves at once.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the parent check below and broken pipes end it later
+        pass
+    if os.getppid() != parent:
+        os._exit(0)
+
+
+def default_workers() -> int:
+    """Worker processes to map with: one per core beyond the first, at most 4; `DMLAKE_MAP_WORKERS` overrides."""
+    configured = os.environ.get("DMLAKE_MAP_WORKERS")
+    if configured is not None:
+        return max(0, int(configured))
+    return min(4, max(0, (os.cpu_count() or 1)))
+
+
+class MappingJob:
+    """A page being mapped, inline (on `result()`) or by pool workers."""
+
+    def __init__(
+        self,
+        raws: Sequence[RawRecord],
+        *,
+        inline: Callable[[], list[Mapped | Rejected]] | None = None,
+        futures: list[tuple[list[RawRecord], Future[list[Any]]]] | None = None,
+    ) -> None:
+        self.raws = raws
+        self._inline = inline
+        self._futures = futures or []
+
+    def result(self) -> list[Mapped | Rejected]:
+        if self._inline is not None:
+            return self._inline()
+        results: list[Mapped | Rejected] = []
+        for chunk, future in self._futures:
+            for raw, outcome in zip(chunk, future.result(), strict=True):
+                if outcome[0] == "ok":
+                    results.append(Mapped(raw, *outcome[1:]))
+                else:
+                    results.append(Rejected(raw, *outcome[1:]))
+        return results
+
+
+class Mapper:
+    """Maps pages of raw records for one harvest; closes its worker pool when done."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = default_workers() if workers is None else workers
+        self._pool: ProcessPoolExecutor | None = None
+        self._known_kinds: set[str] | None = None
+
+    def map_page(
+        self, connector: type[Connector], raws: Sequence[RawRecord], source: str, run_id: int, retrieved_at: datetime
+    ) -> list[Mapped | Rejected]:
+        return self.submit(connector, raws, source, run_id, retrieved_at).result()
+
+    def submit(
+        self, connector: type[Connector], raws: Sequence[RawRecord], source: str, run_id: int, retrieved_at: datetime
+    ) -> MappingJob:
+        """Start mapping a page; the job's `result()` gives the outcomes in the page's order."""
+        if not self._worth_pooling(connector, len(raws)):
+            return MappingJob(
+                raws, inline=lambda: [map_one(connector, raw, source, run_id, retrieved_at) for raw in raws]
+            )
+        pool = self._ensure_pool()
+        size = max(MIN_CHUNK, -(-len(raws) // (self.workers * 2)))
+        chunks = [list(raws[start : start + size]) for start in range(0, len(raws), size)]
+        futures = [pool.submit(_map_chunk, connector.kind, source, run_id, retrieved_at, chunk) for chunk in chunks]
+        return MappingJob(raws, futures=list(zip(chunks, futures, strict=True)))
+
+    def _worth_pooling(self, connector: type[Connector], count: int) -> bool:
+        if self.workers < 1 or count < MIN_PAGE:
+            return False
+        if self._known_kinds is None:
+            self._known_kinds = set(registry())
+        return connector.kind in self._known_kinds and registry()[connector.kind] is connector
+
+    def _ensure_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            context = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=context,
+                initializer=functools.partial(die_with_parent, os.getpid()),
+            )
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
