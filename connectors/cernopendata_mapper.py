@@ -38,6 +38,7 @@ import orjson
 from pydantic import ValidationError
 
 from connectors.base import MappingError
+from connectors.markup import collapse_whitespace, parse_html
 from ontology.model import (
     Affiliation,
     Agent,
@@ -100,6 +101,16 @@ _MEDIA_TYPES = {
     "tgz": "application/gzip",
     "zip": "application/zip",
 }
+_DATE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
+_MONTH_OR_DAY = re.compile(r"\d{4}-\d{2}(-\d{2})?")
+_STAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+_FILE_AVAILABILITY = {
+    "online": Availability.ONLINE,
+    "ondemand": Availability.ON_TAPE,
+    "partially": Availability.ON_TAPE,
+    "requested": Availability.REQUESTED,
+}
+_RECID = IdentifierScheme.CERN_RECID
 _LINK_SKIP = {"recid", "relations", "files", "index_files", "_file_indices", "collaboration", "authors", "pids", "doi"}
 
 
@@ -120,7 +131,8 @@ def map_cern_record(payload: bytes, source: str, provenance: Provenance) -> Reco
     experiments = concepts("experiment", _string_list(metadata.get("experiment"), "metadata.experiment"))
     physics = experiment_physics(experiments)
     collision, energy_span = _collision(metadata.get("collision_information"))
-    record_availability = _record_availability(metadata)
+    distribution = _distribution(metadata)
+    record_availability = _record_availability(metadata, distribution)
     distributions = list(_distributions(metadata, record_availability))
     part_of, has_part, references, links = _relations(metadata, recid)
     try:
@@ -153,12 +165,10 @@ def map_cern_record(payload: bytes, source: str, provenance: Provenance) -> Reco
             resource_categories=_categories(metadata.get("type")),
             collision=collision,
             energy_range=energy_span,
-            number_of_events=_count(
-                _distribution(metadata).get("number_events"), "metadata.distribution.number_events"
-            ),
+            number_of_events=_count(distribution.get("number_events"), "metadata.distribution.number_events"),
             distributions=distributions,
-            size_bytes=_size(metadata, distributions),
-            formats=_string_list(_distribution(metadata).get("formats"), "metadata.distribution.formats"),
+            size_bytes=_size(distribution, distributions),
+            formats=_string_list(distribution.get("formats"), "metadata.distribution.formats"),
             is_part_of=part_of,
             has_part=has_part,
             references=references,
@@ -187,8 +197,8 @@ def _identifiers(metadata: Mapping[str, Any], recid: str) -> list[Identifier]:
     if doi:
         identifiers.append(_identifier(IdentifierScheme.DOI, doi, "metadata.doi"))
     pids = metadata.get("pids")
-    oai = pids.get("oai") if isinstance(pids, Mapping) else None
-    if isinstance(oai, Mapping) and oai.get("id"):
+    oai = pids.get("oai") if isinstance(pids, dict) else None
+    if isinstance(oai, dict) and oai.get("id"):
         identifiers.append(_identifier(IdentifierScheme.OAI, oai["id"], "metadata.pids.oai.id"))
     return identifiers
 
@@ -232,7 +242,7 @@ class _PlainText(HTMLParser):
         self.parts.append(data)
 
     def text(self) -> str:
-        raw = re.sub(r"\s+", " ", "".join(self.parts))
+        raw = collapse_whitespace("".join(self.parts))
         paragraphs = []
         for block in raw.split(self._PARAGRAPH):
             lines = [line.strip() for line in block.split(self._LINE)]
@@ -243,16 +253,13 @@ class _PlainText(HTMLParser):
 
 
 def html_to_text(html: str) -> str:
-    parser = _PlainText()
-    parser.feed(html)
-    parser.close()
-    return parser.text()
+    return parse_html(html, _PlainText).text()
 
 
 def _description(abstract: Any) -> str | None:
     if abstract is None:
         return None
-    if not isinstance(abstract, Mapping):
+    if not isinstance(abstract, dict):
         raise MappingError("metadata.abstract", f"expected an object with a description, got {type(abstract).__name__}")
     html = abstract.get("description")
     if html is None:
@@ -267,7 +274,7 @@ def _text(value: Any, where: str) -> str:
         return ""
     if not isinstance(value, str):
         raise MappingError(where, f"expected text, got {type(value).__name__} {value!r:.80}")
-    return re.sub(r"\s+", " ", value).strip()
+    return " ".join(value.split())  # = re.sub(r"\s+", " ", value).strip()
 
 
 def _string_list(value: Any, where: str) -> list[str]:
@@ -301,14 +308,14 @@ def _creators(metadata: Mapping[str, Any]) -> list[Agent]:
     if creators:
         return creators
     collaboration = metadata.get("collaboration")
-    name = collaboration.get("name") if isinstance(collaboration, Mapping) else None
+    name = collaboration.get("name") if isinstance(collaboration, dict) else None
     if isinstance(name, str) and name.strip():
         return [Agent(name=name.strip(), kind="organization")]
     return []
 
 
 def _author(author: Any, where: str) -> Agent:
-    if not isinstance(author, Mapping):
+    if not isinstance(author, dict):
         raise MappingError(where, f"expected an object with a name, got {type(author).__name__}")
     name = _text(author.get("name"), f"{where}.name")
     if not name:
@@ -355,7 +362,7 @@ def _publisher(value: Any) -> Agent | None:
 def _collaboration(value: Any) -> list[Concept]:
     if value is None:
         return []
-    if not isinstance(value, Mapping):
+    if not isinstance(value, dict):
         raise MappingError("metadata.collaboration", f"expected an object with a name, got {type(value).__name__}")
     name = _text(value.get("name"), "metadata.collaboration.name")
     return [concept("experiment", name)] if name else []
@@ -376,7 +383,7 @@ def _accelerator(value: Any, experiments: list[Concept]) -> Concept | None:
 def _license(value: Any) -> Concept | None:
     if value is None:
         return None
-    if not isinstance(value, Mapping):
+    if not isinstance(value, dict):
         raise MappingError("metadata.license", f"expected an object with an attribution, got {type(value).__name__}")
     attribution = _text(value.get("attribution"), "metadata.license.attribution")
     return license_concept(attribution) if attribution else None
@@ -393,7 +400,7 @@ def _language(value: Any) -> str | None:
 def _type(value: Any) -> tuple[str, list[str]] | None:
     if value is None:
         return None
-    if not isinstance(value, Mapping) or not isinstance(value.get("primary"), str):
+    if not isinstance(value, dict) or not isinstance(value.get("primary"), str):
         raise MappingError("metadata.type", f"expected {{primary, secondary[]}}, got {value!r:.80}")
     return value["primary"].strip(), _string_list(value.get("secondary"), "metadata.type.secondary")
 
@@ -434,7 +441,7 @@ def _subjects(value: Any) -> list[Concept]:
     """The portal's physics categories (`Higgs Physics`, `Standard Model`, ...): free subjects, no vocabulary yet."""
     if value is None:
         return []
-    if not isinstance(value, Mapping):
+    if not isinstance(value, dict):
         raise MappingError("metadata.categories", f"expected {{primary, secondary[]}}, got {type(value).__name__}")
     names = []
     if isinstance(value.get("primary"), str):
@@ -468,7 +475,7 @@ def _collision(value: Any) -> tuple[Collision | None, EnergyRange | None]:
     """The colliding beams and √s; an √s given as a span goes to the record's energy range instead."""
     if value is None:
         return None, None
-    if not isinstance(value, Mapping):
+    if not isinstance(value, dict):
         raise MappingError("metadata.collision_information", f"expected {{energy, type}}, got {type(value).__name__}")
     kind = _text(value.get("type"), "metadata.collision_information.type")
     energy = _text(value.get("energy"), "metadata.collision_information.energy")
@@ -488,7 +495,7 @@ def _distribution(metadata: Mapping[str, Any]) -> Mapping[str, Any]:
     value = metadata.get("distribution")
     if value is None:
         return {}
-    if not isinstance(value, Mapping):
+    if not isinstance(value, dict):
         raise MappingError("metadata.distribution", f"expected an object, got {type(value).__name__}")
     return value
 
@@ -506,7 +513,7 @@ def _date(value: Any, where: str) -> str | None:
     if value is None or value == "":
         return None
     text = str(value).strip()
-    if not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", text):
+    if not _DATE.fullmatch(text):
         raise MappingError(where, f"{value!r} is not a date (YYYY, YYYY-MM or YYYY-MM-DD)")
     return text
 
@@ -514,7 +521,7 @@ def _date(value: Any, where: str) -> str | None:
 def _stamp(value: Any, where: str) -> str | None:
     if value is None or value == "":
         return None
-    if not isinstance(value, str) or not re.match(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}", value):
+    if not isinstance(value, str) or not _STAMP.match(value):
         raise MappingError(where, f"{value!r} is not an ISO 8601 timestamp")
     return value
 
@@ -523,7 +530,7 @@ def _temporal_coverage(metadata: Mapping[str, Any]) -> TemporalCoverage | None:
     """Years of data taking: `date_created` (years, or spans like "2015-2016"), else the years in `run_period`."""
     known: set[str] = set()
     for n, entry in enumerate(_string_list(metadata.get("date_created"), "metadata.date_created")):
-        if re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", entry):
+        if _MONTH_OR_DAY.fullmatch(entry):
             known.add(entry)
             continue
         years = _YEAR.findall(entry)
@@ -540,9 +547,9 @@ def _temporal_coverage(metadata: Mapping[str, Any]) -> TemporalCoverage | None:
 
 
 # -- files --------------------------------------------------------------------------------------------------------
-def _record_availability(metadata: Mapping[str, Any]) -> str:
+def _record_availability(metadata: Mapping[str, Any], distribution: Mapping[str, Any]) -> str:
     state = str(metadata.get("availability") or "").replace(" ", "").lower()
-    if _distribution(metadata).get("availability") == "ondemand" and state in ("", "online"):
+    if distribution.get("availability") == "ondemand" and state in ("", "online"):
         state = "ondemand"
     return state or "online"
 
@@ -568,7 +575,7 @@ def _distributions(metadata: Mapping[str, Any], availability: str) -> Iterator[D
 
 
 def _file(file: Any, where: str, role: str, availability: str) -> Distribution:
-    if not isinstance(file, Mapping):
+    if not isinstance(file, dict):
         raise MappingError(where, f"expected {{checksum, size, filename, uri}}, got {type(file).__name__}")
     uri = file.get("uri")
     if not isinstance(uri, str) or not uri.strip():
@@ -591,12 +598,7 @@ def _file(file: Any, where: str, role: str, availability: str) -> Distribution:
     if role == "index":
         state = Availability.ON_TAPE if availability == "ondemand" else Availability.ONLINE
     else:
-        state = {
-            "online": Availability.ONLINE,
-            "ondemand": Availability.ON_TAPE,
-            "partially": Availability.ON_TAPE,
-            "requested": Availability.REQUESTED,
-        }.get(availability, Availability.UNKNOWN)
+        state = _FILE_AVAILABILITY.get(availability, Availability.UNKNOWN)
     description = file.get("description")
     https = https_url(uri)
     return Distribution(
@@ -620,8 +622,8 @@ def _extension(name: str) -> str:
     return base.rsplit(".", 1)[1] if "." in base else ""
 
 
-def _size(metadata: Mapping[str, Any], distributions: list[Distribution]) -> int | None:
-    size = _count(_distribution(metadata).get("size"), "metadata.distribution.size")
+def _size(distribution: Mapping[str, Any], distributions: list[Distribution]) -> int | None:
+    size = _count(distribution.get("size"), "metadata.distribution.size")
     if size is not None:
         return size
     data = [d.size_bytes for d in distributions if d.role == "data"]
@@ -636,7 +638,7 @@ def _recid_identifier(value: Any, where: str) -> Identifier | None:
         return None
     if not isinstance(value, str | int) or not str(value).strip().isdigit():
         raise MappingError(where, f"{value!r} is not a CERN Open Data record number")
-    return Identifier(scheme=IdentifierScheme.CERN_RECID, value=str(value).strip())
+    return Identifier(scheme=_RECID, value=str(value).strip())
 
 
 def _relations(
@@ -648,9 +650,7 @@ def _relations(
     links: dict[str, None] = {}
 
     def add(target: dict[str, Identifier], identifier: Identifier | None) -> None:
-        if identifier is not None and not (
-            identifier.scheme == IdentifierScheme.CERN_RECID and identifier.value == recid
-        ):
+        if identifier is not None and not (identifier.scheme == _RECID and identifier.value == recid):
             target.setdefault(identifier.key(), identifier)
 
     relations = metadata.get("relations")
@@ -658,7 +658,7 @@ def _relations(
         raise MappingError("metadata.relations", f"expected a list, got {type(relations).__name__}")
     for n, relation in enumerate(relations or []):
         where = f"metadata.relations[{n}]"
-        if not isinstance(relation, Mapping):
+        if not isinstance(relation, dict):
             raise MappingError(where, f"expected {{type, recid?, doi?}}, got {type(relation).__name__}")
         kind = str(relation.get("type") or "")
         target = part_of if kind in PART_OF else has_part if kind in HAS_PART else references
@@ -667,34 +667,53 @@ def _relations(
             add(target, _identifier(IdentifierScheme.DOI, relation["doi"], f"{where}.doi"))
 
     collaboration = metadata.get("collaboration")
-    if isinstance(collaboration, Mapping):
+    if isinstance(collaboration, dict):
         add(references, _recid_identifier(collaboration.get("recid"), "metadata.collaboration.recid"))
-    for where, node in _walk(metadata, "metadata"):
+    for path, node in _nested_objects(metadata):
         if "recid" in node:
-            add(references, _recid_identifier(node["recid"], f"{where}.recid"))
+            try:
+                add(references, _recid_identifier(node["recid"], "recid"))
+            except MappingError as error:  # the location is spelt out only when there is an error to report
+                raise MappingError(f"{_where(path)}.recid", error.message) from None
         url = node.get("url")
         if isinstance(url, str) and url.strip():
             absolute = url.strip() if "://" in url else f"{PORTAL}/{url.strip().lstrip('/')}"
             links.setdefault(absolute, None)
     repository = metadata.get("source_code_repository")
-    if isinstance(repository, Mapping) and isinstance(repository.get("url"), str):
+    if isinstance(repository, dict) and isinstance(repository.get("url"), str):
         links.setdefault(repository["url"].strip(), None)
     return list(part_of.values()), list(has_part.values()), list(references.values()), list(links)
 
 
-def _walk(node: Any, where: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    """Every object nested in the record's descriptive fields (links live in abstract, usage, methodology ...)."""
-    if isinstance(node, Mapping):
-        for key, value in node.items():
-            if where == "metadata" and key in _LINK_SKIP:
-                continue
-            child = f"{where}.{key}"
-            if isinstance(value, Mapping):
-                yield child, value
-            yield from _walk(value, child)
-    elif isinstance(node, list):
-        for n, item in enumerate(node):
-            child = f"{where}[{n}]"
-            if isinstance(item, Mapping):
-                yield child, item
-            yield from _walk(item, child)
+_Path = tuple[str | int, ...]
+
+
+def _nested_objects(metadata: Mapping[str, Any]) -> list[tuple[_Path, dict[str, Any]]]:
+    """Every object nested in the record's descriptive fields (links live in abstract, usage, methodology ...),
+    parents before their children, each with its path below `metadata` (turned into text by `_where` on error)."""
+    found: list[tuple[_Path, dict[str, Any]]] = []
+
+    def visit(node: dict[str, Any] | list[Any], path: _Path) -> None:
+        children = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, value in children:
+            if isinstance(value, dict):
+                child = (*path, key)
+                found.append((child, value))
+                visit(value, child)
+            elif isinstance(value, list):
+                visit(value, (*path, key))
+
+    for key, value in metadata.items():
+        if key in _LINK_SKIP:
+            continue
+        if isinstance(value, dict):
+            found.append(((key,), value))
+            visit(value, (key,))
+        elif isinstance(value, list):
+            visit(value, (key,))
+    return found
+
+
+def _where(path: _Path) -> str:
+    """`("usage", "links", 2)` → `metadata.usage.links[2]`."""
+    return "metadata" + "".join(f"[{step}]" if isinstance(step, int) else f".{step}" for step in path)

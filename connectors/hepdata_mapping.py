@@ -57,6 +57,12 @@ TABLE_FORMATS = {
 }
 SUBMISSION_FORMATS = ("yaml", "csv", "root", "yoda", "yoda.h5")
 
+_VERSION_SUFFIX = re.compile(r"\.v\d+$")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_ARXIV_ARCHIVE = re.compile(r"[a-z\-]+(\.[A-Za-z\-]+)?")
+_CHARGE = re.compile(r"[+\-]")
+_SUBMISSION_VERSION = re.compile(r"/download/submission/([^/]+)/\d+/")
+
 
 def native_id(inspire_id: int | str, version: int) -> str:
     """The dmlake native id of one HEPData version: `ins<INSPIRE>.v<N>`."""
@@ -213,7 +219,7 @@ def _base_doi(record: dict[str, Any], recid: int) -> str:
     doi = record.get("hepdata_doi")
     if not isinstance(doi, str) or not doi.strip():
         raise MappingError("record.hepdata_doi", "missing: every finished HEPData record has a DOI")
-    base = re.sub(r"\.v\d+$", "", doi.strip())
+    base = _VERSION_SUFFIX.sub("", doi.strip())
     if not base.endswith(f"/hepdata.{recid}"):
         raise MappingError("record.hepdata_doi", f"{doi!r} does not name HEPData record {recid}")
     return base
@@ -240,7 +246,7 @@ def _title(record: dict[str, Any], data_abstract: str | None) -> str:
     if title:
         return title
     if data_abstract:
-        sentence = re.split(r"(?<=[.!?])\s+", data_abstract, maxsplit=1)[0].strip()
+        sentence = _SENTENCE_END.split(data_abstract, maxsplit=1)[0].strip()
         return sentence if len(sentence) <= 300 else sentence[:297].rstrip() + "..."
     raise MappingError("record.title", "no title from INSPIRE and no data abstract to name the record by")
 
@@ -291,7 +297,7 @@ def _inspire_keywords(value: Any) -> list[str]:
 
 def _subject(category: str) -> Concept:
     """HEPData's subject areas are arXiv archives (hep-ex, nucl-ex, …)."""
-    if re.fullmatch(r"[a-z\-]+(\.[A-Za-z\-]+)?", category):
+    if _ARXIV_ARCHIVE.fullmatch(category):
         return Concept(uri=f"https://arxiv.org/archive/{category.split('.')[0]}", label=category, raw=category)
     return Concept(uri=None, label=category, raw=category)
 
@@ -309,8 +315,8 @@ def _collision(reactions: list[str], cmenergies: Any) -> tuple[Collision | None,
         if len(initial.split()) != 2:  # a decay (`BBAR0 --> …`) or no initial state: no colliding beams
             continue
         found = concept("collision-type", initial)
-        if found.uri is None and re.search(r"[+\-]", initial):
-            stripped = concept("collision-type", re.sub(r"[+\-]", "", initial))
+        if found.uri is None and _CHARGE.search(initial):
+            stripped = concept("collision-type", _CHARGE.sub("", initial))
             found = Concept(uri=stripped.uri, label=stripped.label, raw=initial) if stripped.uri else found
         if found.uri is not None:
             types.setdefault(found.uri, found)
@@ -443,12 +449,16 @@ def _submission_archives(record: dict[str, Any], inspire: str, version: int) -> 
     if not isinstance(links, dict):
         raise MappingError("record.access_urls.links", f"expected an object, got {links!r}")
     out = []
+
+    def this_version(match: re.Match[str]) -> str:
+        return f"/download/submission/{match.group(1)}/{version}/"
+
     for fmt in SUBMISSION_FORMATS:
         url = links.get(fmt.replace(".", "-"))
         if not isinstance(url, str) or "/download/submission/" not in url:
             continue
         # the index holds the latest version's links: point them at this version
-        url = re.sub(r"/download/submission/([^/]+)/\d+/", rf"/download/submission/\g<1>/{version}/", url)
+        url = _SUBMISSION_VERSION.sub(this_version, url)
         label = TABLE_FORMATS[fmt][0]
         out.append(
             Distribution(

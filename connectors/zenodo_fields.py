@@ -13,12 +13,14 @@ import mimetypes
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from html.parser import HTMLParser
 from typing import Any, Literal
 
 from pydantic import ValidationError
 
 from connectors.base import MappingError
+from connectors.markup import collapse_ascii_whitespace, parse_html
 from ontology import Agent, Checksum, Concept, Distribution, Identifier, IdentifierScheme
 from ontology.model import Affiliation, Availability
 from ontology.vocabulary import by_uri, experiment_physics, from_uri, license_concept, lookup
@@ -53,7 +55,7 @@ class _TextExtractor(HTMLParser):
     def _flush(self) -> None:
         text = "".join(self._current)
         if not self._pre:
-            text = "\n".join(re.sub(r"[ \t\r\f\v\n]+", " ", line).strip() for line in text.split("\x00"))
+            text = "\n".join(collapse_ascii_whitespace(line).strip() for line in text.split("\x00"))
         text = text.strip("\n") if self._pre else text.strip()
         if text:
             self.blocks.append((text, self._item))
@@ -92,9 +94,7 @@ class _TextExtractor(HTMLParser):
 
 def html_to_text(html: str) -> str:
     """Plain text of an HTML abstract: paragraphs separated by a blank line, entities decoded, markup dropped."""
-    extractor = _TextExtractor()
-    extractor.feed(html)
-    extractor.close()
+    extractor = parse_html(html, _TextExtractor)
     parts: list[str] = []
     previous_item = False
     for text, item in extractor.blocks:
@@ -140,15 +140,20 @@ Every other relation (isCitedBy, isDocumentedBy, isDerivedFrom, isSourceOf, ...)
 link in `related_links`."""
 
 
+_GUESS_DOI = re.compile(r"^(doi:|https?://(dx\.)?doi\.org/)?10\.\d{4,9}/\S+$")
+_GUESS_ARXIV = re.compile(r"^(arxiv:)?(\d{4}\.\d{4,5}|[a-z\-]+(\.[a-z]{2})?/\d{7})(v\d+)?$")
+_GUESS_ARXIV_URL = re.compile(r"^https?://arxiv\.org/abs/")
+
+
 def guess_scheme(value: str) -> str:
     """The identifier scheme of a bare value, as Zenodo detects it when a depositor gives none."""
     text = value.strip()
     lowered = text.lower()
-    if re.match(r"^(doi:|https?://(dx\.)?doi\.org/)?10\.\d{4,9}/\S+$", lowered):
+    if _GUESS_DOI.match(lowered):
         return "doi"
-    if re.match(r"^(arxiv:)?(\d{4}\.\d{4,5}|[a-z\-]+(\.[a-z]{2})?/\d{7})(v\d+)?$", lowered):
+    if _GUESS_ARXIV.match(lowered):
         return "arxiv"
-    if re.match(r"^https?://arxiv\.org/abs/", lowered):
+    if _GUESS_ARXIV_URL.match(lowered):
         return "arxiv"
     if lowered.startswith(("http://", "https://", "ftp://")):
         return "url"
@@ -493,8 +498,12 @@ PHYSICS_CONTEXT = frozenset(
 """Keywords that put a record in particle or astroparticle physics, so a bare ambiguous name means the experiment."""
 
 
+_NOT_ALPHANUMERIC = re.compile(r"[^a-z0-9]")
+
+
+@lru_cache(maxsize=1 << 16)
 def _norm(text: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", text.lower())
+    return _NOT_ALPHANUMERIC.sub("", text.lower())
 
 
 @dataclass(frozen=True)

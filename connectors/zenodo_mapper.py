@@ -49,6 +49,7 @@ from ontology import Agent, Concept, Distribution, Identifier, IdentifierScheme,
 
 Shape = Literal["legacy", "rdm"]
 
+_ORGANISED = re.compile(r"\b(collaboration|consortium)\b", re.IGNORECASE)
 _DOI_IN_TEXT = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>]+[^\s\"<>.,;)\]])")
 
 
@@ -406,7 +407,7 @@ def _from_legacy(data: Mapping[str, Any]) -> ZenodoFields:
 def _legacy_agent(value: Any, field_name: str, organisations: list[str]) -> Agent:
     item = _dict(value, field_name)
     name = _text(item.get("name"), f"{field_name}.name") or ""
-    organised = bool(re.search(r"\b(collaboration|consortium)\b", name, re.IGNORECASE))
+    organised = _ORGANISED.search(name) is not None
     if organised:
         organisations.append(name)
     given, family = (None, None) if organised else split_name(name)

@@ -26,6 +26,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Literal
 
 from indexer.query import FIELDS
@@ -209,7 +210,7 @@ def plain_text(text: str) -> str:
         text = _TAG.sub(" ", _INLINE_TAG.sub("", text))
     if "&" in text:
         text = html.unescape(text)
-    return _SPACE.sub(" ", text).strip()
+    return " ".join(text.split())  # = _SPACE.sub(" ", text).strip(): str.split() splits where \s matches
 
 
 def short_description(text: str | None, limit: int = SUMMARY_DESCRIPTION_CHARS) -> str | None:
@@ -268,6 +269,7 @@ def tiebreak(record_id: str) -> int:
     return int.from_bytes(hashlib.blake2b(record_id.encode("utf-8"), digest_size=8).digest(), "big")
 
 
+@lru_cache(maxsize=4096)
 def normalise_format(value: str) -> str | None:
     """A file format as a facet value: "root" → "ROOT", "text/csv" → "CSV", ".h5" → "H5"; other text kept."""
     text = value.strip().lstrip(".")
@@ -339,7 +341,8 @@ def index_document(record: Record) -> dict[str, Any]:
             normalise_format(f) for f in [*record.formats, *(d.format or d.media_type or "" for d in distributions)]
         ),
         "license": _labels([record.license]),
-        "availability": _unique(str(d.availability) for d in distributions),
+        # distinct members first: one str() per availability instead of one per file
+        "availability": [str(a) for a in dict.fromkeys(d.availability for d in distributions)],
         "source": [record.source],
         "collision_type": _labels([collision_type]),
         "target": _labels(record.targets),
@@ -412,6 +415,8 @@ def _text_fields(
     if sqrt_s_gev is not None:
         energies.append(energy_token(sqrt_s_gev))
     for text in (record.title, description or "", *record.keywords):
+        if "eV" not in text:  # every energy ends in eV; most texts have none, and the pattern is slow to search
+            continue
         for number, unit in _ENERGY_IN_TEXT.findall(text):
             energies.append(number + unit)
     physics = _unique(

@@ -11,7 +11,7 @@ import re
 import threading
 from collections import Counter
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 import rdflib
@@ -37,10 +37,17 @@ _unmapped: Counter[tuple[str, str]] = Counter()
 _unmapped_lock = threading.Lock()
 
 
+_SEPARATORS = re.compile(r"[\s\-_/.()]+")
+_CACHED_STRINGS = 1 << 16
+"""How many source strings the key and lookup caches remember: sources repeat the same few thousand values
+(experiment names, keywords, licence ids) record after record, and each lookup costs two regex passes."""
+
+
+@lru_cache(maxsize=_CACHED_STRINGS)
 def _key(text: str) -> str:
     """Spelling-insensitive key: case, spaces, hyphens, slashes and a trailing 'collaboration' do not matter."""
     text = _SUFFIXES.sub("", text.lower())
-    return re.sub(r"[\s\-_/.()]+", "", text).replace("+", "plus").replace("−", "minus")
+    return _SEPARATORS.sub("", text).replace("+", "plus").replace("−", "minus")
 
 
 @dataclass(frozen=True)
@@ -104,6 +111,7 @@ def _optional(node: rdflib.term.Node | None) -> str | None:
     return None if node is None else str(node)
 
 
+@lru_cache(maxsize=_CACHED_STRINGS)
 def lookup(scheme: str, raw: str) -> VocabConcept | None:
     """The concept a source string stands for, or None."""
     table = _schemes().get(scheme)
@@ -113,11 +121,17 @@ def lookup(scheme: str, raw: str) -> VocabConcept | None:
     return table.concepts[uri] if uri else None
 
 
-def by_uri(uri: str) -> VocabConcept | None:
+@cache
+def _concepts_by_uri() -> dict[str, VocabConcept]:
+    found: dict[str, VocabConcept] = {}
     for table in _schemes().values():
-        if uri in table.concepts:
-            return table.concepts[uri]
-    return None
+        for uri, known in table.concepts.items():
+            found.setdefault(uri, known)
+    return found
+
+
+def by_uri(uri: str) -> VocabConcept | None:
+    return _concepts_by_uri().get(uri)
 
 
 def concept(scheme: str, raw: str) -> Concept:

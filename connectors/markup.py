@@ -1,0 +1,116 @@
+r"""Fast equivalents of the text clean-up that mappers do on every record: whitespace collapsing and HTML parsing.
+
+Whitespace: `collapse_whitespace(text)` is `re.sub(r"\s+", " ", text)` and `collapse_ascii_whitespace(text)` is
+`re.sub(r"[ \t\r\f\v\n]+", " ", text)`, without the regular-expression engine's per-character cost: `str.split()`
+splits on exactly the characters `\s` matches (both use `str.isspace`).
+
+HTML: `parse_html(html, new_parser)` is `parser = new_parser(); parser.feed(html); parser.close()` for an
+`html.parser.HTMLParser` subclass, with a fast path for the simple HTML that portal abstracts are made of. Abstracts
+on CERN Open Data and Zenodo are short fragments of plain tags (`<p>`, `<br />`, `<a href="…">`, `<sup>`) and
+entities; `HTMLParser` reads them piece by piece in Python, which made HTML → text the largest single cost of
+mapping a record. The fast path tokenises such a fragment with one regular expression and calls the parser's own
+`handle_starttag` / `handle_endtag` / `handle_startendtag` / `handle_data` with the events `HTMLParser` would
+produce, so the subclass's text extraction stays the single source of truth. Anything outside that subset (comments,
+declarations, processing instructions, `<script>`/`<style>` raw text, a tag cut off at the end, an unquoted
+attribute value running into `/`, whitespace in a tag other than space, tab, CR, LF and form feed ...) is parsed
+by `HTMLParser` itself, in a new parser. `tests/connectors/test_markup.py` compares the events with `HTMLParser`'s.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from html import unescape
+from html.parser import HTMLParser
+from typing import TypeVar
+
+# -- whitespace --------------------------------------------------------------------------------------------------
+
+_ASCII_SPACE = re.compile(r"[ \t\r\f\v\n]+")
+_OTHER_SPACE = re.compile(r"[^\S \t\r\f\v\n]")
+"""What `str.split()` splits on beside `[ \t\r\f\v\n]`: \x1c-\x1f, NEL, NBSP and the other Unicode spaces."""
+
+
+def collapse_whitespace(text: str) -> str:
+    r"""`re.sub(r"\s+", " ", text)`: each run of whitespace becomes one space, leading and trailing runs included."""
+    words = text.split()
+    if not words:
+        return " " if text else ""
+    collapsed = " ".join(words)
+    if text[0].isspace():
+        collapsed = " " + collapsed
+    if text[-1].isspace():
+        collapsed += " "
+    return collapsed
+
+
+def collapse_ascii_whitespace(text: str) -> str:
+    r"""`re.sub(r"[ \t\r\f\v\n]+", " ", text)`: like `collapse_whitespace`, but NBSP and the like are kept."""
+    if text.isascii():
+        other = "\x1c" in text or "\x1d" in text or "\x1e" in text or "\x1f" in text
+    else:
+        other = _OTHER_SPACE.search(text) is not None
+    return _ASCII_SPACE.sub(" ", text) if other else collapse_whitespace(text)
+
+
+# -- HTML --------------------------------------------------------------------------------------------------------
+
+_SPACE = r"[ \t\n\r\f]"
+_ATTRIBUTE = (
+    rf"{_SPACE}+[a-zA-Z_:][-a-zA-Z0-9_:.]*"
+    rf"(?:{_SPACE}*={_SPACE}*(?:\"[^\"]*\"|'[^']*'|[^ \t\n\r\f\"'=<>`/]+(?=[ \t\n\r\f>])))?"
+)
+_TOKEN = re.compile(
+    r"(?P<text>[^<]+)"
+    rf"|<(?P<start>[a-zA-Z][a-zA-Z0-9]*)(?:{_ATTRIBUTE})*{_SPACE}*(?P<empty>/?)>"
+    rf"|</(?P<end>[a-zA-Z][-.a-zA-Z0-9:_]*){_SPACE}*>"
+    r"|(?P<lt><)(?![a-zA-Z/!?])"
+)
+"""One piece of simple HTML: text up to the next `<`; a start tag (`empty` is the `/` of `<br/>`) whose unquoted
+attribute values end at whitespace or `>`; an end tag; a `<` that starts no markup (`a < b`), which is text."""
+_RAW_TEXT_ELEMENTS = frozenset(HTMLParser.CDATA_CONTENT_ELEMENTS)
+
+ParserT = TypeVar("ParserT", bound=HTMLParser)
+
+
+def parse_html(html: str, new_parser: Callable[[], ParserT]) -> ParserT:
+    """A new parser that has been fed all of `html` and closed.
+
+    Only for parsers that ignore tag attributes and `get_starttag_text()`: the fast path passes an empty attribute
+    list. When `html` turns out not to be simple part-way through, a second new parser reads it with `HTMLParser`.
+    """
+    parser = new_parser()
+    if not _dispatch_simple(html, parser):
+        parser = new_parser()
+        parser.feed(html)
+    parser.close()  # after the fast path HTMLParser has nothing buffered: this runs only the subclass's own close
+    return parser
+
+
+def _dispatch_simple(html: str, parser: HTMLParser) -> bool:
+    """Call `parser`'s handlers for `html` as `feed` would; False (part-way) at the first piece that is not simple."""
+    if not parser.convert_charrefs:  # HTMLParser would report entities through handle_entityref / handle_charref
+        return False
+    handle_data, handle_starttag, handle_endtag = parser.handle_data, parser.handle_starttag, parser.handle_endtag
+    position = 0
+    for token in _TOKEN.finditer(html):
+        if token.start() != position:  # a `<` that none of the simple pieces matches
+            return False
+        position = token.end()
+        kind = token.lastgroup
+        if kind == "text":
+            text = token.group()
+            handle_data(unescape(text) if "&" in text else text)
+        elif kind == "end":
+            handle_endtag(token.group("end").lower())
+        elif kind == "lt":
+            handle_data("<")
+        else:  # a start tag, whose last group is `empty`
+            tag = token.group("start").lower()
+            if tag in _RAW_TEXT_ELEMENTS:
+                return False
+            if token.group("empty"):
+                parser.handle_startendtag(tag, [])
+            else:
+                handle_starttag(tag, [])
+    return position == len(html)
