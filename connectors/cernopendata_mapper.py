@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import mimetypes
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from html.parser import HTMLParser
 from typing import Any, ClassVar
 
@@ -428,8 +428,8 @@ def _categories(value: Any) -> list[Concept]:
     found: dict[str, Concept] = {}
     for raw in secondary:
         known = lookup("resource-category", raw)
-        if known is not None:
-            found.setdefault(known.uri, Concept(uri=known.uri, label=known.label, raw=f"{primary}/{raw}"))
+        if known is not None and known.uri not in found:
+            found[known.uri] = Concept(uri=known.uri, label=known.label, raw=f"{primary}/{raw}")
     if primary != "Dataset" or not found:
         mapped = concept("resource-category", primary)
         if mapped.uri is None or mapped.uri not in found:
@@ -685,35 +685,42 @@ def _relations(
     return list(part_of.values()), list(has_part.values()), list(references.values()), list(links)
 
 
-_Path = tuple[str | int, ...]
+_Path = tuple[Any, str | int] | tuple[()]
+"""Where a nested object sits below `metadata`, as (parent's path, key or index): built at no more cost than a
+pair per object, spelt out by `_where` only for an error."""
 
 
 def _nested_objects(metadata: Mapping[str, Any]) -> list[tuple[_Path, dict[str, Any]]]:
     """Every object nested in the record's descriptive fields (links live in abstract, usage, methodology ...),
-    parents before their children, each with its path below `metadata` (turned into text by `_where` on error)."""
+    parents before their children, each with its path below `metadata`."""
     found: list[tuple[_Path, dict[str, Any]]] = []
-
-    def visit(node: dict[str, Any] | list[Any], path: _Path) -> None:
-        children = node.items() if isinstance(node, dict) else enumerate(node)
-        for key, value in children:
-            if isinstance(value, dict):
-                child = (*path, key)
-                found.append((child, value))
-                visit(value, child)
-            elif isinstance(value, list):
-                visit(value, (*path, key))
-
     for key, value in metadata.items():
         if key in _LINK_SKIP:
             continue
         if isinstance(value, dict):
-            found.append(((key,), value))
-            visit(value, (key,))
+            path = ((), key)
+            found.append((path, value))
+            _visit(value.items(), path, found)
         elif isinstance(value, list):
-            visit(value, (key,))
+            _visit(enumerate(value), ((), key), found)
     return found
 
 
+def _visit(children: Iterable[tuple[str | int, Any]], path: _Path, found: list[tuple[_Path, dict[str, Any]]]) -> None:
+    for key, value in children:
+        if isinstance(value, dict):
+            child = (path, key)
+            found.append((child, value))
+            if value:
+                _visit(value.items(), child, found)
+        elif isinstance(value, list) and value:
+            _visit(enumerate(value), (path, key), found)
+
+
 def _where(path: _Path) -> str:
-    """`("usage", "links", 2)` → `metadata.usage.links[2]`."""
-    return "metadata" + "".join(f"[{step}]" if isinstance(step, int) else f".{step}" for step in path)
+    """`(((((), "usage"), "links"), 2)` → `metadata.usage.links[2]`."""
+    steps: list[str] = []
+    while path:
+        path, step = path
+        steps.append(f"[{step}]" if isinstance(step, int) else f".{step}")
+    return "metadata" + "".join(reversed(steps))

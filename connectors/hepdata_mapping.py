@@ -370,6 +370,7 @@ def _distributions(doc: dict[str, Any], inspire: str, version: int, site: str) -
     if not isinstance(tables, list):
         raise MappingError("data_tables", f"expected a list, got {type(tables).__name__}")
     out: list[Distribution] = []
+    online = Availability.ONLINE
     for position, table in enumerate(tables):
         field = f"data_tables[{position}]"
         if not isinstance(table, dict) or not isinstance(table.get("name"), str) or not table["name"].strip():
@@ -387,24 +388,24 @@ def _distributions(doc: dict[str, Any], inspire: str, version: int, site: str) -
             raise MappingError(f"{field}.data", f"table {name!r} lists no download URLs")
         description = _table_description(table)
         stem = f"HEPData-ins{inspire}-v{version}-" + name.replace(" ", "_").replace("/", "_").replace("$", "")
+        stem = stem.replace("\\", "")
         landing = f"{site}/record/ins{inspire}?version={version}&table={quote(name)}"
-        for key in TABLE_FORMATS:
+        for key, (label, media_type, extension) in TABLE_FORMATS.items():
             url = urls.get(key)
             if url is None:
                 continue
             if not isinstance(url, str) or not url.startswith("http"):
                 raise MappingError(f"{field}.data.{key}", f"not a URL: {url!r}")
-            label, media_type, extension = TABLE_FORMATS[key]
             out.append(
                 Distribution(
-                    name=f"{stem.replace(chr(92), '')}.{extension}",
+                    name=f"{stem}.{extension}",
                     url=url,
                     access_url=landing,
                     media_type=media_type,
                     format=label,
                     description=description,
                     role="table",
-                    availability=Availability.ONLINE,
+                    availability=online,
                     identifiers=[table_doi],
                 )
             )

@@ -53,13 +53,17 @@ class _TextExtractor(HTMLParser):
         self._skip = 0
 
     def _flush(self) -> None:
-        text = "".join(self._current)
-        if not self._pre:
-            text = "\n".join(collapse_ascii_whitespace(line).strip() for line in text.split("\x00"))
-        text = text.strip("\n") if self._pre else text.strip()
-        if text:
-            self.blocks.append((text, self._item))
-        self._current = []
+        if self._current:  # most block tags open or close an empty block
+            text = "".join(self._current)
+            if self._pre:
+                text = text.strip("\n")
+            elif "\x00" in text:
+                text = "\n".join(collapse_ascii_whitespace(line).strip() for line in text.split("\x00")).strip()
+            else:
+                text = collapse_ascii_whitespace(text).strip()
+            if text:
+                self.blocks.append((text, self._item))
+            self._current = []
         self._item = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -211,7 +215,8 @@ class Relations:
                 self.links.append(link)
             return
         bucket = self.fields.setdefault(name, [])
-        if all(existing.key() != target.key() for existing in bucket):
+        key = target.key()
+        if all(existing.key() != key for existing in bucket):
             bucket.append(target)
 
     def get(self, name: RelationField) -> list[Identifier]:
@@ -222,8 +227,9 @@ def unique_identifiers(identifiers: Iterable[Identifier]) -> list[Identifier]:
     seen: set[str] = set()
     out = []
     for identifier in identifiers:
-        if identifier.key() not in seen:
-            seen.add(identifier.key())
+        key = identifier.key()
+        if key not in seen:
+            seen.add(key)
             out.append(identifier)
     return out
 
@@ -234,6 +240,7 @@ def unique_identifiers(identifiers: Iterable[Identifier]) -> list[Identifier]:
 _ROR = re.compile(r"^(https?://ror\.org/)?(0[a-z0-9]{6}\d{2})$", re.IGNORECASE)
 
 
+@lru_cache(maxsize=1 << 16)
 def ror_url(value: str | None) -> str | None:
     """A ROR id in its canonical form (`https://ror.org/<id>`), or None if the value is not a ROR id."""
     if not value:
@@ -532,7 +539,7 @@ def detect_experiments(signals: ExperimentSignals) -> tuple[list[Concept], list[
     ):
         for raw in values:
             if raw and raw.strip():
-                candidates.append((raw.strip(), origin, bool(_QUALIFIERS.search(raw))))
+                candidates.append((raw.strip(), origin, _qualified(raw)))
     found: list[tuple[Any, str, str, bool]] = []
     for raw, origin, qualified in candidates:
         text = raw.replace("-", " ") if origin == "community" else raw
@@ -547,12 +554,20 @@ def detect_experiments(signals: ExperimentSignals) -> tuple[list[Concept], list[
     for concept, raw, origin, qualified in found:
         if _ambiguous(raw) and not qualified and not context:
             continue
-        experiments.setdefault(concept.uri, Concept(uri=concept.uri, label=concept.label, raw=raw))
-        if origin == "organisation":
-            collaborations.setdefault(concept.uri, Concept(uri=concept.uri, label=concept.label, raw=raw))
+        # a Concept only for the first mention of an experiment (setdefault would build one for every mention)
+        if concept.uri not in experiments:
+            experiments[concept.uri] = Concept(uri=concept.uri, label=concept.label, raw=raw)
+        if origin == "organisation" and concept.uri not in collaborations:
+            collaborations[concept.uri] = Concept(uri=concept.uri, label=concept.label, raw=raw)
     return list(experiments.values()), list(collaborations.values())
 
 
+@lru_cache(maxsize=1 << 16)
+def _qualified(raw: str) -> bool:
+    return _QUALIFIERS.search(raw) is not None
+
+
+@lru_cache(maxsize=1 << 16)
 def _ambiguous(raw: str) -> bool:
     return _norm(_QUALIFIERS.sub("", raw)) in AMBIGUOUS_NAMES
 
@@ -562,8 +577,8 @@ def keyword_messengers(keywords: Sequence[str]) -> list[Concept]:
     out: dict[str, Concept] = {}
     for raw in keywords:
         found = lookup("messenger", raw) if raw else None
-        if found is not None:
-            out.setdefault(found.uri, Concept(uri=found.uri, label=found.label, raw=raw))
+        if found is not None and found.uri not in out:
+            out[found.uri] = Concept(uri=found.uri, label=found.label, raw=raw)
     return list(out.values())
 
 
@@ -579,8 +594,10 @@ def physics(experiments: list[Concept], keywords: Sequence[str]) -> Physics:
     """Messengers, techniques and targets the experiments imply, plus messengers named as keywords."""
     known = experiment_physics(experiments)
     messengers = {c.uri: c for c in known.messengers}
-    for concept in keyword_messengers(keywords):
-        messengers.setdefault(concept.uri, concept)
+    for raw in keywords:  # as keyword_messengers, without building concepts the experiments already gave
+        found = lookup("messenger", raw) if raw else None
+        if found is not None and found.uri not in messengers:
+            messengers[found.uri] = Concept(uri=found.uri, label=found.label, raw=raw)
     accelerators = set()
     for experiment in experiments:
         found = by_uri(experiment.uri) if experiment.uri else None
@@ -603,8 +620,8 @@ def resource_categories(type_id: str | None, keywords: Sequence[str]) -> list[Co
             out[found.uri] = Concept(uri=found.uri, label=found.label, raw=type_id)
     for raw in keywords:
         found = lookup("resource-category", raw) if raw else None
-        if found is not None:
-            out.setdefault(found.uri, Concept(uri=found.uri, label=found.label, raw=raw))
+        if found is not None and found.uri not in out:
+            out[found.uri] = Concept(uri=found.uri, label=found.label, raw=raw)
     return list(out.values())
 
 

@@ -99,28 +99,34 @@ def map_zenodo(data: Mapping[str, Any]) -> ZenodoFields:
 # helpers shared by both shapes
 
 
-def _text(value: Any, field_name: str) -> str | None:
+# The readers take the field's name in two parts, `field_name + suffix`, joined only for an error message: a record
+# has dozens of fields, nearly always valid, and building each one's name up front was a measurable share of mapping.
+
+
+def _text(value: Any, field_name: str, suffix: str = "") -> str | None:
     if value is None:
         return None
+    if type(value) is str:
+        return value.strip() or None
     if not isinstance(value, str | int | float) or isinstance(value, bool):
-        raise MappingError(field_name, f"expected text, got {type(value).__name__}")
+        raise MappingError(field_name + suffix, f"expected text, got {type(value).__name__}")
     text = str(value).strip()
     return text or None
 
 
-def _list(value: Any, field_name: str) -> list[Any]:
+def _list(value: Any, field_name: str, suffix: str = "") -> list[Any]:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise MappingError(field_name, f"expected a list, got {type(value).__name__}")
+        raise MappingError(field_name + suffix, f"expected a list, got {type(value).__name__}")
     return value
 
 
-def _dict(value: Any, field_name: str) -> dict[str, Any]:
+def _dict(value: Any, field_name: str, suffix: str = "") -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise MappingError(field_name, f"expected an object, got {type(value).__name__}")
+        raise MappingError(field_name + suffix, f"expected an object, got {type(value).__name__}")
     return value
 
 
@@ -611,15 +617,15 @@ def _rdm_communities(communities: Mapping[str, Any]) -> list[str]:
 
 def _rdm_agent(value: Any, field_name: str, organisations: list[str]) -> Agent:
     item = _dict(value, field_name)
-    person = _dict(item.get("person_or_org"), f"{field_name}.person_or_org")
-    kind_raw = _text(person.get("type"), f"{field_name}.person_or_org.type") or "personal"
+    person = _dict(item.get("person_or_org"), field_name, ".person_or_org")
+    kind_raw = _text(person.get("type"), field_name, ".person_or_org.type") or "personal"
     organised = kind_raw == "organizational"
-    name = _text(person.get("name"), f"{field_name}.person_or_org.name")
+    name = _text(person.get("name"), field_name, ".person_or_org.name")
     orcid = ror = None
-    for number, entry in enumerate(_list(person.get("identifiers"), f"{field_name}.person_or_org.identifiers")):
-        identifier = _dict(entry, f"{field_name}.person_or_org.identifiers[{number}]")
+    for number, entry in enumerate(_list(person.get("identifiers"), field_name, ".person_or_org.identifiers")):
+        identifier = _dict(entry, field_name, f".person_or_org.identifiers[{number}]")
         scheme = str(identifier.get("scheme", "")).lower()
-        text = _text(identifier.get("identifier"), f"{field_name}.person_or_org.identifiers[{number}]")
+        text = _text(identifier.get("identifier"), field_name, f".person_or_org.identifiers[{number}]")
         if scheme == "orcid" and text and orcid is None:
             orcid = text.removeprefix("orcid:")
         elif scheme == "ror" and text and ror is None:
@@ -627,11 +633,11 @@ def _rdm_agent(value: Any, field_name: str, organisations: list[str]) -> Agent:
     if organised and name:
         organisations.append(name)
     affiliations = []
-    for number, entry in enumerate(_list(item.get("affiliations"), f"{field_name}.affiliations")):
-        place = _dict(entry, f"{field_name}.affiliations[{number}]")
+    for number, entry in enumerate(_list(item.get("affiliations"), field_name, ".affiliations")):
+        place = _dict(entry, field_name, f".affiliations[{number}]")
         found = affiliation(
-            _text(place.get("name"), f"{field_name}.affiliations[{number}].name"),
-            _text(place.get("id"), f"{field_name}.affiliations[{number}].id"),
+            _text(place.get("name"), field_name, f".affiliations[{number}].name"),
+            _text(place.get("id"), field_name, f".affiliations[{number}].id"),
         )
         if found is not None:
             affiliations.append(found)
@@ -639,8 +645,8 @@ def _rdm_agent(value: Any, field_name: str, organisations: list[str]) -> Agent:
         field_name,
         name,
         kind="organization" if organised else "person",
-        given_name=None if organised else _text(person.get("given_name"), f"{field_name}.person_or_org.given_name"),
-        family_name=None if organised else _text(person.get("family_name"), f"{field_name}.person_or_org.family"),
+        given_name=None if organised else _text(person.get("given_name"), field_name, ".person_or_org.given_name"),
+        family_name=None if organised else _text(person.get("family_name"), field_name, ".person_or_org.family"),
         orcid=orcid,
         ror=ror,
         affiliations=affiliations,

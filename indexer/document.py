@@ -188,6 +188,7 @@ def energy_in_gev(value: float, unit: str) -> float:
     return value * _ENERGY_PREFIX_GEV[match["prefix"]]
 
 
+@lru_cache(maxsize=4096)
 def energy_token(gev: float) -> str:
     """The compact spelling people search for: 13000 GeV → "13TeV", 0.9 TeV → "900GeV"."""
     for unit, scale in (("PeV", 1e6), ("TeV", 1e3), ("GeV", 1.0), ("MeV", 1e-3), ("keV", 1e-6), ("eV", 1e-9)):
@@ -244,24 +245,46 @@ def partial_date_timestamp(value: str | None) -> int | None:
     return int(moment.timestamp())
 
 
+_TITLE_KEY_PREFIX = 64
+"""Characters of a title (decomposed, if not ASCII) folded first: enough for the key's 32 bytes unless the title
+opens with a long run of punctuation or spaces, in which case the whole title is folded."""
+
+
 def title_key(title: str) -> tuple[int, int, int, int]:
     """The title's sort key: accents and case folded, leading punctuation dropped, first 32 UTF-8 bytes."""
+    # Lower-casing ASCII, dropping combining marks and case folding go character by character, and collapsing
+    # whitespace keeps a prefix a prefix: a prefix of the title that already gives 32 bytes gives the same 32 bytes.
     if title.isascii():  # most titles: skip the per-character Unicode work
-        folded = title.lower()
+        key = _key_bytes(title[:_TITLE_KEY_PREFIX].lower())
+        if len(key) < 32 and len(title) > _TITLE_KEY_PREFIX:
+            key = _key_bytes(title.lower())
     else:
-        folded = unicodedata.normalize("NFKD", title)
-        folded = "".join(c for c in folded if not unicodedata.combining(c)).casefold()
-    folded = _SPACE.sub(" ", folded)
-    start = 0
-    while start < len(folded) and not folded[start].isalnum():
-        start += 1
-    data = folded[start:].encode("utf-8")[:32].ljust(32, b"\0")
+        decomposed = unicodedata.normalize("NFKD", title)
+        key = _key_bytes(_fold(decomposed[:_TITLE_KEY_PREFIX]))
+        if len(key) < 32 and len(decomposed) > _TITLE_KEY_PREFIX:
+            key = _key_bytes(_fold(decomposed))
+    data = key[:32].ljust(32, b"\0")
     return (
         int.from_bytes(data[0:8], "big"),
         int.from_bytes(data[8:16], "big"),
         int.from_bytes(data[16:24], "big"),
         int.from_bytes(data[24:32], "big"),
     )
+
+
+def _fold(decomposed: str) -> str:
+    return "".join([c for c in decomposed if not unicodedata.combining(c)]).casefold()
+
+
+def _key_bytes(folded: str) -> bytes:
+    """The folded title with whitespace collapsed and leading punctuation dropped, in UTF-8."""
+    words = folded.split()  # str.split() splits where \s matches: this is _SPACE.sub(" ", folded)
+    trailing = " " if words and folded[-1].isspace() else ""
+    folded = " ".join(words) + trailing  # (a leading space would be dropped below anyway)
+    start = 0
+    while start < len(folded) and not folded[start].isalnum():
+        start += 1
+    return folded[start:].encode("utf-8")
 
 
 def tiebreak(record_id: str) -> int:
@@ -290,7 +313,7 @@ def _labels(values: Iterable[Concept | None]) -> list[str]:
 
 
 def _unique(values: Iterable[str | None]) -> list[str]:
-    return list(dict.fromkeys(v for v in values if v))
+    return list(dict.fromkeys([v for v in values if v]))
 
 
 def _quantity_gev(quantity: Quantity | None) -> float | None:
@@ -310,8 +333,10 @@ def index_document(record: Record) -> dict[str, Any]:
     distributions = record.distributions
     file_count = len(distributions)
     size_bytes = record.size_bytes
-    if size_bytes is None and any(d.size_bytes is not None for d in distributions):
-        size_bytes = sum(d.size_bytes or 0 for d in distributions)
+    if size_bytes is None:
+        known = [size for d in distributions if (size := d.size_bytes) is not None]
+        if known:
+            size_bytes = sum(known)
     collision_type = record.collision.type if record.collision else None
     sqrt_s_gev = _quantity_gev(record.collision.sqrt_s if record.collision else None)
     energy_min = energy_max = None
@@ -324,6 +349,7 @@ def index_document(record: Record) -> dict[str, Any]:
         except UnitError:
             energy_min = energy_max = None
     doi = record.doi
+    identifier_keys = [i.key() for i in record.identifiers]
     resource_type = record.resource_type.label if record.resource_type else None
 
     document: dict[str, Any] = {
@@ -348,7 +374,7 @@ def index_document(record: Record) -> dict[str, Any]:
         "target": _labels(record.targets),
         "keyword": _unique(k.strip() for k in record.keywords),
         "doi": _unique(i.value.lower() for i in record.identifiers if i.scheme in _DOI_SCHEMES),
-        "identifier": _unique(i.key() for i in record.identifiers),
+        "identifier": _unique(identifier_keys),
         # numeric fields
         "year": issued_year,
         "sqrt_s_gev": sqrt_s_gev,
@@ -362,7 +388,7 @@ def index_document(record: Record) -> dict[str, Any]:
         TIEBREAK_FIELD: tiebreak(record.id),
     }
     document.update(zip(TITLE_KEY_FIELDS, title_key(record.title), strict=True))
-    document.update(_text_fields(record, description, experiments, sqrt_s_gev))
+    document.update(_text_fields(record, description, experiments, sqrt_s_gev, identifier_keys))
     document[SUMMARY_FIELD] = {
         "title": record.title,
         "source": record.source,
@@ -380,7 +406,11 @@ def index_document(record: Record) -> dict[str, Any]:
 
 
 def _text_fields(
-    record: Record, description: str | None, experiments: list[str], sqrt_s_gev: float | None
+    record: Record,
+    description: str | None,
+    experiments: list[str],
+    sqrt_s_gev: float | None,
+    identifier_keys: list[str],
 ) -> dict[str, list[str]]:
     keywords = _unique([*record.keywords, *(s.label for s in record.subjects)])
     observables = _unique(x for o in record.observables for x in (o.label, o.raw))
@@ -408,7 +438,7 @@ def _text_fields(
         [
             record.native_id,
             *(i.value for i in record.identifiers),
-            *(i.key() for i in record.identifiers),
+            *identifier_keys,
         ]
     )
     energies = []

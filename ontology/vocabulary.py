@@ -224,5 +224,6 @@ def experiment_physics(experiments: list[Concept]) -> ExperimentPhysics:
             continue
         for uris, into in ((known.messengers, messengers), (known.techniques, techniques), (known.targets, targets)):
             for uri in uris:
-                into.setdefault(uri, from_uri(uri, raw=f"from experiment {known.label}"))
+                if uri not in into:  # one Concept per implied value, however many experiments imply it
+                    into[uri] = from_uri(uri, raw=f"from experiment {known.label}")
     return ExperimentPhysics(list(messengers.values()), list(techniques.values()), list(targets.values()))

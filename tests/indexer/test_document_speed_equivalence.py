@@ -1,0 +1,118 @@
+"""The index document's speed-ups change no value: each shortcut against the straightforward way it replaced.
+
+* `title_key` folds only a prefix of the title when that already gives the key's 32 bytes;
+* `plain_text` and the title key collapse whitespace with `str.split` instead of `\\s+`;
+* energies are searched only in texts containing "eV";
+* file availabilities are turned into text once per distinct value, file sizes summed once;
+* `normalise_format` and `energy_token` are cached.
+"""
+
+from __future__ import annotations
+
+import html
+import random
+import re
+import unicodedata
+from collections.abc import Callable, Iterator
+
+from indexer import document
+from indexer.document import energy_token, index_document, normalise_format, plain_text, title_key
+from ontology.model import Availability, Distribution, Record
+
+_SPACE = re.compile(r"\s+")
+_INLINE_TAG = re.compile(r"</?(?:sup|sub|b|i|em|strong|span|a|u|small|code|tt)\b[^>]{0,1000}>", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]{0,1000}>")
+
+
+def reference_title_key(title: str) -> tuple[int, int, int, int]:
+    """`title_key` as it was: the whole title folded, whitespace collapsed by regular expression."""
+    if title.isascii():
+        folded = title.lower()
+    else:
+        folded = unicodedata.normalize("NFKD", title)
+        folded = "".join(c for c in folded if not unicodedata.combining(c)).casefold()
+    folded = _SPACE.sub(" ", folded)
+    start = 0
+    while start < len(folded) and not folded[start].isalnum():
+        start += 1
+    data = folded[start:].encode("utf-8")[:32].ljust(32, b"\0")
+    return (
+        int.from_bytes(data[0:8], "big"),
+        int.from_bytes(data[8:16], "big"),
+        int.from_bytes(data[16:24], "big"),
+        int.from_bytes(data[24:32], "big"),
+    )
+
+
+def reference_plain_text(text: str) -> str:
+    if "<" in text:
+        text = _TAG.sub(" ", _INLINE_TAG.sub("", text))
+    if "&" in text:
+        text = html.unescape(text)
+    return _SPACE.sub(" ", text).strip()
+
+
+# Letters whose folding is special (ß → ss, ﬁ → fi, final sigma, İ with a dot), combining marks, and every kind of
+# space `\s` matches, so prefixes, folding and collapsing meet at the 32-byte boundary in as many ways as possible.
+ALPHABETS = (
+    list("aZ9 .-_/:\t\n\x0b\x1c"),
+    [*"aZ9 .-\t\n\u00e9\u0301\u0327\u00df\u03a3\u03c2\ufb01\u2460\u00a0\u3000\U0001d400√ÅÖ\x85\u2028", "ǅ", "İ"],
+)
+
+
+def test_title_key_equals_folding_the_whole_title() -> None:
+    rng = random.Random(2026)
+    for alphabet in ALPHABETS:
+        for _ in range(30_000):
+            title = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 140)))
+            if rng.random() < 0.3:  # a long opening run that the key skips: the prefix falls short
+                title = rng.choice([".", " ", "\t", "-", "\u0301", "\u3000"]) * rng.randint(0, 100) + title
+            assert title_key(title) == reference_title_key(title), repr(title)
+
+
+def test_plain_text_equals_the_regular_expressions() -> None:
+    rng = random.Random(5)
+    pieces = ["<p>", "</p>", "<sup>", "</sup>", "&amp;", "&lt;b&gt;", " ", "\t", "\n", "\xa0", "\u2003", "x", "B0", "<"]
+    for _ in range(20_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 15)))
+        assert plain_text(text) == reference_plain_text(text), repr(text)
+
+
+def test_generated_records_index_like_the_straightforward_computations(
+    generated: Callable[..., Iterator[Record]],
+) -> None:
+    rng = random.Random(41)
+    for i, record in enumerate(generated(1500, seed=41)):
+        if i % 4 == 0:  # files with and without sizes and in every availability, repeated, in mixed order
+            files = [
+                Distribution(name=f"f{j}", size_bytes=rng.choice([None, 0, rng.randint(1, 10**12)]), availability=a)
+                for j, a in enumerate(rng.choices(list(Availability), k=rng.randint(0, 8)))
+            ]
+            record = record.model_copy(update={"distributions": files, "size_bytes": None})
+        doc = index_document(record)
+        files = record.distributions
+        assert doc["availability"] == list(dict.fromkeys(str(d.availability) for d in files))
+        if record.size_bytes is None:
+            sizes = [d.size_bytes for d in files if d.size_bytes is not None]
+            assert doc["size_bytes"] == (sum(sizes) if sizes else None)
+        formats = [*record.formats, *(d.format or d.media_type or "" for d in files)]
+        uncached = normalise_format.__wrapped__
+        assert doc["file_format"] == list(dict.fromkeys(f for f in map(uncached, formats) if f))
+        description = reference_plain_text(record.description) if record.description else ""
+        found = [
+            n + u for t in (record.title, description, *record.keywords) for n, u in document._ENERGY_IN_TEXT.findall(t)
+        ]
+        tokens = [t for t in doc["physics"] if re.fullmatch(r"\d+(?:\.\d+)?[mkMGTP]?eV", t)]
+        expected = [energy_token(doc["sqrt_s_gev"])] if doc["sqrt_s_gev"] is not None else []
+        assert tokens == list(dict.fromkeys(expected + found))
+        assert (doc["title_key_0"], doc["title_key_1"], doc["title_key_2"], doc["title_key_3"]) == (
+            reference_title_key(record.title)
+        )
+
+
+def test_cached_helpers_answer_as_uncached() -> None:
+    for value in ["root", "ROOT", ".h5", "text/csv; charset=utf-8", "", "  ", "application/x-hdf5", "Some Format!"]:
+        assert normalise_format(value) == normalise_format.__wrapped__(value)
+        assert normalise_format(value) == normalise_format(value)
+    for gev in [13000.0, 13000, 0.9e3, 5020.0, 91.1876, 1e-6, 0.0, -0.0, 2.5e6]:
+        assert energy_token(gev) == energy_token.__wrapped__(gev)
