@@ -317,9 +317,10 @@ def _from_legacy(data: Mapping[str, Any]) -> ZenodoFields:
     keywords = [k for k in (_text(k, "metadata.keywords") for k in _list(md.get("keywords"), "metadata.keywords")) if k]
     subjects = []
     for number, subject in enumerate(_list(md.get("subjects"), "metadata.subjects")):
-        item = _dict(subject, f"metadata.subjects[{number}]")
-        term = _text(item.get("term"), f"metadata.subjects[{number}].term")
-        identifier = _text(item.get("identifier"), f"metadata.subjects[{number}].identifier")
+        where = f"metadata.subjects[{number}]"
+        item = _dict(subject, where)
+        term = _text(item.get("term"), where, ".term")
+        identifier = _text(item.get("identifier"), where, ".identifier")
         if term:
             uri = identifier if identifier and identifier.startswith(("http://", "https://")) else None
             subjects.append(Concept(uri=uri, label=term, raw=identifier or term))
@@ -348,15 +349,16 @@ def _from_legacy(data: Mapping[str, Any]) -> ZenodoFields:
     files_url = links.get("files") if isinstance(links.get("files"), str) else None
     distributions = []
     for number, entry in enumerate(_list(data.get("files"), "files")):
-        item = _dict(entry, f"files[{number}]")
+        where = f"files[{number}]"
+        item = _dict(entry, where)
         name = item.get("filename", item.get("key"))
-        file_links = _dict(item.get("links"), f"files[{number}].links")
+        file_links = _dict(item.get("links"), where, ".links")
         url = file_links.get("download") or file_links.get("self")
         if not url and files_url and isinstance(name, str):
             url = f"{files_url}/{name}/content"
         distributions.append(
             distribution(
-                f"files[{number}]",
+                where,
                 name,
                 url=url,
                 size=item.get("filesize", item.get("size")),
@@ -369,8 +371,9 @@ def _from_legacy(data: Mapping[str, Any]) -> ZenodoFields:
 
     relations = Relations()
     for number, entry in enumerate(_list(md.get("related_identifiers"), "metadata.related_identifiers")):
-        item = _dict(entry, f"metadata.related_identifiers[{number}]")
-        relation = _text(item.get("relation"), f"metadata.related_identifiers[{number}].relation") or ""
+        where = f"metadata.related_identifiers[{number}]"
+        item = _dict(entry, where)
+        relation = _text(item.get("relation"), where, ".relation") or ""
         target = related_identifier(str(item.get("identifier") or ""), item.get("scheme"))
         relations.add(relation, target)
     references = [
@@ -495,9 +498,10 @@ def _from_rdm(data: Mapping[str, Any]) -> ZenodoFields:
     keywords: list[str] = []
     subjects: list[Concept] = []
     for number, subject in enumerate(_list(md.get("subjects"), "metadata.subjects")):
-        item = _dict(subject, f"metadata.subjects[{number}]")
-        term = _text(item.get("subject"), f"metadata.subjects[{number}].subject")
-        subject_id = _text(item.get("id"), f"metadata.subjects[{number}].id")
+        where = f"metadata.subjects[{number}]"
+        item = _dict(subject, where)
+        term = _text(item.get("subject"), where, ".subject")
+        subject_id = _text(item.get("id"), where, ".id")
         if subject_id:
             uri = subject_id if subject_id.startswith(("http://", "https://")) else None
             subjects.append(Concept(uri=uri, label=term or subject_id, raw=subject_id))
@@ -508,12 +512,13 @@ def _from_rdm(data: Mapping[str, Any]) -> ZenodoFields:
 
     license_value: Concept | None = None
     for number, right in enumerate(_list(md.get("rights"), "metadata.rights")):
-        item = _dict(right, f"metadata.rights[{number}]")
-        props = _dict(item.get("props"), f"metadata.rights[{number}].props")
+        where = f"metadata.rights[{number}]"
+        item = _dict(right, where)
+        props = _dict(item.get("props"), where, ".props")
         candidate = license_for(
-            _text(item.get("id"), f"metadata.rights[{number}].id"),
+            _text(item.get("id"), where, ".id"),
             _i18n(item.get("title")),
-            _text(props.get("url"), f"metadata.rights[{number}].props.url"),
+            _text(props.get("url"), where, ".props.url"),
         )
         if candidate is not None and (license_value is None or (candidate.mapped and not license_value.mapped)):
             license_value = candidate
@@ -528,9 +533,10 @@ def _from_rdm(data: Mapping[str, Any]) -> ZenodoFields:
 
     pairs = []
     for number, entry in enumerate(_list(md.get("dates"), "metadata.dates")):
-        item = _dict(entry, f"metadata.dates[{number}]")
-        if _dict(item.get("type"), f"metadata.dates[{number}].type").get("id") == "collected" and item.get("date"):
-            pairs.append(date_interval(str(item["date"]), f"metadata.dates[{number}].date"))
+        where = f"metadata.dates[{number}]"
+        item = _dict(entry, where)
+        if _dict(item.get("type"), where, ".type").get("id") == "collected" and item.get("date"):
+            pairs.append(date_interval(str(item["date"]), f"{where}.date"))
 
     files = _dict(data.get("files"), "files")
     entries = _dict(files.get("entries"), "files.entries")
@@ -539,18 +545,19 @@ def _from_rdm(data: Mapping[str, Any]) -> ZenodoFields:
         files_url = f"{ZENODO}/api/records/{native_id}/files"
     distributions = []
     for key, entry in entries.items():
-        item = _dict(entry, f"files.entries[{key!r}]")
+        where = f"files.entries[{key!r}]"
+        item = _dict(entry, where)
         name = item.get("key", key)
-        file_links = _dict(item.get("links"), f"files.entries[{key!r}].links")
+        file_links = _dict(item.get("links"), where, ".links")
         url = file_links.get("content") or (f"{files_url}/{name}/content" if files_url else None)
         distributions.append(
             distribution(
-                f"files.entries[{key!r}]",
+                where,
                 name,
                 url=url,
                 size=item.get("size"),
                 checksum=item.get("checksum"),
-                given_media_type=_text(item.get("mimetype"), f"files.entries[{key!r}].mimetype"),
+                given_media_type=_text(item.get("mimetype"), where, ".mimetype"),
                 record_type=type_id,
                 access=access,
             )
@@ -558,14 +565,16 @@ def _from_rdm(data: Mapping[str, Any]) -> ZenodoFields:
 
     relations = Relations()
     for number, entry in enumerate(_list(md.get("related_identifiers"), "metadata.related_identifiers")):
-        item = _dict(entry, f"metadata.related_identifiers[{number}]")
-        relation_type = _dict(item.get("relation_type"), f"metadata.related_identifiers[{number}].relation_type")
-        relation = _text(relation_type.get("id"), f"metadata.related_identifiers[{number}].relation_type.id") or ""
+        where = f"metadata.related_identifiers[{number}]"
+        item = _dict(entry, where)
+        relation_type = _dict(item.get("relation_type"), where, ".relation_type")
+        relation = _text(relation_type.get("id"), where, ".relation_type.id") or ""
         relations.add(relation, related_identifier(str(item.get("identifier") or ""), item.get("scheme")))
     references = []
     for number, entry in enumerate(_list(md.get("references"), "metadata.references")):
-        item = _dict(entry, f"metadata.references[{number}]")
-        text = _text(item.get("reference"), f"metadata.references[{number}].reference")
+        where = f"metadata.references[{number}]"
+        item = _dict(entry, where)
+        text = _text(item.get("reference"), where, ".reference")
         if text:
             references.append((text, _text(item.get("identifier"), "identifier"), _text(item.get("scheme"), "scheme")))
 
@@ -606,8 +615,9 @@ def _rdm_communities(communities: Mapping[str, Any]) -> list[str]:
     """Community slugs from `parent.communities.entries` (expanded), else the community ids."""
     slugs = []
     for number, entry in enumerate(_list(communities.get("entries"), "parent.communities.entries")):
-        item = _dict(entry, f"parent.communities.entries[{number}]")
-        slug = _text(item.get("slug") or item.get("id"), f"parent.communities.entries[{number}].slug")
+        where = f"parent.communities.entries[{number}]"
+        item = _dict(entry, where)
+        slug = _text(item.get("slug") or item.get("id"), where, ".slug")
         if slug:
             slugs.append(slug)
     if slugs:

@@ -89,6 +89,20 @@ _ORCID = re.compile(r"^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$")
 _HEX = re.compile(r"[0-9a-f]+")
 
 
+_URL = IdentifierScheme.URL
+_HEPDATA = IdentifierScheme.HEPDATA
+_RESOLVERS = {
+    IdentifierScheme.DOI: "https://doi.org/",
+    IdentifierScheme.CONCEPT_DOI: "https://doi.org/",
+    IdentifierScheme.INSPIRE: "https://inspirehep.net/literature/",
+    IdentifierScheme.ARXIV: "https://arxiv.org/abs/",
+    IdentifierScheme.CERN_RECID: "https://opendata.cern.ch/record/",
+    IdentifierScheme.ZENODO: "https://zenodo.org/records/",
+    IdentifierScheme.HANDLE: "https://hdl.handle.net/",
+    IdentifierScheme.CDS: "https://cds.cern.ch/record/",
+}
+
+
 class Identifier(_Model):
     """An identifier of the release (or, inside relations, of something it points to)."""
 
@@ -120,21 +134,11 @@ class Identifier(_Model):
 
     def uri(self) -> str | None:
         """A resolvable URI for this identifier, where the scheme has one."""
-        resolvers = {
-            IdentifierScheme.DOI: "https://doi.org/",
-            IdentifierScheme.CONCEPT_DOI: "https://doi.org/",
-            IdentifierScheme.INSPIRE: "https://inspirehep.net/literature/",
-            IdentifierScheme.ARXIV: "https://arxiv.org/abs/",
-            IdentifierScheme.CERN_RECID: "https://opendata.cern.ch/record/",
-            IdentifierScheme.ZENODO: "https://zenodo.org/records/",
-            IdentifierScheme.HANDLE: "https://hdl.handle.net/",
-            IdentifierScheme.CDS: "https://cds.cern.ch/record/",
-        }
-        if self.scheme == IdentifierScheme.URL:
+        if self.scheme == _URL:
             return self.value
-        if self.scheme == IdentifierScheme.HEPDATA:
+        if self.scheme == _HEPDATA:
             return f"https://www.hepdata.net/record/{self.value}"
-        prefix = resolvers.get(self.scheme)
+        prefix = _RESOLVERS.get(self.scheme)
         return prefix + self.value if prefix else None
 
 
