@@ -89,12 +89,7 @@ def plain_client(kind: str, url: str) -> tuple[float, int, list[bytes]]:
         if kind == "cernopendata":
             requests += _plain_cernopendata(client, url, bodies)
         elif kind == "zenodo":
-            next_url = f"{url}/api/records?page=1&size=100&sort=oldest"
-            while next_url:
-                response = client.get(next_url)
-                requests += 1
-                bodies.append(response.content)
-                next_url = orjson.loads(response.content).get("links", {}).get("next")
+            requests += _plain_zenodo(client, url, bodies)
         elif kind == "hepdata":
             ids = orjson.loads(client.get(f"{url}/search/ids", params={"inspire_ids": "true"}).content)
             requests += 1
@@ -137,6 +132,27 @@ def _plain_cernopendata(client: httpx.Client, url: str, bodies: list[bytes]) -> 
                 seen += 1
         low += width
     return requests
+
+
+def _plain_zenodo(client: httpx.Client, url: str, bodies: list[bytes]) -> int:
+    """25 hits a page (Zenodo's anonymous limit), keyset on the update stamp past the 10,000-hit window."""
+    requests, seen = 0, set()
+    stamp = ""
+    while True:
+        q = f'updated:["{stamp}" TO *]' if stamp else ""
+        response = client.get(
+            f"{url}/api/records",
+            params={"q": q, "sort": "updated-asc", "size": 25, "page": 1, "all_versions": "true"},
+            headers={"Accept": "application/vnd.inveniordm.v1+json"},
+        )
+        requests += 1
+        bodies.append(response.content)
+        hits = orjson.loads(response.content)["hits"]["hits"]
+        fresh = [h for h in hits if h["id"] not in seen]
+        if not fresh:
+            return requests
+        seen.update(h["id"] for h in fresh)
+        stamp = hits[-1]["updated"]
 
 
 def raw_parse(bodies: list[bytes]) -> float:
