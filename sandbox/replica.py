@@ -73,6 +73,13 @@ class Replica(abc.ABC):
     kind: ClassVar[str]
     """The connector kind this replica imitates (`cernopendata`, `zenodo`, `hepdata`, ...)."""
 
+    def source_options(self) -> dict[str, Any]:
+        """The connector options a sources file needs to harvest this replica (e.g. an OAI-PMH metadata prefix).
+
+        Written under `[sources.NAME.options]` by `dmlake sandbox up`; most replicas need none.
+        """
+        return {}
+
     def __init__(self, store: ReplicaStore) -> None:
         self.store = store
         self.base_url = "http://127.0.0.1"

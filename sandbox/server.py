@@ -15,6 +15,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -43,7 +44,7 @@ class RunningSandbox:
     _thread: threading.Thread | None = field(default=None, repr=False)
 
     def sources_toml(self) -> str:
-        return sources_toml({name: (r.kind, self.urls[name]) for name, r in self.replicas.items()})
+        return sources_toml(_described(self.replicas, self.urls))
 
     def stop(self) -> None:
         for server in self._servers:
@@ -58,12 +59,34 @@ class RunningSandbox:
         self.stop()
 
 
-def sources_toml(sources: Mapping[str, tuple[str, str]]) -> str:
-    """A sources file naming each replica (name → kind, URL), in the format `dmlake sources` reads."""
+SourceLine = tuple[str, str] | tuple[str, str, Mapping[str, Any]]
+"""(kind, URL) or (kind, URL, connector options) of one source."""
+
+
+def sources_toml(sources: Mapping[str, SourceLine]) -> str:
+    """A sources file naming each replica (name → kind, URL, options), in the format `dmlake sources` reads."""
     lines = ["# Written by `dmlake sandbox up`: the local replicas of the portal APIs.", ""]
-    for name, (kind, url) in sources.items():
-        lines += [f"[sources.{name}]", f'kind = "{kind}"', f'url = "{url}"', ""]
+    for name, (kind, url, *rest) in sources.items():
+        lines += [f"[sources.{name}]", f"kind = {_toml_value(kind)}", f"url = {_toml_value(url)}", ""]
+        options: Mapping[str, Any] = rest[0] if rest else {}
+        if options:
+            lines.append(f"[sources.{name}.options]")
+            lines += [f"{key} = {_toml_value(value)}" for key, value in options.items()]
+            lines.append("")
     return "\n".join(lines)
+
+
+def _toml_value(value: Any) -> str:
+    # JSON strings, numbers, booleans and flat arrays of them are valid TOML values; nothing richer is needed.
+    if isinstance(value, str | bool | int | float) or (
+        isinstance(value, list) and all(isinstance(item, str | bool | int | float) for item in value)
+    ):
+        return json.dumps(value)
+    raise TypeError(f"sandbox source option of type {type(value).__name__} cannot be written to a sources file")
+
+
+def _described(replicas: Mapping[str, Replica], urls: Mapping[str, str]) -> dict[str, SourceLine]:
+    return {name: (replica.kind, urls[name], replica.source_options()) for name, replica in replicas.items()}
 
 
 def _prepare(replicas: Mapping[str, Replica]) -> tuple[list[uvicorn.Server], list[socket.socket], dict[str, str]]:
@@ -108,7 +131,7 @@ def run_daemon(replicas: Mapping[str, Replica], state_file: Path, sources_out: P
         "sources_file": str(sources_out) if sources_out else None,
     }
     if sources_out is not None:
-        sources_out.write_text(sources_toml({n: (r.kind, urls[n]) for n, r in replicas.items()}))
+        sources_out.write_text(sources_toml(_described(replicas, urls)))
     temporary = state_file.with_suffix(".tmp")
     temporary.write_text(json.dumps(state, indent=2))
     temporary.replace(state_file)
