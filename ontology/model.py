@@ -281,6 +281,10 @@ class Distribution(_Model):
     format: str | None = None
     description: str | None = None
     role: Literal["data", "index", "documentation", "software", "table", "auxiliary"] = "data"
+    categories: list[Concept] = Field(default_factory=list)
+    """What this file holds (event data, background model, detector response…), where the source says so per file:
+    concepts of the resource-category vocabulary. The record's `resource_categories` is what the release as a whole
+    holds."""
     availability: Availability = Availability.UNKNOWN
     replicas: list[Replica] = Field(default_factory=list)
     identifiers: list[Identifier] = Field(default_factory=list)

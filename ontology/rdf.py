@@ -518,6 +518,9 @@ class _Builder:
         if licence is not None:
             self.add(node, DCT.license, licence)
         self.add(node, DML.fileRole, Literal(file.role))
+        for category in file.categories:
+            # dct:type, not dml:resourceCategory: the latter's domain is dcat:Dataset.
+            self.add(node, DCT.type, self.concept(category))
         self.add(node, DML.availability, Literal(file.availability.value))
         for number, value in enumerate(file.identifiers, 1):
             self.add(node, ADMS.identifier, self.identifier(value, f"{name}-identifier-{number}"))
