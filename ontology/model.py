@@ -179,6 +179,28 @@ class EnergyRange(_Model):
         return value
 
 
+class SelectedQuantity(_Model):
+    """One quantity of a data selection (a KCDC-style preselection): what it is, the range the release covers, and
+    whether the release was cut to that range or keeps the quantity's full range.
+
+    `min`/`max` are numbers in `unit` (a UCUM-style code as the source writes it: `eV`, `m`, `deg`, `hPa`) when the
+    range is numeric; a range that is not (dates, `65 or 71`) keeps only `raw`.
+    """
+
+    quantity: str = Field(min_length=1)
+    description: str | None = None
+    group: str | None = None
+    """The table the quantity belongs to (a detector component: `KASCADE`, `GRANDE`, `general`)."""
+    min: float | None = None
+    max: float | None = None
+    unit: str | None = None
+    cut: str | None = None
+    """The source's cut column as written: `full range`, `cut`, or a sampling such as `1/40th`."""
+    applied: bool = False
+    """True when the release keeps only part of the quantity's domain (a cut or a sampling), not its full range."""
+    raw: str
+
+
 class Affiliation(_Model):
     name: str = Field(min_length=1)
     ror: str | None = None
@@ -350,6 +372,8 @@ class Record(_Model):
     reactions: list[str] = Field(default_factory=list)
     number_of_events: int | None = Field(default=None, ge=0)
     sky_coverage: str | None = None
+    selection: list[SelectedQuantity] = Field(default_factory=list)
+    """The quantities a data selection carries, with their ranges and cuts (KCDC-style preselections)."""
 
     # files
     distributions: list[Distribution] = Field(default_factory=list)
