@@ -5,7 +5,8 @@ Admin routes live under `/_sandbox/` (never faulted, never part of the imitated 
 * `POST /_sandbox/edit`   `{"ids": [...]}` or `{"count": N, "seed": S}`: new revisions of records
 * `POST /_sandbox/delete` same body: remove records (the API then answers as the real portal does for gone records)
 * `PUT  /_sandbox/faults` a list of fault plans (see `sandbox.faults`); `GET` shows them with their counts
-* `GET  /_sandbox/requests` the requests served so far (method, path, query, status); `DELETE` clears the log
+* `GET  /_sandbox/requests` the requests served so far (method, path, query, status, time received as Unix
+  seconds); `DELETE` clears the log
 * `GET  /_sandbox/info` kind, live and deleted record counts
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import abc
 import threading
+import time
 from collections import deque
 from pathlib import Path
 from typing import Any, ClassVar
@@ -23,7 +25,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sandbox.faults import FaultInjector, FaultPlan
+from sandbox.conditional import ConditionalGet
+from sandbox.faults import FaultInjector, FaultPlan, expose_transport
 from sandbox.store import ReplicaStore
 
 
@@ -40,6 +43,7 @@ class RequestLog:
             await self.app(scope, receive, send)
             return
         status: list[int] = []
+        received = time.time()
 
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -54,6 +58,7 @@ class RequestLog:
                 "path": scope["path"],
                 "query": scope.get("query_string", b"").decode(),
                 "status": status[0] if status else None,
+                "time": received,
             }
             with self._lock:
                 self.entries.append(entry)
@@ -101,11 +106,18 @@ class Replica(abc.ABC):
 
     # -- the ASGI application ---------------------------------------------------------------------------------
     def app(self) -> ASGIApp:
+        """The replica as served: request log → fault injection → conditional GET → the imitated API.
+
+        Faults sit outside conditional GET so a corrupted answer is corrupted after its validators were computed,
+        as a broken proxy in front of a portal would; the log is outermost so it records faulted requests too.
+        A replica that knows when what a request answers last changed defines `last_modified(path, query)`.
+        """
         if not hasattr(self, "_app"):
             starlette = Starlette(routes=[*self.routes(), *self._admin_routes()])
-            self.faults = FaultInjector(starlette)
+            conditional = ConditionalGet(starlette, getattr(self, "last_modified", None))
+            self.faults = FaultInjector(conditional, self.store)
             self.requests = RequestLog(self.faults)
-            self._app: ASGIApp = self.requests
+            self._app: ASGIApp = expose_transport(self.requests)
         return self._app
 
     def _admin_routes(self) -> list[BaseRoute]:

@@ -34,9 +34,25 @@ def faults(url: str, *plans: dict[str, object]) -> None:
     assert httpx.put(f"{url}/_sandbox/faults", json=list(plans)).status_code == 200
 
 
+class FakeTime:
+    """A clock that only moves when the client sleeps: waits are recorded, not spent."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+        self.slept: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+    def clock(self) -> float:
+        return self.now
+
+
 def client(**limits: object) -> tuple[HttpClient, list[float]]:
-    slept: list[float] = []
-    return HttpClient(Limits(**limits), sleep=slept.append, max_backoff=5), slept  # type: ignore[arg-type]
+    fake = FakeTime()
+    http = HttpClient(Limits(**limits), sleep=fake.sleep, clock=fake.clock, max_backoff=5)  # type: ignore[arg-type]
+    return http, fake.slept
 
 
 def test_user_agent_names_contact(url: str) -> None:
