@@ -61,6 +61,9 @@ class Mapped:
     content_hash: str
     blob: bytes
     """The record, encoded for storage (`codec.encode_record`)."""
+    raw_blob: bytes
+    """The raw payload, compressed for the raw store (`codec.compress`): done by the mapping worker, off the
+    committing thread."""
 
 
 @dataclass(frozen=True)
@@ -196,7 +199,7 @@ class Catalogue:
         counts = Counts(unchanged=len(work.unchanged), errored=len(work.failures))
         stamp = now()
         with self.engine.begin() as conn:
-            self._store_raw(conn, [m.raw for m in work.mapped] + [r.raw for r in work.rejected], stamp)
+            self._store_raw(conn, work.mapped, work.rejected, stamp)
             self._upsert(conn, source, run_id, work.mapped, stamp, counts)
             self._quarantine(conn, source, run_id, work.rejected, stamp)
             counts.quarantined = len(work.rejected)
@@ -218,8 +221,10 @@ class Catalogue:
             self._save_checkpoint(conn, source, work.checkpoint, listing_id)
         return counts
 
-    def _store_raw(self, conn: Connection, raws: list[RawRecord], stamp: datetime) -> None:
-        by_hash = {hashlib.sha256(r.payload).hexdigest(): r for r in raws}
+    def _store_raw(self, conn: Connection, mapped: list[Mapped], rejected: list[Rejected], stamp: datetime) -> None:
+        by_hash = {m.raw_sha256: (m.raw, m.raw_blob) for m in mapped}
+        for r in rejected:
+            by_hash.setdefault(hashlib.sha256(r.raw.payload).hexdigest(), (r.raw, b""))
         if not by_hash:
             return
         present: set[str] = set()
@@ -232,10 +237,10 @@ class Catalogue:
                 "sha256": sha,
                 "media_type": raw.media_type,
                 "size": len(raw.payload),
-                "data": codec.compress(raw.payload),
+                "data": blob or codec.compress(raw.payload),
                 "first_seen": stamp,
             }
-            for sha, raw in by_hash.items()
+            for sha, (raw, blob) in by_hash.items()
             if sha not in present
         ]
         if rows:
@@ -517,16 +522,14 @@ class Catalogue:
         found: dict[str, str | None] = {}
         with self.engine.connect() as conn:
             for chunk in _chunks(list(native_ids)):
+                # Tombstones are filtered here, not in SQL: with `tombstone IS NULL` in the WHERE clause SQLite
+                # plans the (source, tombstone) index and scans every live record of the source per chunk.
                 rows = conn.execute(
-                    select(records.c.native_id, records.c.source_updated).where(
-                        and_(
-                            records.c.source == source,
-                            records.c.native_id.in_(chunk),
-                            records.c.tombstone.is_(None),
-                        )
+                    select(records.c.native_id, records.c.source_updated, records.c.tombstone).where(
+                        and_(records.c.source == source, records.c.native_id.in_(chunk))
                     )
                 )
-                found.update({row.native_id: row.source_updated for row in rows})
+                found.update({row.native_id: row.source_updated for row in rows if row.tombstone is None})
         return found
 
     def get(self, record_id: str) -> StoredRecord | None:

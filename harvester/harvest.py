@@ -64,6 +64,8 @@ class SourceReport:
 
 
 _DONE = object()
+HEARTBEAT_SECONDS = 1.0
+"""How often a running harvest updates its run row (heartbeat and live counts)."""
 
 
 def prefetched(pages: Iterator[Page], depth: int = 2) -> Generator[Page, None, None]:
@@ -167,6 +169,7 @@ class Harvester:
         )
         final_checkpoint = previous or {}
         complete = False
+        heartbeat = [started]
 
         def report(state_name: str, message: str | None, pending: int = 0) -> SourceReport:
             requests = self.http.stats.requests - requests_before
@@ -213,13 +216,17 @@ class Harvester:
             progress.records += len(page.records) + len(page.unchanged) + len(page.deletions)
             final_checkpoint = page.checkpoint
             complete = page.listing_complete
-            self.runs.progress(
-                run_id,
-                progress.counts,
-                progress.pages,
-                self.http.stats.requests - requests_before,
-                self.http.stats.retries - retries_before,
-            )
+            # The run row is a heartbeat and a live view for `dmlake runs`, not the record of truth (the final
+            # counts are written when the run ends): once a second is enough, and spares small pages a transaction.
+            if time.monotonic() - heartbeat[0] >= HEARTBEAT_SECONDS:
+                heartbeat[0] = time.monotonic()
+                self.runs.progress(
+                    run_id,
+                    progress.counts,
+                    progress.pages,
+                    self.http.stats.requests - requests_before,
+                    self.http.stats.retries - retries_before,
+                )
             if on_progress is not None:
                 on_progress(progress)
 

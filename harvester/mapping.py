@@ -67,12 +67,13 @@ def map_one(
         mapping_version=record.provenance.mapping_version,
         content_hash=codec.content_hash(record),
         blob=codec.encode_record(record),
+        raw_blob=codec.compress(raw.payload),
     )
 
 
 def _map_chunk(kind: str, source: str, run_id: int, retrieved_at: datetime, raws: list[RawRecord]) -> list[Any]:
     """Runs in a worker: map a chunk, returning small tuples (the raw bytes are not sent back):
-    ("ok", record id, native id, raw sha256, mapping version, content hash, blob) or
+    ("ok", record id, native id, raw sha256, mapping version, content hash, blob, raw blob) or
     ("rejected", stage, field, error class, message)."""
     connector = registry()[kind]
     results: list[Any] = []
@@ -88,6 +89,7 @@ def _map_chunk(kind: str, source: str, run_id: int, retrieved_at: datetime, raws
                     done.mapping_version,
                     done.content_hash,
                     done.blob,
+                    done.raw_blob,
                 )
             )
         else:
