@@ -6,7 +6,7 @@ import importlib
 
 from connectors.base import Connector, connector_kinds
 
-BUILTIN_MODULES = ("connectors.cernopendata", "connectors.zenodo", "connectors.hepdata")
+BUILTIN_MODULES = ("connectors.cernopendata", "connectors.zenodo", "connectors.hepdata", "connectors.kcdc")
 
 
 def registry() -> dict[str, type[Connector]]:

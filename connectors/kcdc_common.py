@@ -19,6 +19,8 @@ from ontology.vocabulary import concept, concepts, lookup
 PORTAL = "https://kcdc.iap.kit.edu"
 EULA_URL = f"{PORTAL}/static/pdf/kcdc_mainpage/EULA.pdf"
 EULA_LABEL = "KCDC End User Licence Agreement (EULA)"
+REPOSITORY_DOI = "10.17616/R3TS4P"
+"""KCDC's own DOI, as a repository registered at re3data (the portal has no per-dataset DOIs)."""
 REPOSITORY_DOI_PREFIX = "10.17616/"
 """re3data's DOI prefix: a DOI under it names a repository (KCDC is 10.17616/R3TS4P), never one of its datasets."""
 PUBLISHER = "KASCADE Cosmic Ray Data Centre (KCDC)"
