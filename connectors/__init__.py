@@ -6,7 +6,13 @@ import importlib
 
 from connectors.base import Connector, connector_kinds
 
-BUILTIN_MODULES = ("connectors.cernopendata", "connectors.zenodo", "connectors.hepdata", "connectors.kcdc")
+BUILTIN_MODULES = (
+    "connectors.cernopendata",
+    "connectors.zenodo",
+    "connectors.hepdata",
+    "connectors.kcdc",
+    "connectors.gitlab",
+)
 
 
 def registry() -> dict[str, type[Connector]]:

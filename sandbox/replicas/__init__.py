@@ -10,6 +10,7 @@ REPLICA_CLASSES = {
     "cernopendata": "sandbox.replicas.cernopendata:CernOpenDataReplica",
     "zenodo": "sandbox.replicas.zenodo:ZenodoReplica",
     "hepdata": "sandbox.replicas.hepdata:HEPDataReplica",
+    "dmdc": "sandbox.replicas.gitlab:GitLabReplica",
     "kcdc-html": "sandbox.replicas.kcdc_html:KcdcHtmlReplica",
 }
 

@@ -1,0 +1,1 @@
+"""JSON Schemas dmlake validates source documents with (shipped as package data)."""
