@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import bisect
 import hashlib
+import heapq
 import hmac
 import re
 import time
@@ -502,9 +503,12 @@ class OaiPmhReplica(Replica):
         headers_only: bool,
     ) -> Iterator[Item]:
         if self.repository.order == "index":
-            start = max(int(after[0]) + 1 if after else 0, self._base_start(lower))
+            # edits keep their place in index order, so an edited record may sit outside the base's datestamp range
+            first = int(after[0]) + 1 if after else 0
+            lo, hi = self._base_start(lower), self._base_stop(upper)
+            outside = sorted(i for i in {item.index for item in self._overlay()} if i >= first and not lo <= i < hi)
             produced = 0
-            for index in range(start, self._base_stop(upper)):
+            for index in heapq.merge(range(max(first, lo), hi), outside):
                 item = self._item(index)
                 if self._matches(item, set_spec, prefix, lower, upper, headers_only):
                     yield item

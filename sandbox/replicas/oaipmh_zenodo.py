@@ -109,7 +109,11 @@ def load_corpus(corpus: Path) -> list[OaiRecord] | None:
             if identifier not in headers:
                 order.append(identifier)
             specs = tuple((s.text or "").strip() for s in header.iterfind(_OAI + "setSpec"))
-            headers[identifier] = ((header.findtext(_OAI + "datestamp") or "").strip(), specs, _deleted(header))
+            # Zenodo flags the same record, at the same datestamp, deleted in one answer and live in another: a
+            # record any answer called deleted is served as deleted
+            was_deleted = identifier in headers and headers[identifier][2]
+            stamp = (header.findtext(_OAI + "datestamp") or "").strip()
+            headers[identifier] = (stamp, specs, was_deleted or _deleted(header))
             record = header.getparent()
             metadata = record.find(_OAI + "metadata") if record is not None and record.tag == _OAI + "record" else None
             if metadata is not None and len(metadata):
