@@ -187,11 +187,13 @@ def _download(fmt: str, cell: etree._Element, page_url: str, label: str) -> Down
     if len(zips) != 1:
         raise KcdcPageError(page_url, fmt, f"row {label!r}: expected one ZIP link, found {len(zips)}: {links}")
     size = _SIZE.search(text)
+    # what the cell says besides its `details` link is its size: kept even when unreadable, for the mapper to reject
+    rest = " ".join(text.replace("details", " ").split())
     details = next((link for link in links if link.lower().endswith(".pdf")), None)
     return Download(
         fmt,
         urljoin(page_url, zips[0]),
-        size.group(0) if size else None,
+        size.group(0) if size and size.group(0) == rest else (rest or None),
         urljoin(page_url, details) if details else None,
     )
 
