@@ -12,6 +12,7 @@ BUILTIN_MODULES = (
     "connectors.hepdata",
     "connectors.kcdc",
     "connectors.gitlab",
+    "connectors.oaipmh",
 )
 
 

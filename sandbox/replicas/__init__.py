@@ -12,6 +12,7 @@ REPLICA_CLASSES = {
     "hepdata": "sandbox.replicas.hepdata:HEPDataReplica",
     "dmdc": "sandbox.replicas.gitlab:GitLabReplica",
     "kcdc-html": "sandbox.replicas.kcdc_html:KcdcHtmlReplica",
+    "zenodo-oai": "sandbox.replicas.oaipmh_zenodo:ZenodoOaiReplica",
 }
 
 
