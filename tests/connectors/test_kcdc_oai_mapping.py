@@ -17,6 +17,7 @@ from connectors.base import Connector, MappingError, RawRecord
 from connectors.kcdc_html import parse_page
 from connectors.kcdc_oai import map_kcdc_oai_record
 from connectors.kcdc_tables import parse_size
+from connectors.oaipmh import OaiPmhConnector
 from ontology import Record, shacl
 from ontology.model import SelectedQuantity
 
@@ -270,3 +271,12 @@ def test_an_entity_bomb_is_refused_not_expanded() -> None:
     with pytest.raises(MappingError) as caught:
         OaiStandIn.map_record(RawRecord("x", bomb, "application/xml; oai-profile=kcdc", "http://x"), "kcdc-oai")
     assert caught.value.field == "record" and "DOCTYPE" in caught.value.message
+
+
+def test_the_oai_pmh_connector_dispatches_the_kcdc_profile_here(fragments: dict[str, bytes]) -> None:
+    """The same records through `OaiPmhConnector.map_record` (profile read from the media type): same content."""
+    for name, data in list(fragments.items())[:6]:
+        raw = wrap(name, data)
+        through_oai = OaiPmhConnector.map_record(raw, "kcdc-oai")
+        assert through_oai.content_dict() == OaiStandIn.map_record(raw, "kcdc-oai").content_dict()
+        assert through_oai.provenance.source_kind == "oaipmh" and through_oai.selection
