@@ -126,8 +126,21 @@ def parse_descriptor(data: bytes | str, where: str, file_name: str = DEFAULT_DES
         raise MappingError(f"{file_name}:$", f"{where}: the descriptor is not JSON ({error})") from error
     first = best_match(_validator().iter_errors(document))
     if first is not None:
-        raise MappingError(f"{file_name}:{first.json_path}", f"{where}: {first.message}")
+        path, message = _explain(first)
+        raise MappingError(f"{file_name}:{path}", f"{where}: {message}")
     return _descriptor(document)
+
+
+def _explain(error: jsonschema.ValidationError) -> tuple[str, str]:
+    """The JSON path and a message a person can act on (jsonschema's wording for unknown keys names a regex)."""
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = sorted((error.schema.get("properties") or {}).keys())
+        extra = sorted(k for k in error.instance if k not in known and not k.startswith("x-"))
+        if extra:
+            hint = "; extension fields must start with 'x-'" if "patternProperties" in error.schema else ""
+            where = f"{error.json_path}.{extra[0]}" if len(extra) == 1 else error.json_path
+            return where, f"unknown field {', '.join(map(repr, extra))} (known: {', '.join(known)}{hint})"
+    return error.json_path, error.message
 
 
 def _descriptor(doc: dict[str, Any]) -> Descriptor:
