@@ -204,6 +204,8 @@ class OaiPmhReplica(Replica):
     def routes(self) -> list[BaseRoute]:
         return [
             Route(self.repository.path, self._oai, methods=["GET", "POST"]),
+            # the sandbox's sources file names each replica by its root URL: answer there too
+            Route("/", self._oai, methods=["GET", "POST"]),
             Route("/_sandbox/expire-tokens", self._expire_tokens, methods=["POST"]),
         ]
 
@@ -551,7 +553,8 @@ class OaiPmhReplica(Replica):
     ) -> int:
         lo, hi = self._base_start(lower), self._base_stop(upper)
         formats = {prefix} | ({self.repository.derived[prefix][0]} if prefix in self.repository.derived else set())
-        total = None if headers_only else self.oai_base.count(lo, hi, set_spec, frozenset(formats))
+        # a base that counts (generated ones) has no bare headers; a corpus base is counted item by item below
+        total = self.oai_base.count(lo, hi, set_spec, frozenset(formats))
         if not self.oai_base.monotonic:
             candidates = (self._item(i) for i in range(len(self.store.base)))
             return sum(1 for it in candidates if self._matches(it, set_spec, prefix, lower, upper, headers_only))
