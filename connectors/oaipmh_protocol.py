@@ -17,8 +17,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
-import httpx
 from lxml import etree
 
 from connectors.http import HttpClient, HttpError
@@ -169,7 +169,8 @@ class OaiClient:
         self.name = name
 
     def url_for(self, **params: str) -> str:
-        return str(httpx.URL(self.base_url, params=params))
+        # built by hand: httpx.URL costs ~0.3 ms, and every harvested record gets one (its GetRecord URL)
+        return f"{self.base_url}{'&' if '?' in self.base_url else '?'}{urlencode(params)}"
 
     def call(self, params: Mapping[str, str], what: str) -> tuple[etree._Element, int]:
         """One request; the parsed OAI-PMH root and the HTTP status. Raises `OaiError` for any `<error>`."""
