@@ -13,6 +13,7 @@ REPLICA_CLASSES = {
     "dmdc": "sandbox.replicas.gitlab:GitLabReplica",
     "kcdc-html": "sandbox.replicas.kcdc_html:KcdcHtmlReplica",
     "zenodo-oai": "sandbox.replicas.oaipmh_zenodo:ZenodoOaiReplica",
+    "kcdc-oai": "sandbox.replicas.oaipmh_kcdc:KcdcOaiReplica",
 }
 
 

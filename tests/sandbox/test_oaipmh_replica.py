@@ -11,6 +11,7 @@ import httpx
 import pytest
 from lxml import etree
 
+from sandbox.replicas.oaipmh_kcdc import KcdcOaiReplica
 from sandbox.replicas.oaipmh_zenodo import ZenodoOaiReplica, load_corpus
 from sandbox.server import RunningSandbox, start
 
@@ -177,3 +178,31 @@ def test_deleted_records_are_headers_with_status_deleted(sandbox: RunningSandbox
     header = root.find(f".//{OAI}header")
     assert header is not None and header.get("status") == "deleted"
     assert root.find(f".//{OAI}metadata") is None
+
+
+def test_kcdc_prototype_serves_the_37_preselections_as_the_prototype_does(
+    corpus: Path, schema: etree.XMLSchema
+) -> None:
+    replica = KcdcOaiReplica.from_corpus(corpus)
+    assert replica is not None
+    names = sorted(p.name.removesuffix(".md.xml") for p in (corpus / "kcdc/oai_dc_prototype_server/records").iterdir())
+    with start({"kcdc-oai": replica, "generated": KcdcOaiReplica.generated(40)}) as running:
+        url = running.urls["kcdc-oai"] + "/oai"
+        root = etree.fromstring(httpx.get(url, params={"verb": "ListRecords", "metadataPrefix": "oai_dc"}).content)
+        assert schema.validate(root), schema.error_log.last_error
+        assert root.find(f".//{OAI}resumptionToken") is None  # one answer holds everything
+        assert sorted(h.text or "" for h in root.iter(f"{OAI}identifier")) == names and len(names) == 37
+        stamps = {h.text for h in root.iter(f"{OAI}datestamp")}
+        assert all(len(s or "") == 10 for s in stamps)  # day granularity
+        wrong = httpx.get(url, params={"verb": "ListRecords", "metadataPrefix": "marc"})
+        assert wrong.status_code == 200 and b'code="cannotDisseminateFormat"' in wrong.content
+        in_set = etree.fromstring(
+            httpx.get(
+                url, params={"verb": "ListIdentifiers", "metadataPrefix": "oai_dc", "set": "experimental:COMBINED"}
+            ).content
+        )
+        assert {h.text for h in in_set.iter(f"{OAI}identifier")} == {n for n in names if n.split("_")[0] == "COMBINED"}
+        generated = httpx.get(
+            running.urls["generated"] + "/oai", params={"verb": "ListRecords", "metadataPrefix": "oai_dc"}
+        )
+        assert schema.validate(etree.fromstring(generated.content)), schema.error_log.last_error
