@@ -51,6 +51,7 @@ from ontology.model import (
     IdentifierScheme,
     Quantity,
     Record,
+    SelectedQuantity,
 )
 from ontology.summary import description
 from ontology.terms import (
@@ -96,6 +97,7 @@ _ENTITY = PROV.Entity
 _XSD_DOUBLE, _XSD_NNI, _XSD_HEX, _XSD_BOOLEAN = XSD.double, XSD.nonNegativeInteger, XSD.hexBinary, XSD.boolean
 _XSD_DATETIME = XSD.dateTime
 _TRUE = Literal("true", datatype=_XSD_BOOLEAN)
+_FALSE = Literal("false", datatype=_XSD_BOOLEAN)
 UNMAPPED_SCHEME = URIRef(vocabulary.VOCAB_BASE + "unmapped")
 """The scheme of source values not (yet) mapped to a dmlake concept: they stay blank-node concepts with their label."""
 
@@ -467,6 +469,32 @@ class _Builder:
             self.add(ds, DML.totalByteSize, _nni(record.size_bytes))
         for file_format in record.formats:
             self.add(ds, DML.fileFormat, text(file_format))
+        for number, selected in enumerate(record.selection):
+            self.add(ds, DML.selection, self.selected_quantity(selected, f"selection-{number}"))
+
+    def selected_quantity(self, value: SelectedQuantity, name: str) -> Node:
+        node = self.local(name)
+        self.add(node, A, DML.SelectedQuantity)
+        self.add(node, DCT.title, text(value.quantity))
+        if value.description:
+            self.add(node, DCT.description, text(value.description))
+        if value.group:
+            self.add(node, DML.selectionGroup, text(value.group))
+        if value.min is not None:
+            self.add(node, DML.minValue, _double(value.min))
+        if value.max is not None:
+            self.add(node, DML.maxValue, _double(value.max))
+        if value.unit:
+            known = unit(value.unit)
+            if known is not None:
+                self.add(node, _UNIT, URIRef(known.iri))
+            else:
+                self.add(node, DML.unitCode, text(value.unit))
+        if value.cut:
+            self.add(node, DML.cut, text(value.cut))
+        self.add(node, DML.cutApplied, _TRUE if value.applied else _FALSE)
+        self.add(node, DML.rawValue, text(value.raw))
+        return node
 
     def relations(self) -> None:
         record, ds = self.record, self.dataset

@@ -22,6 +22,7 @@ from ontology.model import (
     IdentifierScheme,
     Quantity,
     Record,
+    SelectedQuantity,
     TemporalCoverage,
 )
 from ontology.summary import GENERATED_MARK
@@ -182,6 +183,49 @@ def test_an_unknown_unit_code_is_kept_beside_a_quantity_without_unit(full: Recor
     live_time = one(g, RECORD, DML.liveTime)
     assert list(g.objects(live_time, QUDT.unit)) == []
     assert one(g, live_time, DML.unitCode) == Literal("fortnights")
+
+
+def test_a_data_selection_is_a_list_of_selected_quantities_with_ranges_units_and_cuts(full: Record) -> None:
+    selection = [
+        SelectedQuantity(
+            quantity="E0",
+            description="primary energy",
+            group="KASCADE",
+            min=1e15,
+            max=1e18,
+            unit="eV",
+            cut="cut",
+            applied=True,
+            raw="E0 | primary energy | 10^15 - 10^18 eV | cut",
+        ),
+        SelectedQuantity(
+            quantity="Ze",
+            description="zenith angle",
+            group="KASCADE",
+            min=0.0,
+            max=90.0,
+            unit="furlongs",
+            cut="full range",
+            raw="Ze | zenith angle | 0 - 90 | full range",
+        ),
+        SelectedQuantity(quantity="Date", raw="Date | 1998-2013"),
+    ]
+    g = rdf.graph(full.model_copy(update={"selection": selection}))
+    nodes = {str(one(g, node, DCT.title)): node for node in g.objects(RECORD, DML.selection)}
+    assert set(nodes) == {"E0", "Ze", "Date"}
+    energy = nodes["E0"]
+    assert (energy, RDF.type, DML.SelectedQuantity) in g
+    assert one(g, energy, DML.minValue) == Literal("1e+15", datatype=XSD.double)
+    assert one(g, energy, DML.maxValue) == Literal("1e+18", datatype=XSD.double)
+    assert one(g, energy, QUDT.unit) == URIRef(QUDT_UNIT + "EV")
+    assert one(g, energy, DML.selectionGroup) == Literal("KASCADE")
+    assert one(g, energy, DML.cut) == Literal("cut")
+    assert one(g, energy, DML.cutApplied) == Literal("true", datatype=XSD.boolean)
+    assert one(g, energy, DCT.description) == Literal("primary energy")
+    assert one(g, nodes["Ze"], DML.unitCode) == Literal("furlongs")
+    assert one(g, nodes["Ze"], DML.cutApplied) == Literal("false", datatype=XSD.boolean)
+    assert one(g, nodes["Date"], DML.rawValue) == Literal("Date | 1998-2013")
+    assert list(g.objects(nodes["Date"], DML.minValue)) == []
 
 
 def test_relations_point_to_resolvable_iris_or_carry_the_bare_identifier(g: Graph) -> None:

@@ -14,7 +14,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from ontology import rdf, shacl, units
-from ontology.model import Concept, EnergyRange, Quantity, Record, TemporalCoverage
+from ontology.model import Concept, EnergyRange, Quantity, Record, SelectedQuantity, TemporalCoverage
 from ontology.standards import StandardsNotFound, standards_dir
 from ontology.terms import DCAT, DCT, DML, FOAF, PROV, QUDT, RDF, SKOS, SPDX, XSD
 
@@ -287,3 +287,20 @@ def test_a_concept_triple_shared_by_records_is_attributed_to_each(full: Record) 
             owners[s].add(record.id)
     report = shacl.validate_graph(graph, owners, ("dml",))
     assert {f.record_id for f in report.violations() if f.focus == str(cms)} == {full.id, other.id}
+
+
+def test_dml_selected_quantities_need_a_name_a_cut_flag_and_the_source_row(full: Record) -> None:
+    selected = SelectedQuantity(quantity="E0", min=1e15, max=1e18, unit="eV", cut="cut", applied=True, raw="E0 row")
+    graph = rdf.graph(full.model_copy(update={"selection": [selected]}))
+    assert validate(graph, full.id, ("dml",)).violations() == []
+    node = URIRef(full.id + "#selection-0")
+    graph.remove((node, DCT.title, None))
+    graph.remove((node, DML.cutApplied, None))
+    graph.add((node, DML.minValue, Literal("low")))
+    report = validate(graph, full.id, ("dml",))
+    assert {(f.path, f.constraint) for f in report.violations()} == {
+        (str(DCT.title), "MinCountConstraintComponent"),
+        (str(DML.cutApplied), "MinCountConstraintComponent"),
+        (str(DML.minValue), "MaxCountConstraintComponent"),
+        (str(DML.minValue), "DatatypeConstraintComponent"),
+    }
