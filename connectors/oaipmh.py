@@ -43,7 +43,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, ClassVar
 
@@ -173,7 +173,6 @@ class _Cursor:
     restarts: int = 0
     phase: str = "list"
     watermark: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def state(self) -> dict[str, Any]:
         return {
