@@ -446,7 +446,13 @@ class HttpClient:
                 waited = gate.wait_turn(self._sleep)
                 try:
                     response = self._client.request(
-                        method, url, params=params, headers=headers, json=json_body, auth=auth
+                        method,
+                        url,
+                        params=params,
+                        headers=headers,
+                        json=json_body,
+                        auth=auth,
+                        timeout=limits.timeout,  # the source's own, not the client's default
                     )
                 except httpx.TransportError as error:
                     self._count(None, waited)

@@ -12,7 +12,8 @@ A `FaultPlan` says which requests fail and how. The kinds:
 * `reset`     the connection is reset (TCP RST) before or in the middle of the answer
 * `drop`      the connection is closed (FIN) without an answer
 * `change`    `edit_count` random records of the replica get a new revision just before the request is answered:
-              pages that change between calls. The edits are listed (id and stamp) so a test can replay them
+              pages that change between calls. The edit goes through the replica's own `POST /_sandbox/edit`, so a
+              replica that caches listings sees it as it sees any edit; the edits made are listed (id and time)
 * `mixed`     one plan for "some of everything": each chosen request gets one of `kinds` (all of the above by
               default, every status separately), drawn with the plan's seed
 
@@ -33,6 +34,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
+import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sandbox.store import ReplicaStore
@@ -193,7 +195,7 @@ class FaultInjector:
             await asyncio.sleep(plan.slow_seconds / 2)
             await self.app(scope, receive, _trickling(send, plan.slow_seconds / 2))
         elif kind == "truncate":
-            await self.app(scope, receive, _truncating(send))
+            await self.app(scope, receive, _truncating(scope, send))
         elif kind == "malformed":
             await self.app(scope, receive, _malforming(send, chosen.random))
         elif kind == "reset":
@@ -204,28 +206,63 @@ class FaultInjector:
         elif kind == "drop":
             await _abort(scope, reset=False)
         elif kind == "change":
-            self._edit(plan, chosen.random)
+            await self._edit(plan, chosen.random)
             await self.app(scope, receive, send)
         else:  # pragma: no cover - from_dict and _concrete admit nothing else
             raise AssertionError(kind)
 
-    def _edit(self, plan: FaultPlan, draw: random.Random) -> None:
+    async def _edit(self, plan: FaultPlan, draw: random.Random) -> None:
         store = self.store
         if store is None or len(store.base) == 0:
             return
-        edits: list[tuple[str, str]] = []
+        chosen: list[str] = []
         for _ in range(plan.edit_count):
             for _attempt in range(20):  # a few tries to land on a live record
                 native_id = store.base.native_id(draw.randrange(len(store.base)))
                 if store.find(native_id) is not None:
+                    chosen.append(native_id)
                     break
-            else:
-                continue
-            when = datetime.now(UTC)
-            if store.edit([native_id], when):
-                edits.append((native_id, when.isoformat()))
+        if not chosen:
+            return
+        answer = await _call(self.app, "POST", "/_sandbox/edit", orjson.dumps({"ids": chosen}))
+        when = datetime.now(UTC).isoformat()
+        edited = orjson.loads(answer).get("edited", []) if answer else []
         with self._lock:
-            plan.edited.extend(edits)
+            plan.edited.extend((str(native_id), when) for native_id in edited)
+
+
+async def _call(app: ASGIApp, method: str, path: str, body: bytes) -> bytes:
+    """One request straight into the app (no network), for the replica's own admin routes; returns the body."""
+    scope: Scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        "client": ("127.0.0.1", 0),
+        "server": ("127.0.0.1", 0),
+    }
+    sent = False
+    chunks: list[bytes] = []
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            await asyncio.Event().wait()  # nothing more: the request was read whole
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    return b"".join(chunks)
 
 
 async def _send_status(send: Send, status: int, retry_after: float | None) -> None:
@@ -237,17 +274,34 @@ async def _send_status(send: Send, status: int, retry_after: float | None) -> No
     await send({"type": "http.response.body", "body": body})
 
 
-def _truncating(send: Send) -> Send:
-    """Forward the response head unchanged but only half the body, then abort: the client sees a short read."""
+def _truncating(scope: Scope, send: Send) -> Send:
+    """Forward the response head but only half the body, then abort: the client sees a short read.
+
+    The head waits for the first body part: an empty body cannot be cut short, so its head is never sent and the
+    connection closes instead (still a request that fails).
+    """
+    head: list[Message] = []
 
     async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            head.append(message)
+            return
         if message["type"] == "http.response.body":
             body = message.get("body", b"")
+            if not body and not message.get("more_body", False):
+                await _abort(scope, reset=False)
+                return
+            await _send_head(send, head)
             await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
             raise ConnectionAbortedError("sandbox fault: body truncated")
         await send(message)
 
     return wrapped
+
+
+async def _send_head(send: Send, head: list[Message]) -> None:
+    if head:
+        await send(head.pop())
 
 
 def _trickling(send: Send, seconds: float, pieces: int = 4) -> Send:
@@ -315,12 +369,22 @@ def _malforming(send: Send, draw: random.Random) -> Send:
 
 
 def _resetting_mid_body(scope: Scope, send: Send) -> Send:
-    """Send the head and part of the body, then reset the connection."""
+    """Send the head and part of the body, then reset the connection (an empty body: reset before the head)."""
+    head: list[Message] = []
+    done: list[bool] = []
 
     async def wrapped(message: Message) -> None:
+        if done:
+            return  # the connection is gone: whatever the app still sends goes nowhere
+        if message["type"] == "http.response.start":
+            head.append(message)
+            return
         if message["type"] == "http.response.body":
+            done.append(True)
             body = message.get("body", b"")
-            await send({"type": "http.response.body", "body": body[: len(body) // 3], "more_body": True})
+            if body or message.get("more_body", False):
+                await _send_head(send, head)
+                await send({"type": "http.response.body", "body": body[: len(body) // 3], "more_body": True})
             await _abort(scope, reset=True)
             return
         await send(message)
