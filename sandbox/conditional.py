@@ -5,6 +5,7 @@ the sandbox gives every GET 200 a strong ETag (a hash of the body, so two answer
 same bytes) and, where the replica can say when the thing answered last changed, a Last-Modified. A route that sets
 its own ETag or Last-Modified keeps it. Requests are then evaluated as RFC 9110 §13.2.2 says: `If-None-Match` first
 (weak comparison, `*` for any), `If-Modified-Since` only without it; a match gets 304 with the validators and no body.
+HEAD requests pass unchanged (their validators would need the body a HEAD answer does not have).
 """
 
 from __future__ import annotations

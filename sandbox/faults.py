@@ -92,7 +92,10 @@ class FaultPlan:
             _concrete(kind)
         if not 0 <= plan.rate <= 1:
             raise ValueError(f"fault rate {plan.rate} is not a fraction between 0 and 1")
-        re.compile(plan.path)
+        try:
+            re.compile(plan.path)
+        except re.error as error:
+            raise ValueError(f"fault plan path {plan.path!r} is not a regular expression: {error}") from None
         return plan
 
     @classmethod
