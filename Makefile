@@ -2,7 +2,7 @@
 #   make demo   run the main job on the embedded defaults (sandbox → harvest → catalogue → index → serve)
 #   make test   run the whole test suite (lint, types, tests)
 
-.PHONY: demo test lint setup bench clean
+.PHONY: demo test lint setup bench bench-oaipmh clean
 
 setup:
 	@scripts/setup.sh
@@ -20,6 +20,10 @@ test: lint
 
 bench: setup
 	.venv/bin/python -m bench $(ARGS)
+
+bench-oaipmh: setup
+	.venv/bin/python -m pip install --quiet -e '.[bench]' --config-settings editable_mode=compat
+	.venv/bin/python -m bench.oaipmh $(ARGS)
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
