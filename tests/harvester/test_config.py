@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
+from connectors import registry
 from harvester.config import ConfigError, load, parse
 
 KINDS = ["cernopendata", "zenodo", "hepdata"]
@@ -73,3 +75,14 @@ def test_selecting_an_unknown_source_lists_configured_ones() -> None:
         ConfigError, match="no source named 'cern'; configured: cernopendata, zenodo, zenodo-physics, hepdata"
     ):
         config.select(["cern"])
+
+
+def test_every_sources_example_in_the_readme_is_a_valid_sources_file() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    examples = re.findall(r"```toml\n(.*?)```", readme, flags=re.S)
+    assert len(examples) >= 2
+    kinds: set[str] = set()
+    for text in examples:
+        config = parse(text, "README.md", sorted(registry()))
+        kinds |= {source.spec.kind for source in config.sources.values()}
+    assert {"cernopendata", "oaipmh", "gitlab", "kcdc"} <= kinds
