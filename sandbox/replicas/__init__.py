@@ -14,6 +14,7 @@ REPLICA_CLASSES = {
     "kcdc-html": "sandbox.replicas.kcdc_html:KcdcHtmlReplica",
     "zenodo-oai": "sandbox.replicas.oaipmh_zenodo:ZenodoOaiReplica",
     "kcdc-oai": "sandbox.replicas.oaipmh_kcdc:KcdcOaiReplica",
+    "cernopendata-oai": "sandbox.replicas.oaipmh_cernopendata:CernOpenDataOaiReplica",
 }
 
 
