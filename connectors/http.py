@@ -34,6 +34,7 @@ from tenacity import (
     stop_after_attempt,
 )
 
+from connectors import xmlsafe
 from connectors.base import Limits
 
 log = logging.getLogger(__name__)
@@ -129,20 +130,8 @@ def _retry_after_seconds(value: str | None) -> float | None:
 
 # -- XML ----------------------------------------------------------------------------------------------------------
 def parse_xml(data: bytes, what: str) -> etree._Element:
-    """Parse an XML body safely (no entities, no DTD, no network): `connectors.xmlsafe` once it is there."""
-    try:
-        from connectors.xmlsafe import parse_xml as hardened
-    except ImportError:  # pragma: no cover - until the shared hardened parser lands
-        return _parse_xml_locally(data, what)
-    return hardened(data, what)
-
-
-def _parse_xml_locally(data: bytes, what: str) -> etree._Element:
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
-    try:
-        return etree.fromstring(data, parser=parser)
-    except etree.XMLSyntaxError as error:
-        raise ValueError(f"{what}: not well-formed XML ({error})") from None
+    """Parse an XML body safely (no entities, no DTD, no network): `connectors.xmlsafe.parse_xml`."""
+    return xmlsafe.parse_xml(data, what)
 
 
 # -- conditional GET ----------------------------------------------------------------------------------------------
