@@ -20,8 +20,9 @@ What the portal serves, from its source (github.com/cernopendata/cernopendata-po
   (recid order here) rather than by datestamp; the earliest datestamp is the earliest record's creation.
 * Sets: invenio's `OAISet`s are search patterns; a set per experiment (spec = the portal's `experiment` facet value,
   pattern `experiment:<name>`), so a record lists every experiment it names as a setSpec. On the corpus that gives
-  CMS 6,993 · ATLAS 172 · ALICE 161 · LHCb 119 · DELPHI 1: recid 416 names ALICE, ATLAS, CMS and LHCb and is in all
-  four, and DELPHI's own records are not in this copy of the corpus, only one naming DELPHI among others.
+  CMS 6,993 · ATLAS 172 · ALICE 161 · LHCb 119 · DELPHI 1: recid 416 (the LHC experiments' joint data policy)
+  names ALICE, ATLAS, CMS and LHCb and is in all four sets, and DELPHI's datasets are not in this copy of the corpus,
+  only its data-policy record (recid 417, `data-policies.json`).
 
 Datestamps are the REST replica's `updated` stamps (`cernopendata_api.fixture_stamps`, or the generator's), so a
 record has the same last change over REST and OAI-PMH. Edits through `/_sandbox/edit` revise the record as the REST
