@@ -97,8 +97,8 @@ def test_what_oai_dc_carries_agrees_with_the_rest_mapping(lake: Lake, fixtures: 
         known = [c.uri for c in rest.collaboration if c.uri]
         differs("collaboration", [c.uri for c in record.collaboration if c.uri], known)
         if known:
-            mine = {e.uri for e in record.experiments}
-            theirs = {e.uri for e in rest.experiments if e.uri}
+            mine = {e.uri for e in record.experiments if e.uri is not None}
+            theirs = {e.uri for e in rest.experiments if e.uri is not None}
             if not mine >= theirs:
                 disagreements.append(f"{recid}: experiments {sorted(mine)} lack {sorted(theirs - mine)}")
             experiments.update(e.label for e in record.experiments)

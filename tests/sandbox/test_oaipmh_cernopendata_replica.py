@@ -62,6 +62,7 @@ def sandbox(corpus: Path) -> Iterator[RunningSandbox]:
     replica = CernOpenDataOaiReplica.from_corpus(corpus)
     assert replica is not None
     edited = CernOpenDataOaiReplica.from_corpus(corpus)  # a second copy the edit test may change
+    assert edited is not None
     generated = CernOpenDataOaiReplica.generated(1_000_000, seed=1)
     with start({"corpus": replica, "edited": edited, "generated": generated}) as running:
         yield running
