@@ -42,6 +42,7 @@ from typing import Any
 from lxml import etree
 from pydantic import ValidationError
 
+from connectors import xmlsafe
 from connectors.base import Connector, MappingError, RawRecord, provenance_for
 from connectors.cernopendata_mapper import DCMI_TYPE, PORTAL, RESOURCE_TYPES, parse_energy, parse_energy_span
 from connectors.datacite_xml import (
@@ -93,26 +94,10 @@ class OaiRecord:
 
 
 def _parse_xml(data: bytes, what: str) -> etree._Element:
-    """The shared hardened parser once `connectors.xmlsafe` exists; until then one with the same settings."""
     try:
-        xmlsafe = importlib.import_module("connectors.xmlsafe")
-    except ModuleNotFoundError:
-        xmlsafe = None
-    if xmlsafe is not None:
-        try:
-            return xmlsafe.parse_xml(data, what)
-        except xmlsafe.XmlError as error:
-            raise MappingError("payload", str(error)) from None
-    parser = etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True
-    )
-    try:
-        root = etree.fromstring(data, parser)
-    except etree.XMLSyntaxError as error:
-        raise MappingError("payload", f"{what} is not well-formed XML: {error}") from None
-    if root is None:
-        raise MappingError("payload", f"{what} is empty")
-    return root
+        return xmlsafe.parse_xml(data, what)
+    except xmlsafe.XmlError as error:
+        raise MappingError("payload", str(error)) from None
 
 
 def parse_oai_record(payload: bytes) -> OaiRecord:
@@ -520,8 +505,12 @@ def cern_values(described: Described, record: OaiRecord) -> dict[str, Any]:
     values["landing_page"] = values["landing_page"] or f"{PORTAL}/record/{recid}"
     values["description"] = described.description
 
-    # the portal's oai_dc creator is the collaboration; its DataCite creators may be the collaboration too
-    collaboration = [concept("experiment", name) for name in described.organisations]
+    # the portal's oai_dc creator is the collaboration (an institute, for some outreach records), so every oai_dc
+    # creator is one, known experiment or not; its DataCite creators may be people as well as the collaboration
+    names = described.organisations
+    if record.metadata_namespace == OAI_DC_NAMESPACE:
+        names = list(dict.fromkeys([*names, *(creator.name for creator in described.creators)]))
+    collaboration = [concept("experiment", name) for name in names]
     experiments = _merge(
         described.vocabulary.get("experiments", []), [c for c in collaboration if c.uri], values["experiments"]
     )
