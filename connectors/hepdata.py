@@ -6,8 +6,10 @@ Listing. HEPData's search is capped at 10,000 hits, so harvesting goes through `
 last INSPIRE id it covered, so a crashed run resumes right after its last committed page, in a list fetched anew.
 
 Versions. Each finalised HEPData version is its own dmlake record (`ins<ID>.v<N>`, DOI
-`10.17182/hepdata.<recid>.v<N>`, see `hepdata_mapping`). A finalised version never changes, so older versions
-are fetched once; the latest is fetched again only when its `last_updated` differs from the catalogue's stamp.
+`10.17182/hepdata.<recid>.v<N>`, see `hepdata_mapping`). A finalised version's tables never change, but its page
+does when a newer version is finalised (version count, DOI form, access URLs), so every version of a record is
+fetched again when the record gains a version; otherwise older versions are fetched once, and the latest again only
+when its `last_updated` differs from the catalogue's stamp.
 
 Incremental. `/search/ids?…&last_updated=<date>` lists records with a version finalised on or after that date.
 The watermark is the date a run started; the next run asks from one day before it (the filter has day
@@ -175,10 +177,11 @@ class HEPDataConnector(Connector):
             if result.error:
                 self._fail_all_known(result, state, plan)
                 continue
+            grew = _has_new_versions(result, stamps)
             for version in range(1, result.version_count + 1):
                 ident = native_id(result.inspire, version)
                 current = version == result.version_count and stamps.get(ident) != result.stamp
-                if ident in stamps and not current:
+                if ident in stamps and not current and not grew:
                     plan.unchanged.append(ident)
                 else:
                     plan.fetch.append((result.inspire, version))
@@ -193,9 +196,10 @@ class HEPDataConnector(Connector):
                 plan.failures.append(FetchFailure(f"ins{result.inspire}", result.url, result.error))
                 continue
             self._collect(result, plan, stamps=stamps)
+            grew = _has_new_versions(result, stamps)
             for version in range(1, result.version_count):
                 ident = native_id(result.inspire, version)
-                if ident in stamps:
+                if ident in stamps and not grew:
                     plan.unchanged.append(ident)
                 else:
                     plan.fetch.append((result.inspire, version))
@@ -266,3 +270,10 @@ class HEPDataConnector(Connector):
     @classmethod
     def map_record(cls, raw: RawRecord, source: str) -> Record:
         return map_payload(raw, source, provenance_for(cls, raw, source))
+
+
+def _has_new_versions(result: _Fetch, known: Mapping[str, str | None]) -> bool:
+    """True when the catalogue holds some but not all of the record's versions: it has gained a version since."""
+    idents = [native_id(result.inspire, version) for version in range(1, result.version_count + 1)]
+    held = sum(ident in known for ident in idents)
+    return 0 < held < len(idents)
