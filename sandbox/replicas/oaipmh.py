@@ -69,6 +69,11 @@ class MetadataFormat:
 OAI_DC = MetadataFormat(
     "oai_dc", "http://www.openarchives.org/OAI/2.0/oai_dc.xsd", "http://www.openarchives.org/OAI/2.0/oai_dc/"
 )
+OAI_DC_OPEN = (
+    '<oai_dc:dc xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" '
+    'xsi:schemaLocation="http://www.openarchives.org/OAI/2.0/oai_dc/ http://www.openarchives.org/OAI/2.0/oai_dc.xsd">'
+)
+"""The opening tag of an oai_dc body inside a response that declares `xsi` (as the generated replicas write it)."""
 OAI_DATACITE = MetadataFormat(
     "oai_datacite", "http://schema.datacite.org/oai/oai-1.1/oai.xsd", "http://schema.datacite.org/oai/oai-1.1/"
 )

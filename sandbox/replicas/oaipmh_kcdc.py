@@ -26,6 +26,7 @@ from lxml import etree
 from sandbox.replicas.oaipmh import (
     DAY,
     OAI_DC,
+    OAI_DC_OPEN,
     OaiListBase,
     OaiPmhReplica,
     OaiRecord,
@@ -110,10 +111,6 @@ QUANTITIES = (
     ("Nmu", "Number of Muons", "100 - 50,000,000"),
     ("Age", "Shower age", "0.1 - 1.48"),
 )
-DC_OPEN = (
-    '<oai_dc:dc xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" '
-    'xsi:schemaLocation="http://www.openarchives.org/OAI/2.0/oai_dc/ http://www.openarchives.org/OAI/2.0/oai_dc.xsd">'
-)
 
 
 class GeneratedKcdcBase:
@@ -186,7 +183,7 @@ class GeneratedKcdcBase:
             f"{rows}\n"
         )
         body = (
-            f"{DC_OPEN}<dc:title>{identifier}</dc:title>"
+            f"{OAI_DC_OPEN}<dc:title>{identifier}</dc:title>"
             "<dc:creator>Institute for Astroparticle Physics, Karlsruhe Institute of Technology</dc:creator>"
             "<dc:publisher>KASCADE Cosmic Ray Data Centre (KCDC)</dc:publisher>"
             f"<dc:date>{self.updated(index).strftime('%Y-%m-%d')}</dc:date>"

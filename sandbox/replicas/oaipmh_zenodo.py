@@ -32,6 +32,7 @@ from sandbox.replicas.oaipmh import (
     DATACITE,
     OAI_DATACITE,
     OAI_DC,
+    OAI_DC_OPEN,
     SECONDS,
     MetadataFormat,
     OaiListBase,
@@ -198,10 +199,6 @@ LICENSES = (
     ),
     ("cc0-1.0", "Creative Commons Zero v1.0 Universal", "https://creativecommons.org/publicdomain/zero/1.0/legalcode"),
 )
-DC_OPEN = (
-    '<oai_dc:dc xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" '
-    'xsi:schemaLocation="http://www.openarchives.org/OAI/2.0/oai_dc/ http://www.openarchives.org/OAI/2.0/oai_dc.xsd">'
-)
 DATACITE_OPEN = (
     '<resource xmlns="http://datacite.org/schema/kernel-4" '
     'xsi:schemaLocation="http://datacite.org/schema/kernel-4 http://schema.datacite.org/meta/kernel-4.5/metadata.xsd">'
@@ -298,7 +295,7 @@ class GeneratedZenodoBase:
         creators_dc = "".join(f"<dc:creator>{escape(f)}, {escape(g)}</dc:creator>" for f, g in people)
         subjects_dc = "".join(f"<dc:subject>{escape(k)}</dc:subject>" for k in keywords)
         oai_dc = (
-            f"{DC_OPEN}{creators_dc}<dc:date>{issued}</dc:date>"
+            f"{OAI_DC_OPEN}{creators_dc}<dc:date>{issued}</dc:date>"
             f"<dc:description>{escape(description)}</dc:description>"
             f"<dc:identifier>https://doi.org/{doi}</dc:identifier><dc:identifier>oai:zenodo.org:{recid}</dc:identifier>"
             f"<dc:publisher>Zenodo</dc:publisher>"

@@ -101,15 +101,17 @@ def test_kill_9_at_random_points_then_rerun_equals_uninterrupted(
     assert expected["upserts_per_record"] == Counter({1: len(expected["records"])})
     assert expected["index_walk_unique"] and expected["cursor_at_end"]
     rng = random.Random(SEED)
-    killed_mid_run = 0
-    for trial in range(TRIALS):
+    killed_mid_run = trial = 0
+    # A kill that comes after the harvest has already finished (a run faster than the reference on a machine whose
+    # load changes) proves nothing: trials go on until TRIALS kills have hit running harvests, within a bound.
+    while killed_mid_run < TRIALS and trial < 3 * TRIALS:
         home = tmp_path / f"trial-{trial}"
         kills = 1 + (trial % 3 == 2)  # every third trial is killed twice before it may finish
         for _ in range(kills):
             process = subprocess.Popen(
                 harvest_command(home, sources_file), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
             )
-            time.sleep(rng.uniform(0.05, 0.95) * duration)
+            time.sleep(rng.uniform(0.05, 0.9) * duration)
             if process.poll() is None:
                 process.send_signal(signal.SIGKILL)
                 killed_mid_run += 1
@@ -123,4 +125,5 @@ def test_kill_9_at_random_points_then_rerun_equals_uninterrupted(
             assert got[key] == expected[key], f"trial {trial} (seed {SEED}): {key} differs from the uninterrupted run"
         interrupted = [r for r in Runs(Lake.open(home).catalogue.engine).recent(limit=100) if r.state == "interrupted"]
         assert all("died" in (r.message or "") for r in interrupted)
+        trial += 1
     assert killed_mid_run >= TRIALS, f"only {killed_mid_run} kills hit a running harvest"
