@@ -10,7 +10,7 @@ import pytest
 from connectors import registry
 from harvester.config import ConfigError, load, parse
 
-KINDS = ["cernopendata", "zenodo", "hepdata"]
+KINDS = sorted(registry())
 
 
 def error_of(text: str) -> str:
@@ -27,8 +27,13 @@ def test_default_config_names_the_real_portals() -> None:
         "zenodo": "https://zenodo.org",
         "zenodo-physics": "https://zenodo.org",
         "hepdata": "https://www.hepdata.net",
+        "kcdc": "https://kcdc.iap.kit.edu",
+        "zenodo-oai": "https://zenodo.org/oai2d",
+        "cernopendata-oai": "https://opendata.cern.ch/oai2d",
     }
     assert all(source.spec.limits.requests_per_minute for source in config.sources.values())
+    # the OAI-PMH routes to portals that have a REST source are off: the same records twice would be duplicates
+    assert {name for name, source in config.sources.items() if not source.enabled} == {"zenodo-oai", "cernopendata-oai"}
 
 
 def test_a_valid_file_with_options_and_limits(tmp_path: Path) -> None:
