@@ -21,7 +21,7 @@ from harvester.home import Home, resolve
 from indexer.consumer import IndexConsumer
 from indexer.query import Query, SearchResult
 from indexer.tantivy_backend import TantivyIndex
-from ontology.model import RECORD_ID_BASE, record_id, split_record_id
+from ontology.model import record_id, split_record_id
 
 INDEX_CONSUMER = "index"
 """The change-feed cursor of the search index."""
@@ -32,11 +32,9 @@ class RecordNotFound(LookupError):
 
 
 def normalise_record_id(text: str) -> str:
-    """Accept the full record URI or the short `SOURCE/NATIVE_ID` people type."""
-    text = text.strip()
-    if text.startswith(RECORD_ID_BASE):
-        return text
-    source, native = split_record_id(text)
+    """Accept the full record URI or the short `SOURCE/NATIVE_ID` people type, percent-encoded or not: an HTTP path
+    arrives decoded (`…/oai:zenodo.org:1` for the stored `…/oai%3Azenodo.org%3A1`), so the id is always rebuilt."""
+    source, native = split_record_id(text.strip())
     return record_id(source, native)
 
 
