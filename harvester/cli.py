@@ -486,6 +486,7 @@ def demo(
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
+    sock.listen(128)  # before the URL is printed: a client that reads it at once is queued, not refused
     url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
     out.print(
         f"[bold green]serving[/] {url}  (API: {url}api/search?q=dark+matter, OpenAPI: {url}openapi.json); Ctrl-C stops"

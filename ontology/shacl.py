@@ -224,9 +224,12 @@ class Report:
         lines = [f"{self.records} records validated"]
         for (gate, severity), number in sorted(self.counts().items()):
             lines.append(f"  {gate:<22} {severity:<9} {number}")
-        kinds = Counter((f.gate, f.severity, f.path, f.constraint) for f in self.findings)
-        for kind, number in kinds.most_common(examples):
-            example = next(f for f in self.findings if (f.gate, f.severity, f.path, f.constraint) == kind)
+        kinds = Counter((f.gate, f.severity, f.path or "", f.constraint or "") for f in self.findings)
+        # most frequent first; ties in a fixed order (pyshacl reports results in no stable order)
+        for kind, number in sorted(kinds.items(), key=lambda item: (-item[1], item[0]))[:examples]:
+            example = min(
+                (f for f in self.findings if (f.gate, f.severity, f.path or "", f.constraint or "") == kind), key=str
+            )
             lines.append(f"  {number:>7} × {example}")
         if self.unattributed:
             lines.append(f"  {len(self.unattributed)} results not traced to a record, e.g. {self.unattributed[0]}")

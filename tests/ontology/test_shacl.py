@@ -271,9 +271,16 @@ def test_an_unknown_gate_is_named(full: Record) -> None:
 
 
 def test_the_summary_names_counts_and_examples(full: Record, minimal: Record) -> None:
-    summary = shacl.validate([full, minimal]).summary()
+    report = shacl.validate([full, minimal])
+    summary = report.summary(examples=50)
     assert summary.startswith("2 records validated")
-    assert "dcat-ap-recommended    Warning" in summary and minimal.id in summary
+    assert "dcat-ap-recommended    Warning" in summary
+    examples = [line for line in summary.splitlines() if " × [" in line]
+    kinds = {(f.gate, f.severity, f.path, f.constraint) for f in report.findings}
+    assert len(examples) == len(kinds)  # one example line per kind of finding
+    assert any(full.id in line for line in examples) and any(minimal.id in line for line in examples)
+    shortened = [line for line in report.summary().splitlines() if " × [" in line]
+    assert len(shortened) == 5 and shortened == examples[:5]  # the most frequent first, in a stable order
 
 
 def test_a_concept_triple_shared_by_records_is_attributed_to_each(full: Record) -> None:
