@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from lxml import etree
+from oai_schema import oai_pmh_schema
 
 from sandbox.replicas import replica_class
 from sandbox.replicas.cernopendata_api import fixture_stamps
@@ -28,25 +29,9 @@ DC = "{http://purl.org/dc/elements/1.1/}"
 CORPUS_SETS = {"CMS": 6993, "ATLAS": 172, "ALICE": 161, "LHCb": 119, "DELPHI": 1}
 
 
-class LocalSchemas(etree.Resolver):
-    """Resolve the schemas' remote imports (Dublin Core, xml.xsd) to the local copies in ../shared/standards."""
-
-    def __init__(self, standards: Path) -> None:
-        super().__init__()
-        self.files = {p.name: p for p in standards.rglob("*.xsd")}
-
-    def resolve(self, url: str | None, pubid: str | None, context: object) -> object:
-        name = (url or "").rsplit("/", 1)[-1]
-        if url and url.startswith("http") and name in self.files:
-            return self.resolve_filename(str(self.files[name]), context)
-        return None
-
-
 @pytest.fixture(scope="module")
 def schema(standards: Path) -> etree.XMLSchema:
-    parser = etree.XMLParser(no_network=True)
-    parser.resolvers.add(LocalSchemas(standards))
-    return etree.XMLSchema(etree.parse(str(standards / "oai-pmh" / "bundle.xsd"), parser))
+    return oai_pmh_schema(standards)
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from lxml import etree
+from oai_schema import oai_pmh_schema
 
 from sandbox.replicas.oaipmh_kcdc import KcdcOaiReplica
 from sandbox.replicas.oaipmh_zenodo import ZenodoOaiReplica, load_corpus
@@ -18,25 +19,9 @@ from sandbox.server import RunningSandbox, start
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
 
 
-class LocalSchemas(etree.Resolver):
-    """Resolve the schemas' remote imports (Dublin Core, xml.xsd) to the local copies in ../shared/standards."""
-
-    def __init__(self, standards: Path) -> None:
-        super().__init__()
-        self.files = {p.name: p for p in standards.rglob("*.xsd")}
-
-    def resolve(self, url: str | None, pubid: str | None, context: object) -> object:
-        name = (url or "").rsplit("/", 1)[-1]
-        if url and url.startswith("http") and name in self.files:
-            return self.resolve_filename(str(self.files[name]), context)
-        return None
-
-
 @pytest.fixture(scope="module")
 def schema(standards: Path) -> etree.XMLSchema:
-    parser = etree.XMLParser(no_network=True)
-    parser.resolvers.add(LocalSchemas(standards))
-    return etree.XMLSchema(etree.parse(str(standards / "oai-pmh" / "bundle.xsd"), parser))
+    return oai_pmh_schema(standards)
 
 
 @pytest.fixture(scope="module")
