@@ -163,6 +163,21 @@ class OaiBase(RecordBase, Protocol):
         ...
 
 
+class OaiBaseDefaults:
+    """What an OAI base built from records (not replayed from recordings) answers unless it says otherwise: no
+    header-only records, none deleted at the source, datestamps growing with the index."""
+
+    def listed_of(self, index: int) -> frozenset[str]:
+        return frozenset()
+
+    def deleted_of(self, index: int) -> bool:
+        return False
+
+    @property
+    def monotonic(self) -> bool:
+        return True
+
+
 @dataclass(frozen=True)
 class Item:
     """One header of a listing: a live entry or a deletion, with its listing key."""

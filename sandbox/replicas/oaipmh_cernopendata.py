@@ -47,7 +47,7 @@ from sandbox.replicas.cernopendata import CernBase, CorpusCernBase
 from sandbox.replicas.cernopendata import revise as revise_fixture
 from sandbox.replicas.cernopendata_api import OAI_PREFIX
 from sandbox.replicas.cernopendata_generator import GeneratedCernBase
-from sandbox.replicas.oaipmh import OAI_DC, SECONDS, OaiPmhReplica, RepositoryProfile, stamp_text
+from sandbox.replicas.oaipmh import OAI_DC, SECONDS, OaiBaseDefaults, OaiPmhReplica, RepositoryProfile, stamp_text
 from sandbox.store import ReplicaStore
 
 CERN_OAI = RepositoryProfile(
@@ -109,7 +109,7 @@ def dublin_core(fixture: Mapping[str, Any], identifier: str) -> str:
     return "".join(parts)
 
 
-class CernOaiBase:
+class CernOaiBase(OaiBaseDefaults):
     """A CERN record base (corpus or generated) seen through the OAI server: ids, experiment sets, `oai_dc`."""
 
     def __init__(self, base: CernBase) -> None:
@@ -145,12 +145,6 @@ class CernOaiBase:
 
     def formats_of(self, index: int) -> frozenset[str]:
         return frozenset(("oai_dc",))
-
-    def listed_of(self, index: int) -> frozenset[str]:
-        return frozenset()
-
-    def deleted_of(self, index: int) -> bool:
-        return False
 
     @property
     def monotonic(self) -> bool:

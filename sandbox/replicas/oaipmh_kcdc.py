@@ -27,6 +27,7 @@ from sandbox.replicas.oaipmh import (
     DAY,
     OAI_DC,
     OAI_DC_OPEN,
+    OaiBaseDefaults,
     OaiListBase,
     OaiPmhReplica,
     OaiRecord,
@@ -113,7 +114,7 @@ QUANTITIES = (
 )
 
 
-class GeneratedKcdcBase:
+class GeneratedKcdcBase(OaiBaseDefaults):
     """Preselection i: component, selection and format from i, runs and sizes from (seed, i); one a day."""
 
     def __init__(self, count: int, seed: int = 0) -> None:
@@ -149,16 +150,6 @@ class GeneratedKcdcBase:
 
     def formats_of(self, index: int) -> frozenset[str]:
         return frozenset(("oai_dc",))
-
-    def listed_of(self, index: int) -> frozenset[str]:
-        return frozenset()
-
-    def deleted_of(self, index: int) -> bool:
-        return False
-
-    @property
-    def monotonic(self) -> bool:
-        return True
 
     def count(self, lo: int, hi: int, set_spec: str | None, prefixes: frozenset[str]) -> int | None:
         if "oai_dc" not in prefixes:

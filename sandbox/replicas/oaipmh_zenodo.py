@@ -35,6 +35,7 @@ from sandbox.replicas.oaipmh import (
     OAI_DC_OPEN,
     SECONDS,
     MetadataFormat,
+    OaiBaseDefaults,
     OaiListBase,
     OaiPmhReplica,
     OaiRecord,
@@ -205,7 +206,7 @@ DATACITE_OPEN = (
 )
 
 
-class GeneratedZenodoBase:
+class GeneratedZenodoBase(OaiBaseDefaults):
     """Record i of a deterministic Zenodo-like repository; datestamps grow with i (so ranges are bisected)."""
 
     def __init__(self, count: int, seed: int = 0) -> None:
@@ -235,16 +236,6 @@ class GeneratedZenodoBase:
 
     def formats_of(self, index: int) -> frozenset[str]:
         return frozenset(("oai_dc", "datacite"))
-
-    def listed_of(self, index: int) -> frozenset[str]:
-        return frozenset()
-
-    def deleted_of(self, index: int) -> bool:
-        return False
-
-    @property
-    def monotonic(self) -> bool:
-        return True
 
     def count(self, lo: int, hi: int, set_spec: str | None, prefixes: frozenset[str]) -> int | None:
         if not prefixes & {"oai_dc", "datacite"}:
