@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cern_corpus import cern_records_by_recid
 from lakes import edit, harvest_all, replica_requests, sources_of
 
 from connectors import registry
@@ -30,10 +31,7 @@ SOURCE = "cernopendata-oai"
 
 @pytest.fixture(scope="module")
 def fixtures(corpus: Path) -> dict[str, dict[str, Any]]:
-    records: dict[str, dict[str, Any]] = {}
-    for path in sorted((corpus / "cernopendata" / "records").glob("*.json")):
-        records.update((str(r["recid"]), r) for r in json.loads(path.read_text(encoding="utf-8")))
-    return records
+    return cern_records_by_recid(corpus)
 
 
 @pytest.fixture(scope="module")

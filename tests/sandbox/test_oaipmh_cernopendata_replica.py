@@ -7,7 +7,6 @@ completeListSize, 60 s tokens); `from`/`until` against the REST replica's stamps
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
@@ -16,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from cern_corpus import cern_records_by_recid
 from lxml import etree
 from oai_schema import oai_pmh_schema
 
@@ -36,10 +36,7 @@ def schema(standards: Path) -> etree.XMLSchema:
 
 @pytest.fixture(scope="module")
 def fixtures(corpus: Path) -> dict[str, dict[str, Any]]:
-    records: dict[str, dict[str, Any]] = {}
-    for path in sorted((corpus / "cernopendata" / "records").glob("*.json")):
-        records.update((str(r["recid"]), r) for r in json.loads(path.read_text(encoding="utf-8")))
-    return records
+    return cern_records_by_recid(corpus)
 
 
 @pytest.fixture(scope="module")
