@@ -20,6 +20,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -280,15 +281,25 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--sizes", default="100000,1000000", help="comma-separated record counts")
     parser.add_argument("--repeat", type=int, default=200, help="searches per latency figure")
-    parser.add_argument("--workdir", type=Path, default=None, help="keep homes here (default: a temporary folder)")
+    parser.add_argument(
+        "--workdir", type=Path, default=None,
+        help="keep each size's sandbox and home in WORKDIR/KIND-N, to query again later (default: a temporary folder)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     results = []
     for size in (int(s) for s in args.sizes.split(",")):
-        with tempfile.TemporaryDirectory(prefix=f"dmlake-bench-{size}-", dir=args.workdir) as workdir:
-            print(f"{args.kind}: {size:,} records ...", file=sys.stderr, flush=True)
-            figures = run_size(args.kind, size, args.repeat, Path(workdir))
-            results.append(figures)
-            print(table([figures]).splitlines()[-1], file=sys.stderr, flush=True)
+        print(f"{args.kind}: {size:,} records ...", file=sys.stderr, flush=True)
+        if args.workdir is not None:
+            kept = args.workdir / f"{args.kind}-{size}"
+            if kept.exists():
+                shutil.rmtree(kept)
+            kept.mkdir(parents=True)
+            figures = run_size(args.kind, size, args.repeat, kept)
+        else:
+            with tempfile.TemporaryDirectory(prefix=f"dmlake-bench-{size}-") as workdir:
+                figures = run_size(args.kind, size, args.repeat, Path(workdir))
+        results.append(figures)
+        print(table([figures]).splitlines()[-1], file=sys.stderr, flush=True)
     print(table(results))
     out = REPO / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
