@@ -16,6 +16,7 @@ from multiprocessing.synchronize import Event
 from pathlib import Path
 from typing import Any
 
+from harvester.gc_tuning import tune_for_bulk_work
 from harvester.mapping import die_with_parent
 from indexer.tantivy_backend import IndexBusyError
 
@@ -28,6 +29,7 @@ def _follow(home: str, database_url: str, parent: int, stop: Event, applied: Any
     from dmlake.lake import Lake
 
     lake = Lake.open(home, database_url)
+    tune_for_bulk_work()
     waited_busy = 0.0
     try:
         while os.getppid() == parent:

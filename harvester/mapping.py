@@ -29,6 +29,7 @@ from connectors import registry
 from connectors.base import Connector, MappingError, RawRecord
 from harvester import codec, gate
 from harvester.catalogue import Mapped, Rejected
+from harvester.gc_tuning import tune_for_bulk_work
 
 log = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1
@@ -112,6 +113,12 @@ def die_with_parent(parent: int) -> None:
         os._exit(0)
 
 
+def start_worker(parent: int) -> None:
+    """A mapping worker's start: end with the harvester, and set the collector for bulk work."""
+    die_with_parent(parent)
+    tune_for_bulk_work()
+
+
 def default_workers() -> int:
     """Worker processes to map with: one per core beyond the first, at most 4; `DMLAKE_MAP_WORKERS` overrides."""
     configured = os.environ.get("DMLAKE_MAP_WORKERS")
@@ -187,7 +194,7 @@ class Mapper:
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=context,
-                initializer=functools.partial(die_with_parent, os.getpid()),
+                initializer=functools.partial(start_worker, os.getpid()),
             )
         return self._pool
 
