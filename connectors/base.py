@@ -50,6 +50,10 @@ class RawRecord:
     url: str
     source_updated: str | None = None
     """The source's own modification stamp for this record, if it has one; kept to skip unchanged records."""
+    validators: Mapping[str, str] | None = None
+    """The HTTP validators the server sent with `payload` (`connectors.http.Validators.to_state()`: `etag`,
+    `last_modified`). The catalogue keeps them with the record, in the transaction that stores the record, so a
+    later run may ask "changed since?" (`HarvestState.validators`) and take a 304 for this very payload."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,11 @@ class FetchFailure:
 KnownStamps = Callable[[Sequence[str]], Mapping[str, str | None]]
 """Given native ids, the source stamps the catalogue holds for them (absent: a record we do not have)."""
 
+KnownValidators = Callable[[Sequence[str]], Mapping[str, Mapping[str, str]]]
+"""Given native ids, the HTTP validators stored with the records the catalogue holds for them, in the form
+`RawRecord.validators` has. Absent: nothing to validate against (a record we do not have, a tombstone, a record
+stored without validators or by another mapping version): fetch it unconditionally."""
+
 
 @dataclass(frozen=True)
 class HarvestState:
@@ -99,6 +108,9 @@ class HarvestState:
     full: bool = False
     """Ignore `previous` and list everything (also detects deletions by disappearance)."""
     known: KnownStamps = field(default=lambda ids: {})
+    validators: KnownValidators = field(default=lambda ids: {})
+    """For conditional GET: a 304 to these validators means the catalogue's copy of the record is current. Ask
+    for a page's ids at once (one query per page, not per record)."""
     limit: int | None = None
     """Stop after this many records (dry runs and samples)."""
 

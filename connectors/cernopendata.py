@@ -7,6 +7,13 @@ changed records are fetched (`GET /api/records/<recid>`, concurrently within the
 because search hits carry no files. A 410 on fetch is a deletion; a record gone from a complete listing is
 tombstoned by the harvester (the last page says `listing_complete`).
 
+Conditional GET. The portal's record endpoint (invenio-records-rest's `record_responsify`) sends `ETag: "<revision
+id>"` and `Last-Modified: <updated>` and answers a matching `If-None-Match` with 304. Every record fetch keeps the
+validators it was answered with (`RawRecord.validators`, stored with the record by the catalogue); a record the
+listing does not show as changed (a `full` run, or a hit without an `updated` stamp) is fetched with those
+validators, and a 304 puts it in `Page.unchanged` without a download. A record whose stamp differs is fetched
+unconditionally: its revision changed, so a 304 could not come.
+
 Listing. The search refuses `page * size >= 10000`, so the listing is split into recid windows
 (`q=recid:[low TO high]`) small enough to page through, sized adaptively from the hit totals the portal reports:
 a window reporting more hits than fit is shrunk before its first page is used, a sparse one makes the next
@@ -22,7 +29,9 @@ The checkpoint after each page holds the window and the request for its next pag
 right after the last committed page (on the source's current URL: only the page's parameters are kept). The
 final checkpoint keeps the learned window width, so the next run starts with windows of the right size.
 
-A `full` run fetches every record again (a forced refresh); other runs fetch only new and changed ones.
+A `full` run fetches every record again (a forced refresh), conditionally where the catalogue holds validators for
+it (a record mapped by an older mapping version has none, so it is fetched and mapped anew); other runs fetch only
+new and changed ones.
 
 Options (`[sources.<name>.options]`): `page_size` (hits per search page, default 200: hits carry full metadata,
 and author lists can be large), `window_target` (hits aimed at per recid window, default 10 pages), `max_relists`
@@ -32,7 +41,7 @@ and author lists can be large), `window_target` (hits aimed at per recid window,
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
@@ -50,7 +59,7 @@ from connectors.base import (
     register,
 )
 from connectors.cernopendata_mapper import map_cern_record
-from connectors.http import HttpError
+from connectors.http import HttpError, NotModified, Validators
 from connectors.paging import LinksNext, Listing, Request, dig
 from ontology import Record
 
@@ -217,12 +226,18 @@ class CernOpenDataConnector(Connector):
         known = state.known(ids) if ids else {}
         unchanged = [i for i in ids if not state.full and known.get(i) is not None and known.get(i) == stamps[i]]
         same = set(unchanged)
+        wanted = [i for i in ids if i not in same]
+        # only records the listing does not show as changed can be answered 304: ask for their validators alone
+        unsure = [i for i in wanted if i in known and not _stamp_changed(known[i], stamps[i])]
+        validators = state.validators(unsure) if unsure else {}
         fetched = self.http.map_concurrently(
-            self._fetch, [i for i in ids if i not in same], workers=self.spec.limits.concurrency
+            lambda recid: self._fetch(recid, validators.get(recid)), wanted, workers=self.spec.limits.concurrency
         )
         page = Page(checkpoint={}, unchanged=unchanged, requests=requests + len(fetched))
         for outcome in fetched:
-            if isinstance(outcome, RawRecord):
+            if isinstance(outcome, str):
+                page.unchanged.append(outcome)
+            elif isinstance(outcome, RawRecord):
                 page.records.append(outcome)
             elif isinstance(outcome, Deletion):
                 page.deletions.append(outcome)
@@ -261,18 +276,38 @@ class CernOpenDataConnector(Connector):
         cursor.high, cursor.relists = None, 0
 
     # -- fetching --------------------------------------------------------------------------------------------
-    def _fetch(self, recid: str) -> RawRecord | Deletion | FetchFailure:
+    def _fetch(self, recid: str, held: Mapping[str, str] | None = None) -> RawRecord | Deletion | FetchFailure | str:
+        """Fetch one record: with `held` validators a 304 returns the recid (the catalogue's copy is current).
+
+        Without validators no conditional header is sent at all, not even one the client remembers for the URL:
+        only the catalogue knows which answer was committed.
+        """
         url = f"{self.base}/api/records/{recid}"
         try:
-            response, body = self.http.get_json_response(url, ok_statuses=(404, 410))
+            answer = self.http.get_conditional(
+                url,
+                validators=Validators.from_state(held) if held else Validators(),
+                parse="json",
+                ok_statuses=(404, 410),
+            )
         except HttpError as error:
             return FetchFailure(recid, url, str(error))
+        if isinstance(answer, NotModified):
+            return recid
+        response, body = answer.response, answer.body
         if response.status_code == 410:
             return Deletion(recid, f"HTTP 410 from {url}: {_message(response)}")
         if response.status_code == 404:
             return FetchFailure(recid, url, f"listed by the search but HTTP 404: {_message(response)}")
         updated = body.get("updated") if isinstance(body, dict) else None
-        return RawRecord(recid, response.content, "application/json", url, str(updated) if updated else None)
+        return RawRecord(
+            recid,
+            response.content,
+            "application/json",
+            url,
+            str(updated) if updated else None,
+            validators=answer.validators.to_state() if answer.validators else None,
+        )
 
     # -- mapping ---------------------------------------------------------------------------------------------
     @classmethod
@@ -283,6 +318,11 @@ class CernOpenDataConnector(Connector):
                 "metadata.recid", f"the payload is record {record.native_id}, fetched as {raw.native_id}"
             )
         return record
+
+
+def _stamp_changed(held: str | None, listed: Any) -> bool:
+    """Whether the listing shows a record changed since the catalogue's copy (both stamps known and different)."""
+    return held is not None and listed is not None and held != listed
 
 
 def _total(body: Any, response: httpx.Response) -> int:

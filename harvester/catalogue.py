@@ -262,6 +262,7 @@ class Catalogue:
                     records.c.raw_sha256,
                     records.c.source_updated,
                     records.c.mapping_version,
+                    records.c.validators,
                 ).where(records.c.id.in_(chunk))
             )
             existing.update({row.id: row for row in rows})
@@ -274,6 +275,7 @@ class Catalogue:
                 "source_updated": item.raw.source_updated,
                 "source_url": item.raw.url,
                 "mapping_version": item.mapping_version,
+                "validators": _validators_json(item.raw.validators),
             }
             if item.record_id not in existing:
                 new_rows.append(
@@ -300,10 +302,11 @@ class Catalogue:
                 continue
             if row.content_hash == item.content_hash and row.tombstone is None:
                 counts.unchanged += 1
-                if (row.raw_sha256, row.source_updated, row.mapping_version) != (
+                if (row.raw_sha256, row.source_updated, row.mapping_version, row.validators) != (
                     bookkeeping["raw_sha256"],
                     bookkeeping["source_updated"],
                     bookkeeping["mapping_version"],
+                    bookkeeping["validators"],
                 ):
                     conn.execute(update(records).where(records.c.id == item.record_id).values(**bookkeeping))
                 continue
@@ -532,6 +535,30 @@ class Catalogue:
                 found.update({row.native_id: row.source_updated for row in rows if row.tombstone is None})
         return found
 
+    def known_validators(
+        self, source: str, native_ids: Sequence[str], mapping_version: str
+    ) -> dict[str, dict[str, str]]:
+        """For conditional GET: the HTTP validators stored with live records among `native_ids`.
+
+        A validator is only worth a 304 if the catalogue holds what it validates: it is written with its record's
+        payload in one transaction (`commit_page`), so a record whose commit was lost has none (or those of the
+        copy that did commit). A tombstone's validators are not offered (the record must come back in full), nor
+        those of a record mapped by another mapping version (a 304 would keep the old mapping of it).
+        """
+        found: dict[str, dict[str, str]] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(native_ids)):
+                # Filtered here, not in SQL, for the reason given in `known_stamps`
+                rows = conn.execute(
+                    select(
+                        records.c.native_id, records.c.validators, records.c.tombstone, records.c.mapping_version
+                    ).where(and_(records.c.source == source, records.c.native_id.in_(chunk)))
+                )
+                for row in rows:
+                    if row.tombstone is None and row.validators and row.mapping_version == mapping_version:
+                        found[row.native_id] = orjson.loads(row.validators)
+        return found
+
     def get(self, record_id: str) -> StoredRecord | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(records).where(records.c.id == record_id)).first()
@@ -659,6 +686,13 @@ def _stored(row: Any) -> StoredRecord:
         source_updated=row.source_updated,
         raw_sha256=row.raw_sha256,
     )
+
+
+def _validators_json(validators: Mapping[str, str] | None) -> str | None:
+    """Validators as stored: compact JSON with sorted keys (so equal validators compare equal as text)."""
+    if not validators:
+        return None
+    return orjson.dumps(dict(validators), option=orjson.OPT_SORT_KEYS).decode()
 
 
 def _json_or_none(text: str | None) -> dict[str, Any] | None:

@@ -61,6 +61,8 @@ class SourceReport:
     retries: int
     message: str | None = None
     pending_deletions: int = 0
+    not_modified: int = 0
+    """Conditional GETs answered 304: records (or pages) confirmed current without a download."""
 
 
 _DONE = object()
@@ -159,6 +161,7 @@ class Harvester:
         run_id = self.runs.start(name, mode)
         listing_id = listing_id or run_id
         requests_before, retries_before = self.http.stats.requests, self.http.stats.retries
+        not_modified_before = self.http.stats.not_modified
         progress = Progress(name, run_id, mode)
         started = time.monotonic()
         state = HarvestState(
@@ -166,6 +169,7 @@ class Harvester:
             previous=None if full else previous,
             full=full,
             known=lambda ids: self.catalogue.known_stamps(name, ids),
+            validators=lambda ids: self.catalogue.known_validators(name, ids, connector_class.mapping_version),
         )
         final_checkpoint = previous or {}
         complete = False
@@ -175,7 +179,10 @@ class Harvester:
             requests = self.http.stats.requests - requests_before
             retries = self.http.stats.retries - retries_before
             progress.counts.pending_deletions = pending
-            self.runs.finish(run_id, state_name, progress.counts, progress.pages, requests, retries, message)
+            not_modified = self.http.stats.not_modified - not_modified_before
+            self.runs.finish(
+                run_id, state_name, progress.counts, progress.pages, requests, retries, message, not_modified
+            )
             return SourceReport(
                 name,
                 run_id,
@@ -188,6 +195,7 @@ class Harvester:
                 retries,
                 message,
                 pending,
+                not_modified,
             )
 
         def commit(page: Page, outcomes: list[Mapped | Rejected]) -> None:
@@ -226,6 +234,7 @@ class Harvester:
                     progress.pages,
                     self.http.stats.requests - requests_before,
                     self.http.stats.retries - retries_before,
+                    self.http.stats.not_modified - not_modified_before,
                 )
             if on_progress is not None:
                 on_progress(progress)

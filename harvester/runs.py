@@ -40,6 +40,8 @@ class RunRow:
     requests: int
     retries: int
     message: str | None
+    not_modified: int = 0
+    """Conditional GETs the servers answered 304 (Not Modified): records confirmed current without a download."""
 
     @property
     def duration_seconds(self) -> float | None:
@@ -116,22 +118,40 @@ class Runs:
                     pending_deletions=0,
                     requests=0,
                     retries=0,
+                    not_modified=0,
                 )
             )
             key = result.inserted_primary_key
             assert key is not None
             return int(key[0])
 
-    def progress(self, run_id: int, counts: Counts, pages: int, requests: int, retries: int) -> None:
+    def progress(
+        self, run_id: int, counts: Counts, pages: int, requests: int, retries: int, not_modified: int = 0
+    ) -> None:
         with self.engine.begin() as conn:
             conn.execute(
                 update(runs)
                 .where(runs.c.id == run_id)
-                .values(heartbeat_at=now(), pages=pages, requests=requests, retries=retries, **_count_values(counts))
+                .values(
+                    heartbeat_at=now(),
+                    pages=pages,
+                    requests=requests,
+                    retries=retries,
+                    not_modified=not_modified,
+                    **_count_values(counts),
+                )
             )
 
     def finish(
-        self, run_id: int, state: str, counts: Counts, pages: int, requests: int, retries: int, message: str | None
+        self,
+        run_id: int,
+        state: str,
+        counts: Counts,
+        pages: int,
+        requests: int,
+        retries: int,
+        message: str | None,
+        not_modified: int = 0,
     ) -> None:
         with self.engine.begin() as conn:
             conn.execute(
@@ -144,6 +164,7 @@ class Runs:
                     pages=pages,
                     requests=requests,
                     retries=retries,
+                    not_modified=not_modified,
                     message=message,
                     **_count_values(counts),
                 )
@@ -198,4 +219,5 @@ def _run_row(row: object) -> RunRow:
         requests=r["requests"],
         retries=r["retries"],
         message=r["message"],
+        not_modified=r["not_modified"] or 0,
     )

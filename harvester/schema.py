@@ -66,6 +66,7 @@ runs = Table(
     Column("pending_deletions", Integer, nullable=False, default=0),
     Column("requests", Integer, nullable=False, default=0),
     Column("retries", Integer, nullable=False, default=0),
+    Column("not_modified", Integer, nullable=False, default=0, server_default="0"),  # 304s to conditional GETs
     Column("message", Text),
 )
 
@@ -108,6 +109,9 @@ records = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("tombstone", Text),  # reason, when the record is gone
     Column("tombstoned_at", DateTime(timezone=True)),
+    # JSON: the HTTP validators (ETag, Last-Modified) of the payload this row was mapped from, written in the same
+    # statement as raw_sha256, so they never describe a payload the catalogue does not hold
+    Column("validators", Text),
     UniqueConstraint("source", "native_id", name="uq_records_source_native"),
 )
 

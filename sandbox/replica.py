@@ -6,7 +6,7 @@ Admin routes live under `/_sandbox/` (never faulted, never part of the imitated 
 * `POST /_sandbox/delete` same body: remove records (the API then answers as the real portal does for gone records)
 * `PUT  /_sandbox/faults` a list of fault plans (see `sandbox.faults`); `GET` shows them with their counts
 * `GET  /_sandbox/requests` the requests served so far (method, path, query, status, time received as Unix
-  seconds); `DELETE` clears the log
+  seconds, and the conditional headers `if_none_match` / `if_modified_since` when sent); `DELETE` clears the log
 * `GET  /_sandbox/info` kind, live and deleted record counts
 """
 
@@ -28,6 +28,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sandbox.conditional import ConditionalGet
 from sandbox.faults import FaultInjector, FaultPlan, expose_transport
 from sandbox.store import ReplicaStore
+
+_CONDITIONAL = {b"if-none-match": "if_none_match", b"if-modified-since": "if_modified_since"}
+"""Request headers the log keeps (under these keys), so tests can see what a conditional GET sent."""
 
 
 class RequestLog:
@@ -60,6 +63,9 @@ class RequestLog:
                 "status": status[0] if status else None,
                 "time": received,
             }
+            for name, value in scope.get("headers", []):
+                if name.lower() in _CONDITIONAL:
+                    entry[_CONDITIONAL[name.lower()]] = value.decode("latin-1")
             with self._lock:
                 self.entries.append(entry)
 
