@@ -236,6 +236,7 @@ def run_size(kind: str, count: int, repeat: int, workdir: Path) -> Figures:
         sources = workdir / "sources.toml"
         sources.write_text(
             f'[sources.{kind}]\nkind = "{kind}"\nurl = "{url}"\n[sources.{kind}.limits]\nconcurrency = 8\n'
+            'requests_per_minute = "unlimited"\n'  # a local replica: the polite default rate would be the measure
         )
         home = workdir / "home"
         wall, index_seconds, rss = dmlake_harvest(home, sources, kind)

@@ -97,8 +97,8 @@ def sources(
     except ConfigError as error:
         raise fail(str(error)) from None
     table = Table(title=f"Sources ({configured.path})")
-    for column in ("name", "kind", "url", "enabled", "limits"):
-        table.add_column(column)
+    for column in ("name", "kind", "url", "enabled", "request rate (from)", "at once"):
+        table.add_column(column, overflow="fold")  # a URL cut short with an ellipsis is no use to anyone
     for source in configured.sources.values():
         limits = source.spec.limits
         rate = f"{limits.requests_per_minute:g}/min" if limits.requests_per_minute else "unlimited"
@@ -107,7 +107,8 @@ def sources(
             source.spec.kind,
             source.spec.url,
             "yes" if source.enabled else "no",
-            f"{rate}, {limits.concurrency} at once",
+            f"{rate} ({source.rate_origin})",
+            str(limits.concurrency),
         )
     out.print(table)
 

@@ -10,9 +10,13 @@ url = "https://opendata.cern.ch"
 max_deletion_fraction = 0.1              # hold back a full listing's disappearances above this share of records
 [sources.cernopendata.options]           # kind-specific
 [sources.cernopendata.limits]
-requests_per_minute = 120
+requests_per_minute = 60                 # omitted: the polite default for the host, else for the kind
 concurrency = 4
 ```
+
+`requests_per_minute` left out means polite, not unlimited: the default rate of the source's host
+(`connectors.http.POLITE_REQUESTS_PER_MINUTE_BY_HOST`: zenodo.org reached by any kind is 30/min), else of its kind
+(`POLITE_REQUESTS_PER_MINUTE`), else none. No limit at all has to be asked for: `requests_per_minute = "unlimited"`.
 
 Every error names the file, the line and the key, and says what would be accepted.
 """
@@ -20,16 +24,19 @@ Every error names the file, the line and the key, and says what would be accepte
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from connectors.base import Limits, SourceSpec
+from connectors.http import POLITE_REQUESTS_PER_MINUTE, POLITE_REQUESTS_PER_MINUTE_BY_HOST, polite_limits
 
 SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
@@ -38,12 +45,46 @@ class ConfigError(ValueError):
     """A sources file that cannot be used; the message says where and why."""
 
 
+UNLIMITED = "unlimited"
+"""The one spelling of "no request rate limit" in a sources file (TOML has no null)."""
+
+
 class _LimitsModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    requests_per_minute: float | None = Field(default=None, gt=0)
+    requests_per_minute: float | Literal["unlimited"] | None = None
+    """None: not in the file, so the polite default applies; "unlimited": no limit, asked for."""
     concurrency: int = Field(default=4, ge=1, le=64)
     timeout: float = Field(default=30.0, gt=0)
     max_retries: int = Field(default=6, ge=0, le=20)
+
+    @field_validator("requests_per_minute", mode="before")
+    @classmethod
+    def _rate(cls, value: Any) -> float | str:
+        if value == UNLIMITED:
+            return UNLIMITED
+        written = _as_toml(value)
+        accepted = f'give requests per minute above 0 (e.g. 60), or "{UNLIMITED}" for no limit'
+        if isinstance(value, str):
+            try:
+                float(value)
+            except ValueError:
+                raise ValueError(f"{written} is not a request rate: {accepted}") from None
+            raise ValueError(f'{written} is text: write the number without quotes, or "{UNLIMITED}" for no limit')
+        # 0 and inf are refused too: people write them meaning "no limit", and "unlimited" says so without a guess
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
+            raise ValueError(f"{written} is not a request rate: {accepted}")
+        return float(value)
+
+
+def _as_toml(value: Any) -> str:
+    """A parsed TOML value as the file spelt it, so an error quotes what the person wrote."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    return repr(value)
 
 
 class _SourceModel(BaseModel):
@@ -76,6 +117,26 @@ class _FileModel(BaseModel):
 
 
 @dataclass(frozen=True)
+class RateOrigin:
+    """Where a source's effective request rate came from, for people reading `dmlake sources`."""
+
+    by: Literal["file", "host", "kind", "none", "caller"]
+    """`file`: set in the sources file (a number or "unlimited"); `host`/`kind`: omitted, so the polite default of
+    that host or kind applies; `none`: omitted, and neither has a default (unlimited); `caller`: built in code."""
+    name: str = ""
+    """The host or kind whose default applies (for `none`, the kind that has none)."""
+
+    def __str__(self) -> str:
+        return {
+            "file": "set in the file",
+            "host": f"default for host {self.name}",
+            "kind": f"default for kind {self.name}",
+            "none": f"no default for kind {self.name} or its host",
+            "caller": "as given",
+        }[self.by]
+
+
+@dataclass(frozen=True)
 class Source:
     """A configured source: the connector's spec plus what the harvester itself needs."""
 
@@ -83,6 +144,7 @@ class Source:
     enabled: bool
     max_deletion_fraction: float
     schedule: str | None
+    rate_origin: RateOrigin = RateOrigin("caller")
 
     @property
     def name(self) -> str:
@@ -150,10 +212,28 @@ def parse(text: str, origin: str, known_kinds: list[str] | None = None) -> Sourc
                 f"{origin}:{line}: [sources.{name}] kind = {source.kind!r} is not a connector kind{hint} "
                 f"(known: {', '.join(sorted(known_kinds))})"
             )
-        limits = Limits(**source.limits.model_dump())
+        limits, rate_origin = _effective_limits(source)
         spec = SourceSpec(name=name, kind=source.kind, url=source.url, options=source.options, limits=limits)
-        sources[name] = Source(spec, source.enabled, source.max_deletion_fraction, source.schedule)
+        sources[name] = Source(spec, source.enabled, source.max_deletion_fraction, source.schedule, rate_origin)
     return SourcesConfig(origin, sources, model.defaults.contact)
+
+
+def _effective_limits(source: _SourceModel) -> tuple[Limits, RateOrigin]:
+    """The limits the HTTP client gets (`requests_per_minute=None` there: unlimited) and where the rate came from."""
+    written = source.limits.model_dump()
+    rate = written.pop("requests_per_minute")
+    limits = Limits(**written)
+    if rate == UNLIMITED:
+        return limits, RateOrigin("file")
+    if rate is not None:
+        return replace(limits, requests_per_minute=rate), RateOrigin("file")
+    limits = polite_limits(source.kind, limits, url=source.url)
+    host = urlsplit(source.url).hostname or ""
+    if host in POLITE_REQUESTS_PER_MINUTE_BY_HOST:
+        return limits, RateOrigin("host", host)
+    if source.kind in POLITE_REQUESTS_PER_MINUTE:
+        return limits, RateOrigin("kind", source.kind)
+    return limits, RateOrigin("none", source.kind)
 
 
 def _explain(origin: str, text: str, error: Any) -> str:
@@ -168,6 +248,8 @@ def _explain(origin: str, text: str, error: Any) -> str:
         message = f"unknown key {location[-1]!r}{hint}"
     elif error["type"] == "missing":
         message = "is required"
+    elif error["type"] == "value_error":
+        message = message.removeprefix("Value error, ")
     return f"{origin}:{line}: {key}: {message}"
 
 

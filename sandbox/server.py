@@ -43,8 +43,9 @@ class RunningSandbox:
     _servers: list[uvicorn.Server] = field(default_factory=list, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
 
-    def sources_toml(self) -> str:
-        return sources_toml(_described(self.replicas, self.urls))
+    def sources_toml(self, limits: Mapping[str, Mapping[str, Any]] | None = None) -> str:
+        """The sources file naming these replicas; `limits` adds keys to a source's limits table (by source)."""
+        return sources_toml(_described(self.replicas, self.urls), limits)
 
     def stop(self) -> None:
         for server in self._servers:
@@ -63,9 +64,23 @@ SourceLine = tuple[str, str] | tuple[str, str, Mapping[str, Any]]
 """(kind, URL) or (kind, URL, connector options) of one source."""
 
 
-def sources_toml(sources: Mapping[str, SourceLine]) -> str:
-    """A sources file naming each replica (name → kind, URL, options), in the format `dmlake sources` reads."""
-    lines = ["# Written by `dmlake sandbox up`: the local replicas of the portal APIs.", ""]
+LOCAL_LIMITS: Mapping[str, Any] = {"requests_per_minute": "unlimited"}
+"""Every replica's limits: a replica on 127.0.0.1 is ours to load, and the polite default rates the sources file
+gives a source without limits (Zenodo's 30/min, ...) would stretch a test harvest from seconds to hours."""
+
+
+def sources_toml(sources: Mapping[str, SourceLine], limits: Mapping[str, Mapping[str, Any]] | None = None) -> str:
+    """A sources file naming each replica (name → kind, URL, options), in the format `dmlake sources` reads; every
+    source is unlimited unless `limits` (by source name) sets its `requests_per_minute`, plus any other limit keys."""
+    unknown = sorted(set(limits or {}) - set(sources))
+    if unknown:
+        raise ValueError(f"limits for {', '.join(map(repr, unknown))}: no such replica; serving {', '.join(sources)}")
+    lines = [
+        "# Written by `dmlake sandbox up`: the local replicas of the portal APIs.",
+        '# Their requests_per_minute is "unlimited" because they run on this machine; a source for a real portal',
+        "# should leave it out (the polite default for its host or kind applies) or set a rate the portal allows.",
+        "",
+    ]
     for name, (kind, url, *rest) in sources.items():
         lines += [f"[sources.{name}]", f"kind = {_toml_value(kind)}", f"url = {_toml_value(url)}", ""]
         options: Mapping[str, Any] = rest[0] if rest else {}
@@ -73,6 +88,10 @@ def sources_toml(sources: Mapping[str, SourceLine]) -> str:
             lines.append(f"[sources.{name}.options]")
             lines += [f"{key} = {_toml_value(value)}" for key, value in options.items()]
             lines.append("")
+        lines.append(f"[sources.{name}.limits]")
+        table = {**LOCAL_LIMITS, **(limits or {}).get(name, {})}
+        lines += [f"{key} = {_toml_value(value)}" for key, value in table.items()]
+        lines.append("")
     return "\n".join(lines)
 
 

@@ -42,10 +42,8 @@ def running() -> Iterator[RunningSandbox]:
 @pytest.fixture(scope="module")
 def sources_file(running: RunningSandbox, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("crash-config") / "sources.toml"
-    text = running.sources_toml()
-    for name in running.urls:
-        # small pages: many commit points for the kills to fall between
-        text += f"\n[sources.{name}.limits]\nconcurrency = 4\n"
+    # small pages: many commit points for the kills to fall between
+    text = running.sources_toml({name: {"concurrency": 4} for name in running.urls})
     path.write_text(text)
     return path
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +15,11 @@ from harvester.harvest import SourceReport
 from sandbox.server import RunningSandbox
 
 
-def sources_of(running: RunningSandbox, **extra: str) -> SourcesConfig:
-    """The sandbox's sources file, optionally with extra TOML lines per source (e.g. limits)."""
-    text = running.sources_toml()
-    for name, lines in extra.items():
-        text += f"\n[sources.{name}.limits]\n{lines}\n"
-    return parse(text, "<sandbox>", sorted(registry()))
+def sources_of(running: RunningSandbox, **limits: str) -> SourcesConfig:
+    """The sandbox's sources file (every replica unlimited), with extra limit lines per source merged into that
+    source's one limits table, e.g. `sources_of(running, zenodo="concurrency = 1\nrequests_per_minute = 120")`."""
+    extra = {name: tomllib.loads(lines) for name, lines in limits.items()}
+    return parse(running.sources_toml(extra), "<sandbox>", sorted(registry()))
 
 
 def harvest_all(lake: Lake, config: SourcesConfig, **options: Any) -> dict[str, SourceReport]:
