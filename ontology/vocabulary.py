@@ -30,6 +30,7 @@ SCHEMES = (
     "resource-category",
     "collision-type",
     "accelerator",
+    "organisation",
 )
 
 _SUFFIXES = re.compile(r"\b(collaboration|experiment|detector|observatory)\b")
@@ -135,14 +136,31 @@ def by_uri(uri: str) -> VocabConcept | None:
 
 
 def concept(scheme: str, raw: str) -> Concept:
-    """Map a source string to a `Concept`; unmapped strings are kept (uri None) and counted for the report."""
+    """Map a source string to a `Concept`; unmapped strings are kept (uri None) and counted for the report.
+
+    An experiment name that the vocabularies know as an organisation that is not an experiment (an outreach group
+    named as a record's collaboration) also stays unlinked, but it is no gap of the vocabularies, so it is not
+    counted: see `not_an_experiment`.
+    """
     raw_clean = raw.strip()
     found = lookup(scheme, raw_clean)
+    if found is None and scheme == "experiment" and not_an_experiment(raw_clean) is not None:
+        return Concept(uri=None, label=raw_clean, raw=raw)
     if found is None:
         with _unmapped_lock:
             _unmapped[(scheme, raw_clean)] += 1
         return Concept(uri=None, label=raw_clean or raw, raw=raw)
     return Concept(uri=found.uri, label=found.label, raw=raw)
+
+
+def not_an_experiment(raw: str) -> VocabConcept | None:
+    """The organisation a source names where an experiment is expected, if the vocabularies know it is none.
+
+    Such a name (CERN Open Data's "RWTH Aachen University in Germany" as a collaboration) is kept as the source
+    wrote it, linked to no experiment: a mapper that takes every linked collaboration for an experiment, as the
+    CERN OAI-PMH mapping does, must not make an outreach group one.
+    """
+    return lookup("organisation", raw.strip())
 
 
 def concepts(scheme: str, raws: list[str] | tuple[str, ...]) -> list[Concept]:
@@ -183,7 +201,7 @@ SPDX_IDS = (
     "CC-BY-NC-SA-4.0", "CC-BY-ND-4.0", "CC-BY-NC-ND-4.0", "CC-PDDC", "PDDL-1.0", "ODbL-1.0", "ODC-By-1.0",
     "MIT", "Apache-2.0", "BSD-2-Clause", "BSD-3-Clause", "GPL-2.0-only", "GPL-2.0-or-later", "GPL-3.0-only",
     "GPL-3.0-or-later", "LGPL-2.1-only", "LGPL-3.0-only", "AGPL-3.0-only", "MPL-2.0", "EUPL-1.2", "ISC",
-    "Unlicense", "Artistic-2.0", "EPL-2.0", "Zlib",
+    "Unlicense", "Artistic-2.0", "EPL-2.0", "Zlib", "CC-BY-1.0", "CC-BY-2.5",
 )  # fmt: skip
 _SPDX_BY_KEY = {_key(i): i for i in SPDX_IDS}
 _SPDX_ALIASES = {_key(a): i for a, i in {
@@ -191,6 +209,7 @@ _SPDX_ALIASES = {_key(a): i for a, i in {
     "GPL-2.0": "GPL-2.0-only", "GPL-3.0": "GPL-3.0-only", "gpl-2.0+": "GPL-2.0-or-later",
     "gpl-3.0+": "GPL-3.0-or-later", "LGPL-2.1": "LGPL-2.1-only", "LGPL-3.0": "LGPL-3.0-only",
     "AGPL-3.0": "AGPL-3.0-only", "cc-by": "CC-BY-4.0", "cc-by-sa": "CC-BY-SA-4.0", "bsd-license": "BSD-3-Clause",
+    "Apache License 2.0": "Apache-2.0", "Apache License, Version 2.0": "Apache-2.0",
 }.items()}  # fmt: skip
 
 
