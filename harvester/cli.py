@@ -19,6 +19,7 @@ from rich.table import Table
 
 from dmlake.follow import IndexFollower
 from harvester.config import ConfigError
+from harvester.fair_cli import fair_command
 
 if TYPE_CHECKING:
     from dmlake.lake import Lake
@@ -324,6 +325,9 @@ def serve(
     the_lake.update_index()
     out.print(f"serving the catalogue at {the_lake.home.path} on http://{host}:{port}/ (OpenAPI: /openapi.json)")
     uvicorn.run(create_app(the_lake), host=host, port=port, log_level="warning")
+
+
+app.command("fair")(fair_command)
 
 
 # -- runs, errors, deletions ------------------------------------------------------------------------------------

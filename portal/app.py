@@ -17,6 +17,7 @@ from dmlake.lake import Lake, RecordNotFound
 from indexer.query import Query, QueryError
 from ontology.datacite import DataCiteError
 from ontology.views import FORMATS, MEDIA_TYPES, negotiate, render
+from portal.fair import add_fair_routes
 
 API_DESCRIPTION = """
 Search the federated catalogue of dark-matter, astroparticle and high-energy-physics dataset releases, and fetch
@@ -45,6 +46,8 @@ def create_app(lake: Lake) -> FastAPI:
     ) -> dict[str, Any]:
         query = Query.parse(q, filters=filter or (), facets=facet or (), sort=sort, size=size, cursor=cursor)
         return lake.search(query).to_json()
+
+    add_fair_routes(app, lake)  # before /api/records/{id}, whose path would take …/fair
 
     @app.get(
         "/api/records/{record_id:path}",
