@@ -15,9 +15,9 @@ data: 3 for a persistent identifier and a licence (without them a dataset can be
 real description, a download URL, checksums, experiment concepts and provenance, 1 for everything else.
 
 Principles that hold for every record dmlake serves, whatever its source, are not checked per record: F4 (indexed
-in a searchable resource: the catalogue and its index), A1.1 (HTTP, an open protocol, serves every record), A2
-(metadata outlive the data: removed records stay as tombstones) and I1 (a formal language: every record is
-available as DCAT-AP RDF).
+in a searchable resource: the catalogue and its index), A2 (metadata outlive the data: removed records stay as
+tombstones) and I1 (a formal language: every record is available as DCAT-AP RDF). A1.1 (an open protocol) holds for
+the metadata, served over HTTP; for the data it is part of the download-URL check.
 
 Per source, `SourceSummary` aggregates reports one at a time (mean score, score distribution, how often each check
 passed and failed, the most common missing properties), so a whole catalogue streams through in constant memory.
