@@ -25,7 +25,10 @@ the descriptor and of `CITATION.cff`, `codemeta.json` and `.zenodo.json` where p
 Incremental. `last_activity_after` = the previous run's start minus `overlap_minutes` (default 90: GitLab updates a
 project's `last_activity_at` at most once an hour). A version's stamp is a digest of what the listing says about it
 (the project's descriptive fields, the tag's commit, its release, the tag before it): a version whose stamp the
-catalogue holds is not fetched again. What a commit holds never changes, so this is enough.
+catalogue holds is not fetched again. What a commit holds never changes, so this is enough, and better than
+conditional GET: an unchanged version costs no request at all, where a 304 would cost one per file (GitLab's raw
+file API sends no validator anyway: Workhorse streams the blob, and Rails answers it with `no-cache` and an empty
+body; its JSON answers carry a weak body-digest ETag, but a 304 to a listing would still need the listing's body).
 
 Deletions. An archived project's versions become `Deletion`s ("archived"). A full run lists every project
 (archived included) and says `listing_complete` on its last page, so versions of projects (or tags) that vanished

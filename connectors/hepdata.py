@@ -19,6 +19,11 @@ Full listing. To find what changed without downloading every table list again, a
 has is first asked for with `light=true` (no tables: version count and `last_updated` only); only new or changed
 versions are fetched whole. The last page of a full listing says `listing_complete`: a record that was not
 listed has been removed from HEPData (which answers 404 for it and leaves no tombstone).
+
+No conditional GET. hepdata.net answers its record pages with Flask's `jsonify`: no ETag, no Last-Modified. And the
+page carries the record's view counter (`access_count`, incremented on every view), so even a validator computed
+from the body (a proxy's, the sandbox's) changes on each request and a 304 could never come. The light probe is
+HEPData's cheap "has it changed" question instead.
 """
 
 from __future__ import annotations

@@ -180,6 +180,10 @@ class Harvester:
             retries = self.http.stats.retries - retries_before
             progress.counts.pending_deletions = pending
             not_modified = self.http.stats.not_modified - not_modified_before
+            log.info(
+                "%s run %d %s: %d requests, %d retries, %d not modified (304)",
+                name, run_id, state_name, requests, retries, not_modified,
+            )  # fmt: skip
             self.runs.finish(
                 run_id, state_name, progress.counts, progress.pages, requests, retries, message, not_modified
             )
