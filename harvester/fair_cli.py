@@ -35,7 +35,7 @@ _STATUS = {
 def fair_command(
     ctx: typer.Context,
     source: Annotated[
-        str | None, typer.Argument(metavar="[SOURCE]", help="Only this source (default: every source).")
+        str | None, typer.Argument(metavar="SOURCE", help="Only this source (default: every source).")
     ] = None,
     record: Annotated[
         str | None, typer.Option("--record", help="One record's checklist (record URI or SOURCE/NATIVE_ID).")
