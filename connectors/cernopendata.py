@@ -293,6 +293,8 @@ class CernOpenDataConnector(Connector):
         except HttpError as error:
             return FetchFailure(recid, url, str(error))
         if isinstance(answer, NotModified):
+            if not held:  # a 304 to an unconditional request vouches for nothing: the record is not in the catalogue
+                return FetchFailure(recid, url, "answered 304 Not Modified to a request that was not conditional")
             return recid
         response, body = answer.response, answer.body
         if response.status_code == 410:

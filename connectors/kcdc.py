@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from connectors.base import Connector, HarvestState, Page, RawRecord, register
-from connectors.http import NotModified, Validators
+from connectors.http import HttpError, NotModified, Validators
 from connectors.kcdc_html import KcdcPageError, map_kcdc_html_record, parse_page, row_document
 from ontology import Record
 
@@ -59,7 +59,8 @@ class KcdcConnector(Connector):
             answer = self.http.get_conditional(url, validators=held)
             requests += 1
             if isinstance(answer, NotModified):
-                assert prior is not None
+                if prior is None or attempt > 1:
+                    raise HttpError(url, "answered 304 Not Modified to a request that was not conditional", 304)
                 log.info("kcdc: %s not modified since the last run (%d rows)", url, len(prior[1]))
                 yield Page(
                     checkpoint=(state.resume or state.previous or {}) | {"validators": answer.validators.to_state()},
