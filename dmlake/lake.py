@@ -11,13 +11,18 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy import select
+
 from connectors import registry
 from connectors.base import Limits
 from connectors.http import HttpClient
+from graphstore import GraphStore
+from graphstore.store import QueryResult
 from harvester import config as sources_config
 from harvester.catalogue import Catalogue, StoredRecord
 from harvester.harvest import Harvester
 from harvester.home import Home, resolve
+from harvester.schema import records as records_table
 from indexer.consumer import IndexConsumer
 from indexer.query import Query, SearchResult
 from indexer.tantivy_backend import TantivyIndex
@@ -25,6 +30,10 @@ from ontology.model import record_id, split_record_id
 
 INDEX_CONSUMER = "index"
 """The change-feed cursor of the search index."""
+GRAPH_CONSUMER = "graph"
+"""The change-feed cursor of the RDF graph (SPARQL)."""
+GRAPH_BATCH = 500
+"""Records per graph update: each batch's N-Quads are built in memory (about 30 kB a record)."""
 
 
 class RecordNotFound(LookupError):
@@ -44,6 +53,8 @@ class Lake:
     catalogue: Catalogue
     _index: TantivyIndex | None = field(default=None, repr=False)
     _index_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _graph: GraphStore | None = field(default=None, repr=False)
+    _graph_lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     @classmethod
     def open(cls, home: str | Path | None = None, database_url: str | None = None) -> Lake:
@@ -85,7 +96,42 @@ class Lake:
     def search(self, query: Query) -> SearchResult:
         return self.index.search(query)
 
+    # -- the RDF graph ---------------------------------------------------------------------------------------
+    @property
+    def graph(self) -> GraphStore:
+        """The catalogue-wide RDF graph, opened for writing by this process (`GraphStoreBusy` if another has it)."""
+        with self._graph_lock:
+            if self._graph is None:
+                self._graph = GraphStore(self.home.graph_dir)
+            return self._graph
+
+    def update_graph(self) -> int:
+        """Bring the RDF graph up to the change feed; returns the number of changes applied."""
+        with self._graph_lock:
+            consumer = IndexConsumer(self.catalogue, self.graph, name=GRAPH_CONSUMER)
+            return consumer.run(batch_size=GRAPH_BATCH, commit_every=10 * GRAPH_BATCH)
+
+    def rebuild_graph(self) -> int:
+        """Drop the RDF graph (e.g. after the RDF mapping changed) and load every live record again."""
+        with self._graph_lock:
+            self.release_graph()
+            shutil.rmtree(self.home.graph_dir, ignore_errors=True)
+            self.catalogue.set_cursor(GRAPH_CONSUMER, 0)
+            return self.update_graph()
+
+    def sparql(self, text: str) -> QueryResult:
+        """Answer a SPARQL query over the catalogue as it is now (the graph catches up with the feed first)."""
+        with self._graph_lock:
+            self.update_graph()
+            return self.graph.query(text)
+
     # -- records ---------------------------------------------------------------------------------------------
+    def live_sources(self) -> list[str]:
+        """The sources that have live records in the catalogue, by name."""
+        query = select(records_table.c.source).where(records_table.c.tombstone.is_(None)).distinct()
+        with self.catalogue.engine.connect() as conn:
+            return sorted(row.source for row in conn.execute(query))
+
     def record(self, text: str) -> StoredRecord:
         try:
             wanted = normalise_record_id(text)
@@ -96,5 +142,13 @@ class Lake:
             raise RecordNotFound(f"no record {text!r} in the catalogue at {self.home.path}")
         return stored
 
+    def release_graph(self) -> None:
+        """Close the RDF graph so another process may write it (it reopens on next use)."""
+        with self._graph_lock:
+            if self._graph is not None:
+                self._graph.close()
+                self._graph = None
+
     def close(self) -> None:
+        self.release_graph()
         self.catalogue.close()

@@ -20,6 +20,7 @@ from rich.table import Table
 from dmlake.follow import IndexFollower
 from harvester.config import ConfigError
 from harvester.fair_cli import fair_command
+from harvester.graph_cli import export_command, graph_command, sparql_command
 
 if TYPE_CHECKING:
     from dmlake.lake import Lake
@@ -320,14 +321,22 @@ def serve(
     import uvicorn
 
     from portal.app import create_app
+    from portal.sparql import follow_graph
 
     the_lake = lake()
     the_lake.update_index()
-    out.print(f"serving the catalogue at {the_lake.home.path} on http://{host}:{port}/ (OpenAPI: /openapi.json)")
+    follow_graph(the_lake)
+    out.print(
+        f"serving the catalogue at {the_lake.home.path} on http://{host}:{port}/ (OpenAPI: /openapi.json, "
+        "SPARQL: /sparql)"
+    )
     uvicorn.run(create_app(the_lake), host=host, port=port, log_level="warning")
 
 
 app.command("fair")(fair_command)
+app.command("sparql")(sparql_command)
+app.command("graph")(graph_command)
+app.command("export")(export_command)
 
 
 # -- runs, errors, deletions ------------------------------------------------------------------------------------
@@ -494,8 +503,12 @@ def demo(
     sock.listen(128)  # before the URL is printed: a client that reads it at once is queued, not refused
     url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
     out.print(
-        f"[bold green]serving[/] {url}  (API: {url}api/search?q=dark+matter, OpenAPI: {url}openapi.json); Ctrl-C stops"
+        f"[bold green]serving[/] {url}  (API: {url}api/search?q=dark+matter, OpenAPI: {url}openapi.json, "
+        f"SPARQL: {url}sparql); Ctrl-C stops"
     )
+    from portal.sparql import follow_graph
+
+    follow_graph(the_lake)
     server = uvicorn.Server(uvicorn.Config(create_app(the_lake), log_level="warning"))
     try:
         server.run(sockets=[sock])

@@ -14,9 +14,8 @@ import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select
 
-from harvester.schema import records as records_table
+from harvester.cli_context import lake_of
 from ontology import fair
 
 if TYPE_CHECKING:
@@ -44,11 +43,7 @@ def fair_command(
     top: Annotated[int, typer.Option("--top", min=1, help="How many missing properties to list per source.")] = 5,
 ) -> None:
     """FAIR report: per source (mean score, distribution, what is missing most) or one record's checklist."""
-    from dmlake.lake import Lake
-
-    # the home is an option of the `dmlake` command itself (its callback), read from the parent context
-    home = ctx.parent.params.get("home") if ctx.parent is not None else None
-    the_lake = Lake.open(home)
+    the_lake = lake_of(ctx)
     try:
         if record is not None:
             _one_record(the_lake, record, source, as_json)
@@ -80,9 +75,7 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 def sources_in(lake: Lake) -> list[str]:
     """The sources that have live records in the catalogue, by name."""
-    query = select(records_table.c.source).where(records_table.c.tombstone.is_(None)).distinct()
-    with lake.catalogue.engine.connect() as conn:
-        return sorted(row.source for row in conn.execute(query))
+    return lake.live_sources()
 
 
 def summarise_source(lake: Lake, source: str) -> fair.SourceSummary:

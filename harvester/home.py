@@ -23,6 +23,11 @@ class Home:
         return self.path / "index"
 
     @property
+    def graph_dir(self) -> Path:
+        """The catalogue-wide RDF graph (Oxigraph), for SPARQL."""
+        return self.path / "graph"
+
+    @property
     def sandbox_state(self) -> Path:
         return self.path / "sandbox.json"
 

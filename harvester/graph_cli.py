@@ -1,0 +1,136 @@
+"""`dmlake sparql`, `dmlake graph` and `dmlake export`: the catalogue as RDF, queried or streamed whole.
+
+`sparql` answers over the catalogue-wide graph (`graphstore/`), which first catches up with the change feed;
+`export` streams every live record from the catalogue itself, one at a time, so its memory does not grow with
+the catalogue.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import IO, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from harvester.cli_context import lake_of
+
+out = Console()
+err = Console(stderr=True)
+
+EXPORT_FORMATS = ("ttl", "jsonld", "nt")
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/] {message}")
+    return typer.Exit(2)
+
+
+def sparql_command(
+    ctx: typer.Context,
+    query: Annotated[str | None, typer.Argument(help="The SPARQL 1.1 query (or give --file).")] = None,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="Read the query from this file.")] = None,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="table (SELECT, for people), json, xml, csv, tsv (SELECT/ASK); turtle, ntriples, rdfxml, jsonld "
+            "(CONSTRUCT/DESCRIBE).",
+        ),
+    ] = "table",
+) -> None:
+    """Query every record of the catalogue (and the vocabularies) with SPARQL 1.1; common prefixes are predeclared."""
+    import pyoxigraph as ox
+
+    from graphstore import GraphStoreBusy, SparqlError, UnknownAnswerFormat, pick_format, serialize
+    from graphstore.answers import is_graph, term_text
+
+    if (query is None) == (file is None):
+        raise _fail("give the query as an argument or with --file, not both")
+    text = file.read_text(encoding="utf-8") if file is not None else str(query)
+    the_lake = lake_of(ctx)
+    try:
+        result = the_lake.sparql(text)
+        if fmt == "table" and not is_graph(result):
+            if isinstance(result, ox.QueryBoolean):
+                out.print("yes" if bool(result) else "no")
+                return
+            assert isinstance(result, ox.QuerySolutions)
+            variables = [v.value for v in result.variables]
+            table = Table(*variables)
+            rows = 0
+            for solution in result:
+                table.add_row(*(term_text(solution[name]) for name in variables))
+                rows += 1
+            out.print(table)
+            err.print(f"{rows:,} row(s)")
+            return
+        answer = serialize(result, pick_format(result, None if fmt == "table" else fmt, None))
+        sys.stdout.buffer.write(answer.body)
+        sys.stdout.flush()
+    except (SparqlError, UnknownAnswerFormat, GraphStoreBusy) as error:
+        raise _fail(str(error)) from None
+    finally:
+        the_lake.close()
+
+
+def graph_command(
+    ctx: typer.Context,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Drop the graph and load every record again.")] = False,
+) -> None:
+    """Bring the RDF graph (for SPARQL) up to the catalogue's change feed."""
+    from graphstore import GraphStoreBusy
+
+    the_lake = lake_of(ctx)
+    try:
+        applied = the_lake.rebuild_graph() if rebuild else the_lake.update_graph()
+        graph = the_lake.graph
+        out.print(
+            f"graph: {applied:,} change(s) applied; {graph.record_count():,} records, "
+            f"{graph.triple_count():,} triples at {the_lake.home.graph_dir}"
+        )
+    except GraphStoreBusy as error:
+        raise _fail(str(error)) from None
+    finally:
+        the_lake.close()
+
+
+def export_command(
+    ctx: typer.Context,
+    fmt: Annotated[str, typer.Option("--format", help="ttl (Turtle), jsonld (one JSON-LD document) or nt.")] = "nt",
+    source: Annotated[list[str] | None, typer.Option("--source", help="Only these sources (repeatable).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
+) -> None:
+    """Stream every live record of the catalogue as RDF (DCAT-AP 3 + PROV-O + dml:), one record at a time."""
+    from dmlake.export import export_stream
+
+    if fmt not in EXPORT_FORMATS:
+        raise _fail(f"--format must be one of {', '.join(EXPORT_FORMATS)}, not {fmt!r}")
+    the_lake = lake_of(ctx)
+    try:
+        known = set(the_lake.live_sources()) if source else set()
+        unknown = [name for name in source or [] if name not in known]
+        if unknown:
+            listed = ", ".join(sorted(known))
+            raise _fail(f"no source {', '.join(map(repr, unknown))} in the catalogue; sources: {listed}")
+        target: IO[str]
+        with output.open("w", encoding="utf-8") if output else _stdout() as target:
+            count = 0
+            for chunk, records in export_stream(the_lake.catalogue, fmt, source or None):
+                target.write(chunk)
+                count = records
+        err.print(f"exported {count:,} record(s) as {fmt}" + (f" to {output}" if output else ""))
+    finally:
+        the_lake.close()
+
+
+class _stdout:
+    """sys.stdout as a context manager that is not closed at the end."""
+
+    def __enter__(self) -> IO[str]:
+        return sys.stdout
+
+    def __exit__(self, *exc: object) -> None:
+        sys.stdout.flush()
