@@ -2,7 +2,7 @@
 #   make demo   run the main job on the embedded defaults (sandbox → harvest → catalogue → index → serve)
 #   make test   run the whole test suite (lint, types, tests)
 
-.PHONY: demo test lint setup bench bench-oaipmh clean
+.PHONY: demo test lint setup bench bench-oaipmh bench-graph clean
 
 setup:
 	@scripts/setup.sh
@@ -24,6 +24,9 @@ bench: setup
 bench-oaipmh: setup
 	.venv/bin/python -m pip install --quiet -e '.[bench]' --config-settings editable_mode=compat
 	.venv/bin/python -m bench.oaipmh $(ARGS)
+
+bench-graph: setup
+	.venv/bin/python -m bench.graphstore $(ARGS)
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
