@@ -20,6 +20,7 @@ from rich.table import Table
 from dmlake.follow import IndexFollower
 from harvester.config import ConfigError
 from harvester.fair_cli import fair_command
+from harvester.gc_tuning import tune_for_bulk_work
 from harvester.graph_cli import export_command, graph_command, sparql_command
 
 if TYPE_CHECKING:
@@ -578,6 +579,7 @@ def sandbox_status() -> None:
 
 
 def main() -> None:
+    tune_for_bulk_work()  # a CLI process runs one command, and the heavy ones (harvest, index, export) work in bulk
     app()
 
 
