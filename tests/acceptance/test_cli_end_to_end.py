@@ -4,27 +4,12 @@ generated), sources, harvest, search, show, runs, sandbox down — each in its o
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli import dmlake
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def dmlake(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(
-        [sys.executable, "-m", "harvester.cli", "--home", str(home), *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
-    )
-    if check:
-        assert done.returncode == 0, f"dmlake {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
-    return done
 
 
 @pytest.fixture

@@ -12,14 +12,13 @@ import hashlib
 import io
 import json
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
 import rdflib
+from cli import dmlake
 from lakes import edit, harvest_all, sources_of
 
 from dmlake.lake import GRAPH_CONSUMER, Lake
@@ -208,10 +207,7 @@ def test_queries_see_vocabularies_and_refuse_updates(lake: Lake) -> None:
 
 def test_a_second_writer_is_told_who_holds_the_graph(lake: Lake) -> None:
     assert lake.graph.record_count() > 0  # this process holds the store open
-    done = subprocess.run(
-        [sys.executable, "-m", "harvester.cli", "--home", str(lake.home.path), "graph"],
-        capture_output=True, text=True, cwd=REPO, timeout=300, check=False,
-    )  # fmt: skip
+    done = dmlake(lake.home.path, "graph", check=False)
     assert done.returncode == 2
     said = " ".join(done.stderr.split())  # Rich wraps lines at the terminal width
     assert "open in another dmlake process" in said and "answers SPARQL at /sparql" in said
@@ -223,10 +219,7 @@ def without_blank_nodes(graph: rdflib.Graph) -> set[tuple[rdflib.term.Node, ...]
 
 
 def _export(home: Path, fmt: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "harvester.cli", "--home", str(home), "export", "--format", fmt],
-        capture_output=True, text=True, cwd=REPO, timeout=600, check=True,
-    )  # fmt: skip
+    done = dmlake(home, "export", "--format", fmt)
     assert re.search(r"exported [\d,]+ record\(s\) as " + fmt, done.stderr)
     return done.stdout
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from cli import dmlake
 from fastapi.testclient import TestClient
 from lakes import harvest_all, open_lake, sources_of
 
@@ -52,18 +52,8 @@ def lake(home: Path) -> Iterator[Lake]:
     opened.close()
 
 
-def dmlake(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(
-        [sys.executable, "-m", "harvester.cli", "--home", str(home), "fair", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
-    )
-    if check:
-        assert done.returncode == 0, f"dmlake fair {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
-    return done
+def fair_cli(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return dmlake(home, "fair", *args, check=check)
 
 
 def summary_of(lake: Lake, source: str) -> fair.SourceSummary:
@@ -75,7 +65,7 @@ def summary_of(lake: Lake, source: str) -> fair.SourceSummary:
 
 
 def test_json_for_every_source_is_the_aggregate_of_its_records(home: Path, lake: Lake) -> None:
-    printed = json.loads(dmlake(home, "--json", "--top", "4").stdout)
+    printed = json.loads(fair_cli(home, "--json", "--top", "4").stdout)
     names = [s["source"] for s in printed["sources"]]
     assert names == sorted(["cernopendata", *OTHER_KINDS])
     for data in printed["sources"]:
@@ -85,7 +75,7 @@ def test_json_for_every_source_is_the_aggregate_of_its_records(home: Path, lake:
 
 
 def test_json_for_one_source_and_its_table(home: Path, lake: Lake) -> None:
-    data = json.loads(dmlake(home, "kcdc-oai", "--json").stdout)
+    data = json.loads(fair_cli(home, "kcdc-oai", "--json").stdout)
     assert [s["source"] for s in data["sources"]] == ["kcdc-oai"]
     [kcdc] = data["sources"]
     assert kcdc["records"] == 37
@@ -94,7 +84,7 @@ def test_json_for_one_source_and_its_table(home: Path, lake: Lake) -> None:
     assert checks["persistent-identifier"]["failed"] == 37
     assert kcdc["most_missing"][0]["records"] == 37 and kcdc["most_missing"][0]["hint"]
 
-    table = dmlake(home, "kcdc-oai").stdout
+    table = fair_cli(home, "kcdc-oai").stdout
     summary = summary_of(lake, "kcdc-oai")
     assert f"FAIR report of kcdc-oai: 37 records, mean score {summary.mean_score:g}" in table
     for principle in ("F1", "A1.2", "I2", "I3", "R1.1", "R1.2", "R1.3"):
@@ -106,13 +96,13 @@ def test_json_for_one_source_and_its_table(home: Path, lake: Lake) -> None:
 def test_one_record_checklist_as_json_and_as_a_table(home: Path, lake: Lake) -> None:
     stored = lake.catalogue.find("cernopendata", "17")
     assert stored is not None
-    data = json.loads(dmlake(home, "--record", "cernopendata/17", "--json").stdout)
+    data = json.loads(fair_cli(home, "--record", "cernopendata/17", "--json").stdout)
     assert data == fair.assess(stored.record).to_json()
     assert data["score"] >= 85
     provenance = next(c for c in data["checks"] if c["check"] == "provenance")
     assert provenance["status"] == "pass" and ", run " in provenance["detail"]
 
-    table = dmlake(home, "--record", stored.id).stdout
+    table = fair_cli(home, "--record", stored.id).stdout
     assert f"FAIR checklist of {stored.id}" in table
     assert f"score {data['score']:g} / 100" in table
     assert "✓ pass" in table and "CC0-1.0" in table and "https://doi.org/10.7483/" in table
@@ -122,12 +112,12 @@ def test_one_record_checklist_as_json_and_as_a_table(home: Path, lake: Lake) -> 
 
 
 def test_mistakes_are_named(home: Path) -> None:
-    unknown = dmlake(home, "zenodo", check=False)
+    unknown = fair_cli(home, "zenodo", check=False)
     assert unknown.returncode == 1
     assert "no records of source 'zenodo'" in unknown.stderr and "kcdc-oai" in unknown.stderr
-    missing = dmlake(home, "--record", "cernopendata/0", check=False)
+    missing = fair_cli(home, "--record", "cernopendata/0", check=False)
     assert missing.returncode == 1 and "no record" in missing.stderr
-    other = dmlake(home, "hepdata", "--record", "cernopendata/17", check=False)
+    other = fair_cli(home, "hepdata", "--record", "cernopendata/17", check=False)
     assert other.returncode == 2 and "is from source 'cernopendata', not 'hepdata'" in other.stderr
 
 
