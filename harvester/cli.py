@@ -391,7 +391,7 @@ def run_show(run_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
         raise fail(f"no run {run_id}")
     out.print(f"run {row.id} of [bold]{row.source}[/] ({row.mode}): {row.state}")
     out.print(f"started {row.started_at:%Y-%m-%d %H:%M:%S} UTC, {row.duration_seconds or 0:.1f} s, {row.pages} pages")
-    out.print(f"requests {row.requests}, retries {row.retries}")
+    out.print(f"requests {row.requests}, retries {row.retries}, not modified {row.not_modified}")
     c = row.counts
     out.print(
         f"added {c.added}, updated {c.updated}, unchanged {c.unchanged}, deleted {c.deleted}, "
