@@ -22,16 +22,19 @@ def postgres_server() -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def catalogue(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Catalogue]:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database: a SQLite file, or a new database on the private PostgreSQL cluster."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'catalogue.sqlite'}"
-    else:
-        server: str = request.getfixturevalue("postgres_server")
-        name = f"t{next(_numbers)}"
-        base, _, _ = server.rpartition("/")
-        with psycopg.connect(server.replace("postgresql+psycopg", "postgresql"), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        url = f"{base}/{name}"
-    catalogue = Catalogue.open(url)
+        return f"sqlite:///{tmp_path / 'catalogue.sqlite'}"
+    server: str = request.getfixturevalue("postgres_server")
+    name = f"t{next(_numbers)}"
+    with psycopg.connect(server.replace("postgresql+psycopg", "postgresql"), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{server.rpartition('/')[0]}/{name}"
+
+
+@pytest.fixture
+def catalogue(database_url: str) -> Iterator[Catalogue]:
+    catalogue = Catalogue.open(database_url)
     yield catalogue
     catalogue.close()

@@ -10,14 +10,12 @@ their tests below pin down.
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 from lakes import edit, replica_requests, sources_of
 
@@ -36,18 +34,6 @@ from sandbox.server import RunningSandbox
 
 CERN_RECORDS = 240
 RECORD_FETCH = re.compile(r"^/api/records/\d+$")
-_databases = itertools.count()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'catalogue.sqlite'}"
-    server: str = request.getfixturevalue("postgres_server")
-    name = f"conditional{next(_databases)}"
-    with psycopg.connect(server.replace("postgresql+psycopg", "postgresql"), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return f"{server.rpartition('/')[0]}/{name}"
 
 
 @pytest.fixture

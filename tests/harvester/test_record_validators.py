@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, ClassVar
 
 import orjson
-import psycopg
 import pytest
 from alembic import command
 from sqlalchemy import insert, select
@@ -206,22 +204,8 @@ def test_the_run_row_and_report_count_not_modified_answers(
 
 
 # -- the migration -----------------------------------------------------------------------------------------------
-_databases = itertools.count()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'old.sqlite'}"
-    server: str = request.getfixturevalue("postgres_server")
-    name = f"migration{next(_databases)}"
-    with psycopg.connect(server.replace("postgresql+psycopg", "postgresql"), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return f"{server.rpartition('/')[0]}/{name}"
-
-
-def test_migration_0002_keeps_existing_rows_and_offers_them_no_validators(empty_database: str) -> None:
-    engine = db.create(empty_database)
+def test_migration_0002_keeps_existing_rows_and_offers_them_no_validators(database_url: str) -> None:
+    engine = db.create(database_url)
     config = db._alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
