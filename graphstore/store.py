@@ -10,8 +10,9 @@ The graph is a change-feed consumer like the search index (`indexer.consumer.Ind
 twice gives the same graph.
 
 Oxigraph (pyoxigraph) on disk, chosen by measurement at 100k records (README, `bench/graphstore.py`): rdflib's
-memory store holds every triple as Python objects (gigabytes for a few thousand records) and parses an order of
-magnitude slower. One process at a time may write the store; others get `GraphStoreBusy` saying which to ask.
+memory store holds every triple as Python objects (about 183 MiB per 1,000 records) and parses 5.6 times slower;
+Oxigraph in memory would hold 6.7 GB at 100k. One process at a time may write the store; others get
+`GraphStoreBusy` saying which to ask.
 """
 
 from __future__ import annotations
