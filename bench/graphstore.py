@@ -35,7 +35,7 @@ def _peak_mib() -> float:
 
 
 def phase_rdf(home: str, count: int, out: str, turtle_records: int) -> dict[str, Any]:
-    from dmlake.export import _turtle_body
+    from dmlake.export import turtle_statements
     from dmlake.lake import Lake
     from ontology import rdf
     from ontology.terms import PREFIXES
@@ -60,7 +60,7 @@ def phase_rdf(home: str, count: int, out: str, turtle_records: int) -> dict[str,
             graph = f" <{stored.id}> .\n"
             quads.write("".join(line[:-3] + graph for line in lines))
             if records < turtle_records:
-                turtle.write("\n" + _turtle_body(stored.record))
+                turtle.write("\n" + turtle_statements(stored.record))
             triples += len(lines)
             records += 1
         wall = time.perf_counter() - started

@@ -26,7 +26,8 @@ def _records(catalogue: Catalogue, sources: Sequence[str] | None) -> Iterator[Re
             yield stored.record
 
 
-def _turtle_body(record: Record) -> str:
+def turtle_statements(record: Record) -> str:
+    """The record's Turtle without its prefix lines (declared once at the top of a whole export)."""
     text = writers.turtle(rdf.triples(record), _NAMESPACES)
     lines = text.splitlines(keepends=True)
     start = 0
@@ -46,7 +47,7 @@ def export_stream(catalogue: Catalogue, fmt: str, sources: Sequence[str] | None 
         yield "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in sorted(_NAMESPACES.items())), 0
         for record in _records(catalogue, sources):
             count += 1
-            yield "\n" + _turtle_body(record), count
+            yield "\n" + turtle_statements(record), count
     elif fmt == "jsonld":
         yield '{"@context": ' + json.dumps(jsonld.CONTEXT, ensure_ascii=False) + ',\n"@graph": [', 0
         for record in _records(catalogue, sources):

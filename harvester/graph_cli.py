@@ -116,7 +116,7 @@ def export_command(
             listed = ", ".join(sorted(known))
             raise _fail(f"no source {', '.join(map(repr, unknown))} in the catalogue; sources: {listed}")
         target: IO[str]
-        with output.open("w", encoding="utf-8") if output else _stdout() as target:
+        with output.open("w", encoding="utf-8") if output else _StdoutKeptOpen() as target:
             count = 0
             for chunk, records in export_stream(the_lake.catalogue, fmt, source or None):
                 target.write(chunk)
@@ -126,7 +126,7 @@ def export_command(
         the_lake.close()
 
 
-class _stdout:
+class _StdoutKeptOpen:
     """sys.stdout as a context manager that is not closed at the end."""
 
     def __enter__(self) -> IO[str]:
