@@ -12,19 +12,22 @@ envelope, the recorded codes and messages (`badArgument` "metadataPrefix does no
 `noRecordsMatch` for an unknown set or an empty range, `badResumptionToken`, `idDoesNotExist`, and "You have passed
 too many arguments." for a token with other arguments).
 
-Generated: Zenodo-like dark-matter and astroparticle records `oai:zenodo.org:<40000000+i>`, record i from
-(seed, i) alone, in `oai_dc`, `datacite` and `oai_datacite`, with community sets (`user-<slug>`) and
-`openaire_data`; datestamps grow with i, so a million costs nothing until listed.
+Generated: exactly the records `ZenodoReplica.generated(count, seed)` serves (record i of
+`zenodo_generate.GeneratedBase`: `oai:zenodo.org:<recid>` with the same DOI, concept DOI, title, creators, dates,
+licence and communities), in `oai_dc`, `datacite` and `oai_datacite` rendered from the REST record's own JSON as
+InvenioRDM's serializers render it (`zenodo_oai_render`), in its community sets (`user-<slug>`) and Zenodo's
+type sets (`openaire_data`, `software`); datestamps are the REST `updated` stamps to the second and grow with i,
+so a million records cost nothing until listed.
 """
 
 from __future__ import annotations
 
-import hashlib
+import bisect
 import json
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
 from pathlib import Path
-from typing import Any
-from xml.sax.saxutils import escape
+from typing import Any, ClassVar
 
 from lxml import etree
 
@@ -32,8 +35,8 @@ from sandbox.replicas.oaipmh import (
     DATACITE,
     OAI_DATACITE,
     OAI_DC,
-    OAI_DC_OPEN,
     SECONDS,
+    Item,
     MetadataFormat,
     OaiBaseDefaults,
     OaiListBase,
@@ -43,6 +46,8 @@ from sandbox.replicas.oaipmh import (
     revise,
     wrap_oai_datacite,
 )
+from sandbox.replicas.zenodo_generate import GROUP_COMMUNITIES, PERIOD, SHARED_COMMUNITIES, GeneratedBase, Pattern
+from sandbox.replicas.zenodo_oai_render import TYPE_SETS, datacite, dublin_core, oai_sets
 from sandbox.store import ReplicaStore
 
 _OAI = "{http://www.openarchives.org/OAI/2.0/}"
@@ -50,7 +55,10 @@ NAMESPACE_PREFIX = {
     "http://www.openarchives.org/OAI/2.0/oai_dc/": "oai_dc",
     "http://datacite.org/schema/kernel-4": "datacite",
 }
-COMMUNITIES = ("dark-matter", "astroparticle", "cosine-100", "kcdc", "icecube", "xenon", "hess", "auger")
+OAI_ID_PREFIX = "oai:zenodo.org:"
+GENERATED_FORMATS = frozenset(("oai_dc", "datacite"))
+COMMUNITIES = (*GROUP_COMMUNITIES.values(), *SHARED_COMMUNITIES)
+"""The generated records' communities (slug, title): the REST generator's."""
 ZENODO_FORMATS = (
     MetadataFormat(
         "marcxml",
@@ -69,7 +77,7 @@ ZENODO = RepositoryProfile(
     sets=(
         ("openaire_data", "OpenAIRE data sets"),
         ("software", "Software"),
-        *((f"user-{slug}", slug.replace("-", " ").title()) for slug in COMMUNITIES),
+        *((f"user-{slug}", title) for slug, title in COMMUNITIES),
     ),
     granularity=SECONDS,
     deleted_record="no",
@@ -167,172 +175,111 @@ class ZenodoOaiReplica(OaiPmhReplica):
     def generated(cls, count: int, seed: int = 0) -> ZenodoOaiReplica:
         return cls(ReplicaStore(GeneratedZenodoBase(count, seed), revise))
 
+    def _items(
+        self,
+        prefix: str,
+        set_spec: str | None,
+        lower: datetime | None,
+        upper: datetime | None,
+        after: tuple[Any, ...] | None,
+        limit: int,
+        headers_only: bool,
+    ) -> Iterator[Item]:
+        base = self.store.base
+        if set_spec is not None and isinstance(base, GeneratedZenodoBase) and not base.has_members(set_spec):
+            # no record is in the set, edited or not: say so at once instead of scanning a million records
+            return iter(())
+        return super()._items(prefix, set_spec, lower, upper, after, limit, headers_only)
+
 
 # -- generated records ----------------------------------------------------------------------------------------------
-RECID_BASE = 40_000_000
-EPOCH = datetime(2019, 1, 1, tzinfo=UTC)
-STEP_SECONDS = 97
-EXPERIMENTS = (
-    ("XENONnT", "XENON Collaboration", "liquid xenon", "dark matter"),
-    ("LZ", "LZ Collaboration", "liquid xenon", "dark matter"),
-    ("COSINE-100", "COSINE-100 Collaboration", "NaI(Tl)", "dark matter"),
-    ("CRESST-III", "CRESST Collaboration", "CaWO4", "dark matter"),
-    ("IceCube", "IceCube Collaboration", "ice", "neutrino astronomy"),
-    ("KASCADE-Grande", "KASCADE-Grande Collaboration", "air", "cosmic rays"),
-    ("H.E.S.S.", "H.E.S.S. Collaboration", "atmosphere", "gamma-ray astronomy"),
-    ("Pierre Auger Observatory", "Pierre Auger Collaboration", "air", "cosmic rays"),
-)
-PRODUCTS = (
-    ("event data", "Dataset"),
-    ("background model", "Dataset"),
-    ("detector response", "Dataset"),
-    ("likelihood", "Dataset"),
-    ("exclusion limits", "Dataset"),
-    ("analysis software", "Software"),
-)
-FAMILY = ("Schmidt", "Rossi", "Kim", "Tanaka", "Novak", "García", "Müller", "Okafor", "Larsen", "Dubois")
-GIVEN = ("Anna", "Luca", "Jiwoo", "Haruto", "Petra", "Diego", "Lena", "Chinedu", "Ingrid", "Claire")
-LICENSES = (
-    (
-        "cc-by-4.0",
-        "Creative Commons Attribution 4.0 International",
-        "https://creativecommons.org/licenses/by/4.0/legalcode",
-    ),
-    ("cc0-1.0", "Creative Commons Zero v1.0 Universal", "https://creativecommons.org/publicdomain/zero/1.0/legalcode"),
-)
-DATACITE_OPEN = (
-    '<resource xmlns="http://datacite.org/schema/kernel-4" '
-    'xsi:schemaLocation="http://datacite.org/schema/kernel-4 http://schema.datacite.org/meta/kernel-4.5/metadata.xsd">'
-)
-
-
 class GeneratedZenodoBase(OaiBaseDefaults):
-    """Record i of a deterministic Zenodo-like repository; datestamps grow with i (so ranges are bisected)."""
+    """The records of `ZenodoReplica.generated(count, seed)` as Zenodo's OAI-PMH server serves them.
+
+    Record i is the REST replica's record i (`zenodo_generate.GeneratedBase`), identified `oai:zenodo.org:<recid>`,
+    dated by its `updated` stamp to the second, in its community and resource-type sets, its `oai_dc` and
+    `datacite` bodies rendered from its RDM JSON when first asked for (`zenodo_oai_render`). Set membership follows
+    the REST generator's patterns, which repeat every `PERIOD` records, so a set's size in any index range is
+    arithmetic; datestamps grow with i, so a datestamp range is an index range found by bisection.
+    """
 
     def __init__(self, count: int, seed: int = 0) -> None:
-        self.count_ = count
+        self.rest = GeneratedBase(count, seed)
         self.seed = seed
+        members: dict[str, list[int]] = {}
+        for residue in range(PERIOD):
+            for spec in self._pattern_sets(self.rest.pattern(residue)):
+                members.setdefault(spec, []).append(residue)
+        self._residues = members
+        """Set spec → the residues modulo PERIOD of its members (ascending)."""
 
     def __len__(self) -> int:
-        return self.count_
+        return len(self.rest)
 
     def native_id(self, index: int) -> str:
-        return f"oai:zenodo.org:{RECID_BASE + index}"
+        return f"{OAI_ID_PREFIX}{self.rest.native_id(index)}"
 
     def index_of(self, native_id: str) -> int | None:
-        head, _, number = native_id.rpartition(":")
-        if head != "oai:zenodo.org" or not number.isdigit():
+        if not native_id.startswith(OAI_ID_PREFIX):
             return None
-        index = int(number) - RECID_BASE
-        return index if 0 <= index < self.count_ else None
+        return self.rest.index_of(native_id.removeprefix(OAI_ID_PREFIX))
 
     def updated(self, index: int) -> datetime:
-        return EPOCH + timedelta(seconds=STEP_SECONDS * index)
+        # invenio-oaiserver's datestamp is the record's `updated`, to the second
+        return self.rest.updated(index).replace(microsecond=0)
 
     def sets_of(self, index: int) -> tuple[str, ...]:
-        community = COMMUNITIES[index % len(COMMUNITIES)]
-        kind = PRODUCTS[(index // len(COMMUNITIES)) % len(PRODUCTS)][1]
-        return (f"user-{community}", "software" if kind == "Software" else "openaire_data")
+        return self._pattern_sets(self.rest.pattern(index))
+
+    @staticmethod
+    def _pattern_sets(pattern: Pattern) -> tuple[str, ...]:
+        type_set = TYPE_SETS.get(pattern.resource_type.split("-")[0])
+        return (*(f"user-{slug}" for slug, _ in pattern.communities), *([type_set] if type_set else []))
 
     def formats_of(self, index: int) -> frozenset[str]:
-        return frozenset(("oai_dc", "datacite"))
+        return GENERATED_FORMATS
+
+    def has_members(self, set_spec: str) -> bool:
+        """Whether any record is in the set (Zenodo's sets are flat: no `a:b` below `a`)."""
+        residues = self._residues.get(set_spec) or []
+        return bool(residues) and residues[0] < len(self)
 
     def count(self, lo: int, hi: int, set_spec: str | None, prefixes: frozenset[str]) -> int | None:
-        if not prefixes & {"oai_dc", "datacite"}:
+        if not prefixes & GENERATED_FORMATS or hi <= lo:
             return 0
         if set_spec is None:
-            return max(0, hi - lo)
-        if set_spec.startswith("user-") and set_spec[5:] in COMMUNITIES:
-            residue, period = COMMUNITIES.index(set_spec[5:]), len(COMMUNITIES)
-            return _count_residue(lo, hi, residue, period)
-        if set_spec in ("software", "openaire_data"):
-            period = len(COMMUNITIES) * len(PRODUCTS)
-            blocks = [k for k, (_, kind) in enumerate(PRODUCTS) if (kind == "Software") == (set_spec == "software")]
-            return sum(
-                _count_residue(lo, hi, block * len(COMMUNITIES) + c, period)
-                for block in blocks
-                for c in range(len(COMMUNITIES))
-            )
-        return 0
+            return hi - lo
+        residues = self._residues.get(set_spec, [])  # flat sets: no `a:b` below `a`
+        return _count_residues(hi, residues) - _count_residues(lo, residues)
 
     def record(self, index: int) -> dict[str, Any]:
-        return {"identifier": self.native_id(index), "sets": list(self.sets_of(index)), "bodies": self.bodies(index)}
-
-    def bodies(self, index: int) -> dict[str, str]:
-        digest = hashlib.blake2b(f"{self.seed}:{index}".encode(), digest_size=16).digest()
-        experiment, collaboration, target, field = EXPERIMENTS[digest[0] % len(EXPERIMENTS)]
-        product, kind = PRODUCTS[(index // len(COMMUNITIES)) % len(PRODUCTS)]
-        recid = RECID_BASE + index
-        concept = recid - 1 - (index % 3)
-        year = 2015 + digest[1] % 11
-        run = 1 + digest[2] % 9
-        title = f"{experiment} {product}, run {run} ({year})"
-        people = [
-            (FAMILY[(digest[3 + k]) % len(FAMILY)], GIVEN[(digest[6 + k]) % len(GIVEN)])
-            for k in range(1 + digest[9] % 3)
-        ]
-        orcids = [
-            f"0000-000{digest[10 + k] % 3}-{1000 + digest[11 + k] * 7 % 9000}-{1000 + index % 8999}"
-            for k in range(len(people))
-        ]
-        spdx, license_name, license_url = LICENSES[digest[12] % len(LICENSES)]
-        issued = (self.updated(index) - timedelta(days=digest[13] % 30)).strftime("%Y-%m-%d")
-        description = (
-            f"{product.capitalize()} of the {collaboration} ({experiment}), {field}, target {target}. "
-            f"Released for reuse with the analysis of run {run}."
-        )
-        keywords = (field, experiment, product, target)
-        doi = f"10.5281/zenodo.{recid}"
-        creators_dc = "".join(f"<dc:creator>{escape(f)}, {escape(g)}</dc:creator>" for f, g in people)
-        subjects_dc = "".join(f"<dc:subject>{escape(k)}</dc:subject>" for k in keywords)
-        oai_dc = (
-            f"{OAI_DC_OPEN}{creators_dc}<dc:date>{issued}</dc:date>"
-            f"<dc:description>{escape(description)}</dc:description>"
-            f"<dc:identifier>https://doi.org/{doi}</dc:identifier><dc:identifier>oai:zenodo.org:{recid}</dc:identifier>"
-            f"<dc:publisher>Zenodo</dc:publisher>"
-            f"<dc:relation>https://zenodo.org/communities/{self.sets_of(index)[0][5:]}/</dc:relation>"
-            f"<dc:relation>https://doi.org/10.5281/zenodo.{concept}</dc:relation>"
-            f"<dc:rights>info:eu-repo/semantics/openAccess</dc:rights><dc:rights>{escape(license_name)}</dc:rights>"
-            f"<dc:rights>{license_url}</dc:rights>{subjects_dc}<dc:title>{escape(title)}</dc:title>"
-            f"<dc:type>info:eu-repo/semantics/other</dc:type></oai_dc:dc>"
-        )
-        creators = "".join(
-            f'<creator><creatorName nameType="Personal">{escape(f)}, {escape(g)}</creatorName>'
-            f"<givenName>{escape(g)}</givenName><familyName>{escape(f)}</familyName>"
-            f'<nameIdentifier nameIdentifierScheme="ORCID" schemeURI="https://orcid.org">{o}</nameIdentifier>'
-            f"<affiliation>{escape(collaboration)}</affiliation></creator>"
-            for (f, g), o in zip(people, orcids, strict=True)
-        )
-        subjects = "".join(f"<subject>{escape(k)}</subject>" for k in keywords)
-        datacite = (
-            f'{DATACITE_OPEN}<identifier identifierType="DOI">{doi}</identifier>'
-            f'<alternateIdentifiers><alternateIdentifier alternateIdentifierType="oai">oai:zenodo.org:{recid}'
-            f"</alternateIdentifier></alternateIdentifiers><creators>{creators}</creators>"
-            f"<titles><title>{escape(title)}</title></titles><publisher>Zenodo</publisher>"
-            f"<publicationYear>{issued[:4]}</publicationYear><subjects>{subjects}</subjects>"
-            f'<contributors><contributor contributorType="HostingInstitution">'
-            f'<contributorName nameType="Organizational">'
-            f"{escape(collaboration)}</contributorName></contributor></contributors>"
-            f'<dates><date dateType="Issued">{issued}</date>'
-            f'<date dateType="Updated">{self.updated(index).strftime("%Y-%m-%d")}</date></dates>'
-            f'<resourceType resourceTypeGeneral="{kind}">{escape(product)}</resourceType>'
-            f'<relatedIdentifiers><relatedIdentifier relatedIdentifierType="DOI" relationType="IsVersionOf">'
-            f"10.5281/zenodo.{concept}</relatedIdentifier></relatedIdentifiers>"
-            f"<version>{1 + index % 3}</version>"
-            f'<rightsList><rights rightsURI="{license_url}" rightsIdentifierScheme="spdx" rightsIdentifier="{spdx}">'
-            f'{escape(license_name)}</rights><rights rightsURI="info:eu-repo/semantics/openAccess">Open Access</rights>'
-            f'</rightsList><descriptions><description descriptionType="Abstract">{escape(description)}</description>'
-            f"</descriptions></resource>"
-        )
-        return {"oai_dc": oai_dc, "datacite": datacite}
+        rdm = self.rest.record(index)["rdm"]
+        return {"identifier": self.native_id(index), "sets": list(oai_sets(rdm)), "bodies": RenderedBodies(rdm)}
 
 
-def _count_residue(lo: int, hi: int, residue: int, period: int) -> int:
-    """How many i in [lo, hi) have i % period == residue."""
-    if hi <= lo:
-        return 0
+class RenderedBodies(Mapping[str, str]):
+    """A record's metadata bodies by prefix, each rendered from its RDM JSON the first time it is asked for (a
+    listing wants one format; rendering both for every record of a million-record harvest would double the work)."""
 
-    def upto(n: int) -> int:  # i in [0, n)
-        return (n - residue + period - 1) // period if n > residue else 0
+    RENDERERS: ClassVar[dict[str, Callable[[Mapping[str, Any]], str]]] = {"oai_dc": dublin_core, "datacite": datacite}
 
-    return upto(hi) - upto(lo)
+    def __init__(self, rdm: Mapping[str, Any]) -> None:
+        self.rdm = rdm
+        self._rendered: dict[str, str] = {}
+
+    def __getitem__(self, prefix: str) -> str:
+        if prefix not in self._rendered:
+            self._rendered[prefix] = self.RENDERERS[prefix](self.rdm)
+        return self._rendered[prefix]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.RENDERERS)
+
+    def __len__(self) -> int:
+        return len(self.RENDERERS)
+
+
+def _count_residues(n: int, residues: list[int]) -> int:
+    """How many i in [0, n) have i % PERIOD in `residues` (sorted)."""
+    full, rest = divmod(n, PERIOD)
+    return full * len(residues) + bisect.bisect_left(residues, rest)

@@ -67,7 +67,7 @@ def test_every_answer_of_the_corpus_replica_is_valid_oai_pmh(sandbox: RunningSan
 
 def test_generated_answers_are_valid_in_every_format(sandbox: RunningSandbox, schema: etree.XMLSchema) -> None:
     for prefix in ("oai_dc", "oai_datacite", "datacite"):
-        response = get(sandbox, "generated", verb="ListRecords", metadataPrefix=prefix, set="user-cosine-100")
+        response = get(sandbox, "generated", verb="ListRecords", metadataPrefix=prefix, set="user-escape2020")
         root = etree.fromstring(response.content)
         assert schema.validate(root), schema.error_log.last_error
         assert len(root.findall(f".//{OAI}record")) == 50
@@ -137,7 +137,7 @@ def test_from_until_and_sets_select_by_datestamp_and_membership(sandbox: Running
             "generated",
             verb="ListIdentifiers",
             metadataPrefix="oai_dc",
-            set="user-kcdc",
+            set="user-escape2020",
             **{"from": "2020-06-01", "until": "2020-06-01"},
         ).content
     )
@@ -145,17 +145,31 @@ def test_from_until_and_sets_select_by_datestamp_and_membership(sandbox: Running
     assert headers
     for header in headers:
         assert (header.findtext(f"{OAI}datestamp") or "").startswith("2020-06-01")
-        assert "user-kcdc" in [s.text for s in header.findall(f"{OAI}setSpec")]
+        assert "user-escape2020" in [s.text for s in header.findall(f"{OAI}setSpec")]
     token = root.find(f".//{OAI}resumptionToken")
     size = int(token.get("completeListSize", "0")) if token is not None else len(headers)
-    assert size == 111  # 86,400 s / 97 s per record ≈ 891 records that day, one in eight communities
+    # the size counted by arithmetic equals the records of that day in the set, found one by one
+    replica = sandbox.replicas["generated"]
+    assert isinstance(replica, ZenodoOaiReplica)
+    base = replica.oai_base
+    day = [i for i in range(420_000, 440_000) if base.updated(i).date().isoformat() == "2020-06-01"]
+    assert 400 < len(day) < 500  # a record every 180 s
+    expected = [base.native_id(i) for i in day if "user-escape2020" in base.sets_of(i)]
+    assert size == len(expected) and 0 < size < len(day)
+    assert [h.findtext(f"{OAI}identifier") for h in headers] == expected[: len(headers)]
     mixed = {"from": "2020-06-01T00:00:00Z", "until": "2020-06-02"}
     bad = get(sandbox, "generated", verb="ListIdentifiers", metadataPrefix="oai_dc", **mixed)
     assert b'code="badArgument"' in bad.content
 
 
+def test_a_set_without_members_is_no_records_match_at_once(sandbox: RunningSandbox) -> None:
+    """A million records are not scanned to find that nothing is in a set Zenodo does not have."""
+    response = get(sandbox, "generated", verb="ListRecords", metadataPrefix="oai_dc", set="user-cosine-100")
+    assert response.status_code == 422 and b'code="noRecordsMatch"' in response.content
+
+
 def test_deleted_records_are_headers_with_status_deleted(sandbox: RunningSandbox) -> None:
-    identifier = "oai:zenodo.org:40000123"
+    identifier = "oai:zenodo.org:40000124"
     httpx.post(sandbox.urls["generated"] + "/_sandbox/delete", json={"ids": [identifier]}, timeout=10)
     root = etree.fromstring(
         get(sandbox, "generated", verb="GetRecord", identifier=identifier, metadataPrefix="oai_dc").content
