@@ -23,7 +23,7 @@ from harvester.catalogue import Catalogue, StoredRecord
 from harvester.harvest import Harvester
 from harvester.home import Home, resolve
 from harvester.schema import records as records_table
-from indexer.consumer import IndexConsumer
+from indexer.consumer import IndexConsumer, SearchIndexConsumer
 from indexer.query import Query, SearchResult
 from indexer.tantivy_backend import TantivyIndex
 from ontology.model import record_id, split_record_id
@@ -81,7 +81,7 @@ class Lake:
 
     def update_index(self, batch_size: int = 2000) -> int:
         """Bring the index up to the change feed; returns the number of changes applied."""
-        return IndexConsumer(self.catalogue, self.index, name=INDEX_CONSUMER).run(batch_size=batch_size)
+        return SearchIndexConsumer(self.catalogue, self.index, name=INDEX_CONSUMER).run(batch_size=batch_size)
 
     def rebuild_index(self, batch_size: int = 2000) -> int:
         """Drop the index (e.g. after a document-schema change) and index every live record again."""

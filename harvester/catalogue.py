@@ -20,7 +20,8 @@ import orjson
 from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, update
 
 from connectors.base import Deletion, FetchFailure, RawRecord
-from harvester import codec, db
+from harvester import codec, db, identity
+from harvester.identity_rules import MatchKey
 from harvester.schema import (
     changes,
     checkpoints,
@@ -64,6 +65,9 @@ class Mapped:
     raw_blob: bytes
     """The raw payload, compressed for the raw store (`codec.compress`): done by the mapping worker, off the
     committing thread."""
+    match_keys: tuple[MatchKey, ...] = ()
+    """What the record is or points to, for finding the records of the same dataset (`identity_rules.match_keys`):
+    computed by the mapping worker, which holds the record."""
 
 
 @dataclass(frozen=True)
@@ -200,14 +204,16 @@ class Catalogue:
         stamp = now()
         with self.engine.begin() as conn:
             self._store_raw(conn, work.mapped, work.rejected, stamp)
-            self._upsert(conn, source, run_id, work.mapped, stamp, counts)
+            touched = self._upsert(conn, source, run_id, work.mapped, stamp, counts)
             self._quarantine(conn, source, run_id, work.rejected, stamp)
             counts.quarantined = len(work.rejected)
             for deletion in work.deletions:
                 record_id = self._live_id(conn, source, deletion.native_id)
                 if record_id is not None:
                     self._tombstone(conn, record_id, run_id, deletion.reason, stamp)
+                    touched.append(record_id)
                     counts.deleted += 1
+            identity.resolve(conn, touched, stamp, run_id, already_changed=set(touched))
             for failure in work.failures:
                 conn.execute(
                     insert(run_errors).values(
@@ -248,9 +254,11 @@ class Catalogue:
 
     def _upsert(
         self, conn: Connection, source: str, run_id: int, mapped: list[Mapped], stamp: datetime, counts: Counts
-    ) -> None:
+    ) -> list[str]:
+        """Insert or update the page's records; returns the ids of those whose content changed (each has a change
+        in the feed and new match keys)."""
         if not mapped:
-            return
+            return []
         existing: dict[str, Any] = {}
         for chunk in _chunks([m.record_id for m in mapped]):
             rows = conn.execute(
@@ -268,6 +276,7 @@ class Catalogue:
             existing.update({row.id: row for row in rows})
         new_rows, change_rows, history_rows = [], [], []
         resolved: list[str] = []
+        keyed: dict[str, tuple[MatchKey, ...]] = {}
         for item in mapped:
             resolved.append(item.native_id)
             bookkeeping = {
@@ -293,6 +302,7 @@ class Catalogue:
                     }
                 )
                 change_rows.append({"record_id": item.record_id, "kind": "upsert", "run_id": run_id, "at": stamp})
+                keyed[item.record_id] = item.match_keys
                 counts.added += 1
                 existing[item.record_id] = None  # a page listing a record twice must not insert it twice
                 continue
@@ -334,6 +344,7 @@ class Catalogue:
                 )
             )
             change_rows.append({"record_id": item.record_id, "kind": "upsert", "run_id": run_id, "at": stamp})
+            keyed[item.record_id] = item.match_keys
             if row.tombstone is None:
                 counts.updated += 1
             else:
@@ -344,6 +355,7 @@ class Catalogue:
             conn.execute(insert(record_history), history_rows)
         if change_rows:
             conn.execute(insert(changes), change_rows)
+        identity.store_keys(conn, keyed)
         for chunk in _chunks(resolved):
             conn.execute(
                 delete(quarantine).where(and_(quarantine.c.source == source, quarantine.c.native_id.in_(chunk)))
@@ -351,6 +363,7 @@ class Catalogue:
         ids = [m.record_id for m in mapped]
         for chunk in _chunks(ids):
             conn.execute(delete(pending_deletions).where(pending_deletions.c.record_id.in_(chunk)))
+        return list(keyed)
 
     def _quarantine(
         self, conn: Connection, source: str, run_id: int, rejected: list[Rejected], stamp: datetime
@@ -422,6 +435,7 @@ class Catalogue:
         )
         conn.execute(insert(changes).values(record_id=record_id, kind="delete", run_id=run_id, at=stamp))
         conn.execute(delete(pending_deletions).where(pending_deletions.c.record_id == record_id))
+        identity.drop_keys(conn, [record_id])
 
     # -- ending a run ----------------------------------------------------------------------------------------
     def finish_listing(
@@ -479,6 +493,7 @@ class Catalogue:
                             conn, record_id, run_id, f"no longer listed by the source (run {run_id})", stamp
                         )
                     tombstoned = gone
+                    identity.resolve(conn, gone, stamp, run_id, already_changed=set(gone))
             conn.execute(delete(listing_seen).where(listing_seen.c.listing_id == listing_id))
             values = {
                 "resume": None,
@@ -505,6 +520,7 @@ class Catalogue:
             )
             for record_id in ids:
                 self._tombstone(conn, record_id, run_id, "no longer listed by the source (confirmed)", stamp)
+            identity.resolve(conn, ids, stamp, run_id, already_changed=set(ids))
         return ids
 
     def reject_pending_deletions(self, source: str) -> int:
@@ -665,6 +681,36 @@ class Catalogue:
     def last_seq(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.max(changes.c.seq))).scalar() or 0)
+
+    # -- identity (harvester.identity) -------------------------------------------------------------------------
+    def clusters(self, ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        """For each of `ids` in a cluster of two or more live records, the members' ids (sorted); others absent."""
+        with self.engine.connect() as conn:
+            return identity.cluster_members(conn, ids)
+
+    def cluster(self, record_id: str) -> identity.Cluster:
+        with self.engine.connect() as conn:
+            return identity.cluster(conn, record_id)
+
+    def identity_links(
+        self, rule: str | None = None, undone: bool | None = None, limit: int = 1000
+    ) -> list[identity.Link]:
+        with self.engine.connect() as conn:
+            return identity.links(conn, rule, undone, limit)
+
+    def undo_link(self, link_id: int, reason: str) -> set[str]:
+        """Undo a merge for good (the matcher will not make it again); returns the records whose cluster changed."""
+        with self.engine.begin() as conn:
+            return identity.undo_link(conn, link_id, reason, now())
+
+    def redo_link(self, link_id: int) -> set[str]:
+        with self.engine.begin() as conn:
+            return identity.redo_link(conn, link_id, now())
+
+    def rebuild_identities(self) -> int:
+        """Recompute every record's match keys and recluster (after the rules changed); undone merges stay undone."""
+        with self.engine.begin() as conn:
+            return identity.rebuild(conn, now())
 
     def consumer_lags(self) -> dict[str, int]:
         last = self.last_seq()

@@ -30,6 +30,7 @@ from connectors.base import Connector, MappingError, RawRecord
 from harvester import codec, gate
 from harvester.catalogue import Mapped, Rejected
 from harvester.gc_tuning import tune_for_bulk_work
+from harvester.identity_rules import match_keys
 
 log = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1
@@ -69,12 +70,13 @@ def map_one(
         content_hash=codec.content_hash(record),
         blob=codec.encode_record(record),
         raw_blob=codec.compress(raw.payload),
+        match_keys=tuple(match_keys(record)),
     )
 
 
 def _map_chunk(kind: str, source: str, run_id: int, retrieved_at: datetime, raws: list[RawRecord]) -> list[Any]:
     """Runs in a worker: map a chunk, returning small tuples (the raw bytes are not sent back):
-    ("ok", record id, native id, raw sha256, mapping version, content hash, blob, raw blob) or
+    ("ok", record id, native id, raw sha256, mapping version, content hash, blob, raw blob, match keys) or
     ("rejected", stage, field, error class, message)."""
     connector = registry()[kind]
     results: list[Any] = []
@@ -91,6 +93,7 @@ def _map_chunk(kind: str, source: str, run_id: int, retrieved_at: datetime, raws
                     done.content_hash,
                     done.blob,
                     done.raw_blob,
+                    done.match_keys,
                 )
             )
         else:

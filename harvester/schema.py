@@ -130,10 +130,37 @@ record_history = Table(
 identities = Table(
     "identities",
     metadata,
+    # one row per member of a cluster of two or more live records; a record without a row is a cluster of its own
     Column("record_id", String(1000), primary_key=True),
     Column("cluster_id", String(1000), nullable=False, index=True),
-    Column("rule", String(100), nullable=False),
+    Column("rule", String(100), nullable=False),  # the rule of the link that joined the record to its cluster
     Column("merged_at", DateTime(timezone=True), nullable=False),
+)
+
+identity_keys = Table(
+    "identity_keys",
+    metadata,
+    # what a record is or points to (`harvester.identity_rules.match_keys`), for finding the records it matches
+    Column("record_id", String(1000), primary_key=True),
+    Column("key", String(1000), primary_key=True),
+    Column("role", String(20), nullable=False),
+    Index("ix_identity_keys_key", "key"),
+)
+
+identity_links = Table(
+    "identity_links",
+    metadata,
+    # a merge: two records found to describe the same dataset, by a named rule; undone links stay, so that the
+    # matcher, finding the same evidence again, does not merge them again
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("record_a", String(1000), nullable=False),  # record_a < record_b
+    Column("record_b", String(1000), nullable=False, index=True),
+    Column("rule", String(100), nullable=False),
+    Column("key", String(1000), nullable=False),  # the shared evidence, e.g. doi:10.5281/zenodo.123
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("undone_at", DateTime(timezone=True)),
+    Column("undone_reason", Text),
+    UniqueConstraint("record_a", "record_b", name="uq_identity_links_pair"),
 )
 
 changes = Table(

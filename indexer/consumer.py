@@ -3,6 +3,10 @@
     consumer = IndexConsumer(feed, TantivyIndex("var/index"))
     consumer.run()        # every change after the consumer's cursor; returns how many changes it read
 
+`SearchIndexConsumer` does the same for the search index, whose documents are record *clusters*: a change of one
+record re-renders its whole cluster (as the catalogue has it now) and removes the documents of records that no
+longer speak for a cluster, so merges, splits and tombstones inside a cluster all leave one document per cluster.
+
 The consumer reads the feed in batches of `batch_size` changes and applies each batch in bulk: an upsert re-indexes
 the record's current content (replacing its document), a delete removes the document, and an upsert whose record
 is no longer live (tombstoned by a later change) removes it too. It commits the index and *then* advances its
@@ -15,20 +19,31 @@ of changes: only one batch of records is held at a time, and the index writer's 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
-from ontology.feed import Change, ChangeFeed
+from indexer.document import ID_FIELD, cluster_document
+from ontology.feed import Change, ChangeFeed, ClusteredFeed
 from ontology.model import Record
 
 log = logging.getLogger(__name__)
 
 
 class WritableIndex(Protocol):
-    """What the consumer needs of an index; `TantivyIndex` (and the Elasticsearch backend) provide it."""
+    """What the consumer needs of a per-record store (the RDF graph store provides it)."""
 
     def index(self, records: Iterable[Record]) -> int: ...
+
+    def delete(self, record_ids: Iterable[str]) -> int: ...
+
+    def commit(self) -> None: ...
+
+
+class DocumentIndex(Protocol):
+    """What the search-index consumer needs; `TantivyIndex` (and the Elasticsearch backend) provide it."""
+
+    def index_documents(self, documents: Iterable[Mapping[str, Any]]) -> int: ...
 
     def delete(self, record_ids: Iterable[str]) -> int: ...
 
@@ -50,13 +65,13 @@ class IndexConsumer:
     def __init__(
         self,
         feed: ChangeFeed,
-        index: WritableIndex,
+        index: Any,
         name: str = "index",
         *,
         on_progress: Callable[[Progress], None] | None = None,
     ) -> None:
         self.feed = feed
-        self.index = index
+        self.index: WritableIndex = index
         self.name = name
         self.on_progress = on_progress
 
@@ -87,11 +102,7 @@ class IndexConsumer:
         return read
 
     def _apply(self, changes: Iterable[Change]) -> tuple[int, int]:
-        # Only the newest change of a record in the batch matters: the feed gives the record's current content.
-        newest: dict[str, Change] = {}
-        for change in changes:
-            newest.pop(change.record_id, None)
-            newest[change.record_id] = change
+        newest = _newest(changes)
         upserts = [record_id for record_id, change in newest.items() if change.kind == "upsert"]
         live = self.feed.records(upserts) if upserts else {}
         gone = [record_id for record_id in newest if record_id not in live]
@@ -106,3 +117,50 @@ class IndexConsumer:
                  self.name, cursor, target, read, indexed, deleted)  # fmt: skip
         if self.on_progress is not None:
             self.on_progress(Progress(cursor, max(target, cursor), read, indexed, deleted))
+
+
+class SearchIndexConsumer(IndexConsumer):
+    """The change-feed consumer of the search index: one document per record cluster (see the module doc)."""
+
+    def __init__(
+        self,
+        feed: ClusteredFeed,
+        index: DocumentIndex,
+        name: str = "index",
+        *,
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> None:
+        super().__init__(feed, index, name, on_progress=on_progress)
+        self.clustered_feed = feed
+        self.documents = index
+
+    def _apply(self, changes: Iterable[Change]) -> tuple[int, int]:
+        changed = list(_newest(changes))
+        clusters = self.clustered_feed.clusters(changed)
+        members_of = {record_id: tuple(clusters.get(record_id, (record_id,))) for record_id in changed}
+        wanted = sorted({member for members in members_of.values() for member in members})
+        live = self.feed.records(wanted)
+        documents: list[dict[str, Any]] = []
+        rendered: set[tuple[str, ...]] = set()
+        for members in members_of.values():
+            if members in rendered:
+                continue
+            rendered.add(members)
+            present = [live[m] for m in members if m in live]
+            if present:
+                documents.append(cluster_document(present))
+        # A record that is not its cluster's representative (any more) must not keep a document of its own.
+        speaking = {document[ID_FIELD] for document in documents}
+        stale = sorted(set(wanted) - speaking)
+        removed = self.documents.delete(stale) if stale else 0
+        written = self.documents.index_documents(documents)
+        return written, removed
+
+
+def _newest(changes: Iterable[Change]) -> dict[str, Change]:
+    """Only the newest change of a record in a batch matters: the feed gives the record's current content."""
+    newest: dict[str, Change] = {}
+    for change in changes:
+        newest.pop(change.record_id, None)
+        newest[change.record_id] = change
+    return newest

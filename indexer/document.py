@@ -1,8 +1,10 @@
 """A `Record` flattened into the document every search backend indexes (DESIGN.md §7).
 
-One document per record cluster. Identity merging does not exist yet, so a cluster is one record and `cluster_id`
-equals the record id; the field is there so that merging can later collapse several records into one document
-without changing the schema.
+One document per record cluster (`harvester.identity`: the records of one dataset from several sources, or the
+versions of one concept). `cluster_document` builds it from the cluster's live records: the representative record
+(`representative`: the newest release, from the richest source) gives the id, title, dates and sort keys; every
+member adds its facet values, identifiers and text, so a search by any member's DOI, source or keyword finds the
+cluster, once. A record in no cluster is a cluster of one (`index_document`).
 
 The document is backend-neutral: a flat mapping of field name → value (or list of values), plus a `summary` mapping
 that the backend stores and returns with every hit. The field names and analysers declared here are shared by the
@@ -23,7 +25,7 @@ import hashlib
 import html
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -33,7 +35,7 @@ from indexer.query import FIELDS
 from ontology.model import Concept, IdentifierScheme, Quantity, Record
 from ontology.vocabulary import license_concept, lookup
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Bump when the document's fields or analysers change: an index built with another version must be rebuilt."""
 
 ID_FIELD = "id"
@@ -127,8 +129,16 @@ SUMMARY_KEYS = (
     "file_count",
     "size_bytes",
     "description",
+    "cluster_id",
+    "records",
 )
-"""The stored fields every hit carries, always all present (null when the record has no value)."""
+"""The stored fields every hit carries, always all present (null when the record has no value). A hit is a cluster:
+`cluster_id` names it and `records` lists each record in it (the hit's own first) as a provenance instance —
+id, source, native id, DOI, version, issued date and landing page."""
+
+SOURCE_KIND_PREFERENCE = ("cernopendata", "zenodo", "hepdata", "gitlab", "kcdc", "oaipmh")
+"""Which source's record speaks for a cluster of one release seen through several interfaces: the portals' own
+APIs carry more than their OAI-PMH (Dublin Core) views."""
 
 SUMMARY_DESCRIPTION_CHARS = 300
 
@@ -401,8 +411,58 @@ def index_document(record: Record) -> dict[str, Any]:
         "file_count": file_count,
         "size_bytes": size_bytes,
         "description": short_description(description),
+        "cluster_id": record.id,
+        "records": [_provenance(record)],
     }
     return document
+
+
+def cluster_document(members: Sequence[Record]) -> dict[str, Any]:
+    """The index document of a cluster of records (see the module doc); one record gives its `index_document`."""
+    if not members:
+        raise ValueError("a cluster document needs at least one record")
+    ordered = sorted(members, key=_representative_order)
+    document = index_document(ordered[0])
+    cluster_id = min(m.id for m in members)
+    document[CLUSTER_FIELD] = cluster_id
+    document[SUMMARY_FIELD]["cluster_id"] = cluster_id
+    if len(ordered) == 1:
+        return document
+    others = [index_document(m) for m in ordered[1:]]
+    for name in (*KEYWORD_FIELDS, *TEXT_FIELDS):
+        merged = list(document.get(name) or [])
+        for other in others:
+            merged.extend(other.get(name) or [])
+        document[name] = _unique(merged)
+    for name in (*INTEGER_FIELDS, *FLOAT_FIELDS):
+        if document.get(name) is None:
+            document[name] = next((o[name] for o in others if o.get(name) is not None), None)
+    document[SUMMARY_FIELD]["records"] = [_provenance(m) for m in ordered]
+    return document
+
+
+def representative(members: Sequence[Record]) -> Record:
+    """The record that speaks for a cluster: the newest issued, then the preferred source kind, then the lowest id."""
+    return min(members, key=_representative_order)
+
+
+def _representative_order(record: Record) -> tuple[Any, ...]:
+    kind = record.provenance.source_kind
+    rank = SOURCE_KIND_PREFERENCE.index(kind) if kind in SOURCE_KIND_PREFERENCE else len(SOURCE_KIND_PREFERENCE)
+    issued = partial_date_timestamp(record.issued)
+    return (-issued if issued is not None else float("inf"), rank, record.id)
+
+
+def _provenance(record: Record) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "source": record.source,
+        "native_id": record.native_id,
+        "doi": record.doi,
+        "version": record.version,
+        "issued": record.issued,
+        "landing_page": record.landing_page,
+    }
 
 
 def _text_fields(

@@ -201,9 +201,9 @@ class TantivyIndex(SearchBackend):
         count = 0
         with self._write_lock:
             writer = self._writer_locked()
-            for record_id in record_ids:
-                writer.delete_documents_by_term(ID_FIELD, record_id)
-                count += 1
+            for chunk in _id_chunks(record_ids, WRITE_CHUNK):
+                writer.delete_documents_by_query(tantivy.Query.term_set_query(self._schema, ID_FIELD, chunk))
+                count += len(chunk)
         return count
 
     def commit(self) -> None:
@@ -584,6 +584,17 @@ class TantivyIndex(SearchBackend):
             values.sort(key=lambda v: (-v.count, v.value))
             facets[name] = values[: query.facet_size]
         return facets
+
+
+def _id_chunks(ids: Iterable[str], size: int) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    for record_id in ids:
+        chunk.append(record_id)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _chunks(items: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mapping[str, Any]]]:

@@ -41,3 +41,11 @@ class ChangeFeed(Protocol):
     def last_seq(self) -> int:
         """The newest sequence number in the feed."""
         ...
+
+
+class ClusteredFeed(ChangeFeed, Protocol):
+    """A change feed that also knows which records describe the same dataset (the search index shows each once)."""
+
+    def clusters(self, ids: Sequence[str]) -> Mapping[str, Sequence[str]]:
+        """For each of `ids` in a cluster of two or more live records, every member's id (sorted); others absent."""
+        ...

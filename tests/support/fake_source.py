@@ -1,5 +1,8 @@
 """A tiny in-memory source kind for harvester tests: records are dicts, pages are slices, edits are explicit.
 
+A record dict may carry `dois`, `concepts` (concept DOIs it is a version of) and `papers` (arXiv ids it supplements)
+for the identity rules.
+
 It behaves like a real connector (checkpoints, stamps, incremental by stamp, full listings marked complete,
 mapping from bytes), without HTTP, so the catalogue's rules can be tested precisely.
 """
@@ -13,6 +16,7 @@ import orjson
 
 from connectors.base import Connector, Deletion, HarvestState, MappingError, Page, RawRecord, provenance_for
 from ontology import Record, record_id
+from ontology.model import Identifier, IdentifierScheme
 
 
 class FakeStore:
@@ -77,5 +81,14 @@ class FakeConnector(Connector):
             native_id=data["id"],
             title=data["title"],
             issued=data.get("issued"),
+            identifiers=[Identifier(scheme=IdentifierScheme.DOI, value=doi) for doi in data.get("dois", [])],
+            is_version_of=[Identifier(scheme=IdentifierScheme.CONCEPT_DOI, value=c) for c in data.get("concepts", [])],
+            is_supplement_to=[Identifier(scheme=IdentifierScheme.ARXIV, value=a) for a in data.get("papers", [])],
             provenance=provenance_for(cls, raw, source),
         )
+
+
+class FakePaperDataConnector(FakeConnector):
+    """The fake kind under HEPData's name: its records are the data of the papers they supplement."""
+
+    kind: ClassVar[str] = "hepdata"
