@@ -151,4 +151,8 @@ class Lake:
 
     def close(self) -> None:
         self.release_graph()
+        with self._index_lock:
+            if self._index is not None:
+                self._index.close()
+                self._index = None
         self.catalogue.close()

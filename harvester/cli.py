@@ -22,6 +22,7 @@ from harvester.config import ConfigError
 from harvester.fair_cli import fair_command
 from harvester.gc_tuning import tune_for_bulk_work
 from harvester.graph_cli import export_command, graph_command, sparql_command
+from harvester.identity_cli import identity_app
 
 if TYPE_CHECKING:
     from dmlake.lake import Lake
@@ -43,6 +44,7 @@ run_app = typer.Typer(help="One harvest run.", no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(deletions_app, name="deletions")
 app.add_typer(run_app, name="run")
+app.add_typer(identity_app, name="identity")
 
 out = Console()
 err = Console(stderr=True)

@@ -1,6 +1,7 @@
 """What a command defined outside `harvester/cli.py` needs from the `dmlake` command line: the lake of `--home`.
 
-Such commands read the home from the parent Typer context: importing `harvester.cli` instead would, when the CLI
+Such commands read the home from the root Typer context (the `dmlake` group, however deep the command sits):
+importing `harvester.cli` instead would, when the CLI
 runs as `python -m harvester.cli`, load a second copy of that module whose `--home` was never set.
 """
 
@@ -17,5 +18,5 @@ if TYPE_CHECKING:
 def lake_of(ctx: typer.Context) -> Lake:
     from dmlake.lake import Lake
 
-    home = ctx.parent.params.get("home") if ctx.parent is not None else None
+    home = ctx.find_root().params.get("home")
     return Lake.open(home)

@@ -56,6 +56,17 @@ class Link:
     def other(self, record_id: str) -> str:
         return self.record_b if record_id == self.record_a else self.record_a
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "records": [self.record_a, self.record_b],
+            "rule": self.rule,
+            "evidence": self.key,
+            "created_at": self.created_at.isoformat(),
+            "undone_at": self.undone_at.isoformat() if self.undone_at else None,
+            "undone_reason": self.undone_reason,
+        }
+
 
 @dataclass(frozen=True)
 class Cluster:
@@ -66,6 +77,13 @@ class Cluster:
     links: tuple[Link, ...]
     rules: Mapping[str, str]
     """For each member but the first, the rule of the link that joined it."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "cluster": self.id,
+            "members": [{"id": member, "joined_by": self.rules.get(member)} for member in self.members],
+            "links": [link.to_json() for link in self.links],
+        }
 
 
 class LinkNotFound(LookupError):

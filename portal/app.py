@@ -18,6 +18,7 @@ from indexer.query import Query, QueryError
 from ontology.datacite import DataCiteError
 from ontology.views import FORMATS, MEDIA_TYPES, negotiate, render
 from portal.fair import add_fair_routes
+from portal.identity import add_identity_routes
 from portal.sparql import add_sparql_routes
 
 API_DESCRIPTION = """
@@ -49,6 +50,7 @@ def create_app(lake: Lake) -> FastAPI:
         return lake.search(query).to_json()
 
     add_fair_routes(app, lake)  # before /api/records/{id}, whose path would take …/fair
+    add_identity_routes(app, lake)  # … and …/cluster
     add_sparql_routes(app, lake)
 
     @app.get(
