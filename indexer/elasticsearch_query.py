@@ -1,0 +1,391 @@
+"""The query model (`indexer.query.Query`) as Elasticsearch Query DSL, meaning what the tantivy backend means.
+
+The search text is read by tantivy's own grammar: it is first parsed exactly as the embedded backend parses it (so
+a text one backend refuses, the other refuses with the same `QueryError`, position and hint), then its syntax tree
+(`tantivy.parse_query_lenient`) is translated clause by clause following tantivy's `QueryParser`:
+
+* a word or phrase without a field searches every full-text field of `indexer.document.TEXT_FIELDS` (OR across
+  fields, each with its boost); with `FIELD:` only that field. On a full-text field it is a `match_phrase` (one
+  token → a term, several → a phrase with the given slop; Elasticsearch analyses it with the same analyser as the
+  field), `"..."*` a `match_phrase_prefix` (of two words or more, as tantivy requires); on a keyword field a
+  `term` on the whole value; on a numeric field a `term` on the number. A word that leaves no token in a field
+  (punctuation in prose) contributes nothing there, and a word that leaves no token anywhere is dropped from its
+  clause, as tantivy drops it;
+* clauses combine as tantivy combines them: no operator → required (words are AND-ed), `OR` → should, `-`/`NOT`
+  → must_not; a group of only excluding clauses matches nothing (tantivy's boolean query needs a positive clause;
+  Elasticsearch would otherwise read it as "everything except");
+* `FIELD:[a TO b]`, `FIELD:>x`, `FIELD: IN [a b]`, `FIELD:*` and `*` become `range`, `terms`, `exists` and
+  `match_all`; bounds and set members on full-text fields are analysed to their one token first, as tantivy does.
+
+Filters, ranges, sorts and facets follow `TantivyIndex` rule for rule: several values of a field are OR-ed (each
+expanded by `filter_terms`), integer bounds round inwards, infinite bounds are open, `field=..` means "has a value",
+sort values are the `SORT_LEVELS` tuple then the tie-break hash then the id, documents without the first sort value
+last in both directions. Every query is written in the long forms the OpenAPI specification describes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+from collections.abc import Iterable, Mapping
+from functools import cache
+from typing import Any
+
+import orjson
+import tantivy
+
+from indexer.document import (
+    CLUSTER_FIELD,
+    FLOAT_FIELDS,
+    ID_FIELD,
+    INTEGER_FIELDS,
+    KEYWORD_FIELDS,
+    SORT_KEYS,
+    SORT_LEVELS,
+    SUMMARY_FIELD,
+    TEXT_FIELDS,
+    TIEBREAK_FIELD,
+    AnalyzerName,
+    filter_terms,
+)
+from indexer.query import FIELDS, Query, QueryError, Range
+from indexer.tantivy_schema import analyzers
+
+Dsl = dict[str, Any]
+
+MATCH_ALL: Dsl = {"match_all": {}}
+MATCH_NONE: Dsl = {"match_none": {}}
+
+SOURCE_FIELDS = [ID_FIELD, SUMMARY_FIELD]
+"""What a hit needs from `_source`: the id and the stored summary."""
+
+FACET_EXTRA = 10
+"""Buckets asked for beyond `facet_size`, so values tied on count are cut by value (as the tantivy backend does)."""
+
+_KEYWORDS = frozenset((ID_FIELD, CLUSTER_FIELD, *KEYWORD_FIELDS))
+_INTEGERS = frozenset((*INTEGER_FIELDS, *(name for name, kind in SORT_KEYS.items() if kind == "integer")))
+_UNSIGNED = frozenset(name for name, kind in SORT_KEYS.items() if kind == "unsigned")
+_FLOATS = frozenset(FLOAT_FIELDS)
+_FAST = _KEYWORDS | _INTEGERS | _UNSIGNED | _FLOATS
+"""Fields tantivy keeps columnar ("fast"): the only ones `FIELD:*` can test for a value."""
+
+
+# ---- the search text ------------------------------------------------------------------------------------------------
+
+
+@cache
+def _tantivy_analyzers() -> dict[AnalyzerName, tantivy.TextAnalyzer]:
+    return analyzers()
+
+
+_parser_lock = threading.Lock()
+
+
+@cache
+def _reference_parser() -> Any:
+    """An empty in-memory tantivy index: the embedded backend's parser, used to accept or refuse a text exactly as
+    it would (same messages, positions and hints)."""
+    from indexer.tantivy_backend import TantivyIndex
+
+    return TantivyIndex(None)
+
+
+def check_text(text: str) -> None:
+    """Raise the `QueryError` the embedded backend raises for this text, if any."""
+    parser = _reference_parser()
+    with _parser_lock:
+        parser._text_query(text)
+
+
+def tokens(field: str, text: str) -> list[str]:
+    """The tokens a full-text field's analyser makes of `text` (tantivy's analyser; the index's is equivalent)."""
+    analyzer = _tantivy_analyzers()[TEXT_FIELDS[field].analyzer]
+    return [str(token) for token in analyzer.analyze(text)]
+
+
+def text_query(text: str) -> Dsl:
+    """The search text as a query; `MATCH_NONE` when nothing of it is left (as tantivy's empty query)."""
+    check_text(text)
+    tree, problems = tantivy.parse_query_lenient(text)
+    if problems:  # the strict parse accepted it, so the lenient one should have nothing to say
+        raise QueryError(
+            f"cannot read the search text: {problems[0].get('message', 'syntax error')}",
+            parameter="q",
+            position=int(problems[0].get("pos", 0)),
+            hint='quote words with special characters, e.g. "B0->K*mumu"',
+        )
+    translated = _node(tree)
+    return MATCH_NONE if translated is None else translated
+
+
+def _node(node: Mapping[str, Any]) -> Dsl | None:
+    kind = node.get("type")
+    if kind == "bool":
+        return _clauses(node["clauses"])
+    if kind == "boost":
+        inner = _node(node["underlying"])
+        if inner is None:
+            return None
+        return {"bool": {"must": [inner], "boost": float(node["boost"])}}
+    if kind == "literal":
+        return _literal(node)
+    if kind == "range":
+        return _range_leaf(node)
+    if kind == "set":
+        return _set_leaf(node)
+    if kind == "exists":
+        return _exists_leaf(node["field"])
+    if kind == "all":
+        return dict(MATCH_ALL)
+    raise QueryError(
+        f"cannot search with a {kind} clause on this backend",
+        parameter="q",
+        position=0,
+        hint="use words, phrases, FIELD:value, ranges FIELD:[a TO b] and sets FIELD: IN [a b]",
+    )
+
+
+def _clauses(clauses: Iterable[tuple[str | None, Mapping[str, Any]]]) -> Dsl | None:
+    occurs: dict[str, list[Dsl]] = {"must": [], "should": [], "must_not": []}
+    for occur, child in clauses:
+        translated = _node(child)
+        if translated is None:
+            continue  # tantivy trims clauses that are left empty
+        occurs[occur or "must"].append(translated)
+    if not any(occurs.values()):
+        return None
+    if not occurs["must"] and not occurs["should"]:
+        return dict(MATCH_NONE)  # only excluding clauses: tantivy's boolean query matches nothing
+    if len(occurs["must"]) + len(occurs["should"]) == 1 and not occurs["must_not"]:
+        return (occurs["must"] or occurs["should"])[0]
+    return {"bool": {occur: queries for occur, queries in occurs.items() if queries}}
+
+
+def _literal(node: Mapping[str, Any]) -> Dsl | None:
+    phrase = str(node["phrase"])
+    slop = int(node.get("slop") or 0)
+    prefix = bool(node.get("prefix"))
+    field = node.get("field_name")
+    names = [field] if field else list(TEXT_FIELDS)
+    per_field = []
+    for name in names:
+        query = _field_literal(name, phrase, slop, prefix)
+        if query is None:
+            continue
+        boost = TEXT_FIELDS[name].boost if name in TEXT_FIELDS else 1.0
+        if boost != 1.0:
+            query = _boosted(query, boost)
+        per_field.append(query)
+    if not per_field:
+        return None
+    if len(per_field) == 1:
+        return per_field[0]
+    return {"bool": {"should": per_field}}
+
+
+def _boosted(query: Dsl, boost: float) -> Dsl:
+    ((kind, body),) = query.items()
+    ((field, options),) = body.items()
+    return {kind: {field: {**options, "boost": boost}}}
+
+
+def _field_literal(name: str, phrase: str, slop: int, prefix: bool) -> Dsl | None:
+    if name in TEXT_FIELDS:
+        if not tokens(name, phrase):
+            return None
+        if prefix:
+            return {"match_phrase_prefix": {name: {"query": phrase, "slop": slop}}}
+        return {"match_phrase": {name: {"query": phrase, "slop": slop}}}
+    if name in _KEYWORDS:  # one token (the whole value): tantivy refuses a prefix phrase of fewer than two
+        return {"term": {name: {"value": phrase}}}
+    return {"term": {name: {"value": _number(name, phrase)}}}
+
+
+def _number(name: str, text: str) -> int | float:
+    """A number as tantivy reads it for the field (the reference parse has already refused what does not parse)."""
+    try:
+        if name in _FLOATS:
+            return float(text.strip())
+        return int(text.strip())
+    except ValueError:
+        kind = "a number" if name in _FLOATS else "an integer"
+        raise QueryError(
+            f"{name}: {text!r} is not {kind}", parameter="q", position=0, hint=f"write {name}:NUMBER"
+        ) from None
+
+
+def _bound_value(name: str, text: str) -> Any:
+    if name in TEXT_FIELDS:
+        found = tokens(name, text)
+        if len(found) != 1:
+            raise QueryError(
+                f"{name}: the bound {text!r} is not one word",
+                parameter="q",
+                position=0,
+                hint=f"ranges and sets on {name} compare single words",
+            )
+        return found[0]
+    if name in _KEYWORDS:
+        return text
+    return _number(name, text)
+
+
+def _range_leaf(node: Mapping[str, Any]) -> Dsl:
+    name = str(node["field"])
+    options: dict[str, Any] = {}
+    for side, (inclusive, exclusive) in (("lower", ("gte", "gt")), ("upper", ("lte", "lt"))):
+        bound = node[side]
+        if bound.get("type") == "unbounded":
+            continue
+        options[inclusive if bound["type"] == "inclusive" else exclusive] = _bound_value(name, str(bound["value"]))
+    if not options:
+        return {"exists": {"field": name}}
+    return {"range": {name: options}}
+
+
+def _set_leaf(node: Mapping[str, Any]) -> Dsl:
+    name = str(node["field"])
+    values = list(dict.fromkeys(_bound_value(name, str(element)) for element in node["elements"]))
+    if not values:
+        return dict(MATCH_NONE)
+    return {"terms": {name: values}}
+
+
+def _exists_leaf(name: str) -> Dsl:
+    if name not in _FAST:
+        raise QueryError(
+            f"cannot test {name} for a value: {name}:* works on keyword and numeric fields",
+            parameter="q",
+            position=0,
+            hint="e.g. doi:* or year:*; to find a word in a text field, search for the word",
+        )
+    return {"exists": {"field": name}}
+
+
+# ---- filters and ranges ---------------------------------------------------------------------------------------------
+
+
+def filter_clause(name: str, values: Iterable[str]) -> Dsl:
+    """Records whose `name` is any of `values` (expanded by `filter_terms`; numbers compared exactly)."""
+    kind = FIELDS.get(name)
+    if kind is None:
+        raise QueryError(f"unknown filter field {name!r}", parameter="filter", hint="fields: " + ", ".join(FIELDS))
+    if kind in ("integer", "float"):
+        alternatives = []
+        for value in values:
+            try:
+                number = float(value)
+            except ValueError:
+                raise QueryError(
+                    f"{name}: {value!r} is not a number", parameter="filter", hint=f"write {name}=NUMBER"
+                ) from None
+            alternatives.append(range_clause(name, Range(number, number)))
+        return {"bool": {"should": alternatives}} if len(alternatives) != 1 else alternatives[0]
+    terms = list(dict.fromkeys(term for value in values for term in filter_terms(name, value)))
+    if len(terms) == 1:
+        return {"term": {name: {"value": terms[0]}}}
+    return {"terms": {name: terms}}
+
+
+def range_clause(name: str, bounds: Range) -> Dsl:
+    """Records whose numeric `name` lies in `bounds` (inclusive; integer bounds rounded inwards)."""
+    kind = FIELDS.get(name)
+    if kind not in ("integer", "float"):
+        raise QueryError(f"{name} is not a numeric field and takes no range", parameter="filter")
+    if any(bound is not None and math.isnan(bound) for bound in (bounds.low, bounds.high)):
+        raise QueryError(f"{name}: NaN is not a bound", parameter="filter", hint=f"write {name}=LOW..HIGH")
+    low: float | int | None = None if bounds.low is None or bounds.low == -math.inf else bounds.low
+    high: float | int | None = None if bounds.high is None or bounds.high == math.inf else bounds.high
+    if low == math.inf or high == -math.inf:
+        return dict(MATCH_NONE)
+    if kind == "integer":
+        low = None if low is None or low < -(2**63) else math.ceil(low)
+        high = None if high is None or high >= 2**63 else math.floor(high)
+        if low is not None and high is not None and low > high:
+            return dict(MATCH_NONE)
+        if (low is not None and low >= 2**63) or (high is not None and high < -(2**63)):
+            return dict(MATCH_NONE)
+    else:
+        low = None if low is None else float(low)
+        high = None if high is None else float(high)
+    if low is None and high is None:
+        return {"exists": {"field": name}}
+    options: dict[str, Any] = {}
+    if low is not None:
+        options["gte"] = low
+    if high is not None:
+        options["lte"] = high
+    return {"range": {name: options}}
+
+
+def base_query(query: Query) -> Dsl:
+    """Text (scored) AND filters AND ranges (not scored), as the tantivy backend combines them."""
+    must = [text_query(query.text)] if query.text else []
+    filters = [filter_clause(name, values) for name, values in query.filters]
+    filters += [range_clause(name, bounds) for name, bounds in query.ranges]
+    if not must and not filters:
+        return dict(MATCH_ALL)
+    body: dict[str, Any] = {}
+    if must:
+        body["must"] = must
+    if filters:
+        body["filter"] = filters
+    return {"bool": body}
+
+
+# ---- sorts, facets and the request body -----------------------------------------------------------------------------
+
+
+def is_relevance(sort: str) -> bool:
+    return sort.lstrip("-") == "relevance"
+
+
+def sort_clauses(sort: str) -> list[Dsl]:
+    """The sort of `sort` with the total-order tail (tie-break hash, then id) that makes `search_after` exact."""
+    tail: list[Dsl] = [{TIEBREAK_FIELD: {"order": "asc"}}, {ID_FIELD: {"order": "asc"}}]
+    if is_relevance(sort):
+        return [{"_score": {"order": "desc"}}, *tail]
+    fields = SORT_LEVELS.get(sort.lstrip("-"))
+    if fields is None:
+        raise QueryError(f"cannot sort on {sort!r}", parameter="sort", hint="sorts: " + ", ".join(SORT_LEVELS))
+    order = "desc" if sort.startswith("-") else "asc"
+    return [*({name: {"order": order, "missing": "_last"}} for name in fields), *tail]
+
+
+def facet_aggregations(query: Query) -> Dsl:
+    size = query.facet_size + FACET_EXTRA
+    return {
+        name: {"terms": {"field": name, "size": size, "order": [{"_count": "desc"}, {"_key": "asc"}]}}
+        for name in query.facets
+    }
+
+
+def search_body(
+    query: Query,
+    *,
+    size: int,
+    sort: list[Dsl] | None = None,
+    search_after: list[Any] | None = None,
+    pit: Mapping[str, Any] | None = None,
+    facets: bool = True,
+) -> Dsl:
+    """The body of one `_search` request for `query`."""
+    body: dict[str, Any] = {"query": base_query(query), "size": size, "track_total_hits": True}
+    if size > 0:
+        body["_source"] = {"includes": list(SOURCE_FIELDS)}
+        body["sort"] = sort if sort is not None else sort_clauses(query.effective_sort)
+    if search_after is not None:
+        body["search_after"] = list(search_after)
+    if pit is not None:
+        body["pit"] = dict(pit)
+    if facets and query.facets and query.facet_size > 0:
+        body["aggregations"] = facet_aggregations(query)
+    return body
+
+
+def fingerprint(query: Query, sort: str) -> str:
+    """What a cursor is bound to: the result set and its order (not the page size or the facets); the same
+    definition as the tantivy backend's."""
+    data = orjson.dumps([query.text, query.filters, [(n, r.low, r.high) for n, r in query.ranges], sort])
+    return hashlib.blake2b(data, digest_size=9).hexdigest()

@@ -1,0 +1,105 @@
+"""Fixtures and helpers of the Elasticsearch backend tests (imported by `tests/indexer/test_elasticsearch_*.py`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from es_double import ElasticsearchDouble, Recorded, empty_search, shards
+from es_openapi import ElasticsearchSpec, Problem
+
+from indexer.elasticsearch_backend import ElasticsearchIndex
+from indexer.elasticsearch_bulk import BulkSettings
+
+SPEC_FILE = "elasticsearch/elasticsearch-openapi.8.17.json"
+
+
+@pytest.fixture(scope="session")
+def es_spec(standards: Path) -> ElasticsearchSpec:
+    return ElasticsearchSpec.load(standards / SPEC_FILE)
+
+
+@pytest.fixture
+def es_double() -> Iterator[ElasticsearchDouble]:
+    with ElasticsearchDouble() as double:
+        yield double
+
+
+class Sleeps(list[float]):
+    """Records the backoff delays instead of sleeping them."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()
+
+
+@pytest.fixture
+def es_index(es_double: ElasticsearchDouble, sleeps: Sleeps) -> Iterator[ElasticsearchIndex]:
+    index = ElasticsearchIndex.from_url(es_double.url, bulk=BulkSettings(max_actions=100), sleep=sleeps)
+    yield index
+    index.close()
+
+
+def request_problems(spec: ElasticsearchSpec, requests: Sequence[Recorded]) -> list[str]:
+    """Every problem of every recorded request, each naming the request."""
+    problems: list[str] = []
+    for request in requests:
+        body: Any = request.raw if request.lines else request.json
+        found: list[Problem] = spec.check_request(request.method, request.path, request.params, body)
+        problems += [f"{request.method} {request.path}: {problem}" for problem in found]
+    return problems
+
+
+def assert_valid(spec: ElasticsearchSpec, requests: Sequence[Recorded]) -> None:
+    problems = request_problems(spec, requests)
+    assert not problems, "requests the specification refuses:\n" + "\n".join(problems)
+
+
+def hit(doc_id: str, sort: Sequence[Any], *, score: float | None = None, title: str = "") -> dict[str, Any]:
+    """A search hit as Elasticsearch returns it, carrying the `_source` fields the backend asks for."""
+    return {
+        "_index": "dmlake-records-v0",
+        "_id": doc_id,
+        "_score": score,
+        "_source": {"id": doc_id, "summary": {"title": title or doc_id}},
+        "sort": list(sort),
+    }
+
+
+class ListedResults:
+    """A scripted search responder for paging tests: it holds hits *already in order* and answers each request
+    with the `size` hits after the position its `search_after` names (the start without one). It evaluates no
+    query and sorts nothing; it is what a cluster's paging protocol looks like from the client's side."""
+
+    def __init__(self, hits: Sequence[Mapping[str, Any]], double: ElasticsearchDouble | None = None) -> None:
+        self.hits = list(hits)
+        self.position = {tuple(h["sort"]): i for i, h in enumerate(self.hits)}
+        self.double = double
+        """With a double, each answer in a point in time hands out a new PIT id (Elasticsearch may do so)."""
+        self.served = 0
+
+    def __call__(self, request: Recorded) -> tuple[int, Any]:
+        body = request.json or {}
+        size = int(body.get("size", 10))
+        after = body.get("search_after")
+        start = 0 if after is None else self.position[tuple(after)] + 1
+        page = self.hits[start : start + size]
+        response = empty_search(body)
+        response["hits"] = {"total": {"value": len(self.hits), "relation": "eq"}, "max_score": None, "hits": page}
+        self.served += 1
+        if "pit" in body:
+            response["pit_id"] = body["pit"]["id"]
+            if self.double is not None:
+                response["pit_id"] = f"{body['pit']['id']}.{self.served}"
+                self.double.pits.add(response["pit_id"])
+        return 200, response
+
+
+def count_of(value: int) -> Callable[[Recorded], tuple[int, Any]]:
+    return lambda request: (200, {"count": value, "_shards": shards()})
