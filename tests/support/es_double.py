@@ -29,8 +29,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 VERSION = "8.17.0"
 
-Answer = tuple[int, Any]
-"""An HTTP status and a JSON body."""
+Answer = tuple[int, Any] | tuple[int, Any, dict[str, str]]
+"""An HTTP status, a JSON body and optionally extra response headers (e.g. Retry-After)."""
 
 
 @dataclass
@@ -127,6 +127,8 @@ class ElasticsearchDouble:
 
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
+        self.failures: list[Exception] = []
+        """Exceptions raised while answering (answered as 500s); `es_double` fixtures assert there are none."""
         self.indices: dict[str, dict[str, Any]] = {}
         self.aliases: dict[str, dict[str, dict[str, Any]]] = {}
         self.templates: dict[str, Any] = {}
@@ -170,6 +172,8 @@ class ElasticsearchDouble:
     def answer(self, request: Recorded) -> Answer:
         method, path = request.method, request.path
         parts = [unquote(p) for p in path.split("/") if p]
+        if parts and parts[-1] == "_bulk" and method in ("POST", "PUT"):
+            return self.bulk(request)  # outside the lock: concurrent bulk requests stay concurrent
         with self._lock:
             if not parts:
                 return 200, {
@@ -199,8 +203,6 @@ class ElasticsearchDouble:
                 return (200 if freed else 404), {"succeeded": True, "num_freed": freed}
             if parts[-1] == "_search" and method in ("GET", "POST"):
                 return self._search(request, parts)
-            if parts[-1] == "_bulk" and method in ("POST", "PUT"):
-                return self.bulk(request)
             if parts[-1] == "_pit" and len(parts) == 2 and method == "POST":
                 if not self._resolve(parts[0]):
                     return 404, error_body(
@@ -210,6 +212,10 @@ class ElasticsearchDouble:
             if parts[-1] == "_refresh" and method in ("GET", "POST"):
                 return 200, {"_shards": shards()}
             if parts[-1] == "_count" and method in ("GET", "POST"):
+                if len(parts) > 1 and not self._resolve(parts[0]):
+                    return 404, error_body(
+                        404, "index_not_found_exception", f"no such index [{parts[0]}]", index=parts[0]
+                    )
                 return self.count(request)
             if len(parts) == 1 and method == "PUT":
                 return self._create_index(parts[0], request.json)
@@ -315,12 +321,19 @@ class ElasticsearchDouble:
                         request.json = json.loads(raw)
                 with double._lock:
                     double.requests.append(request)
-                status, body = double.answer(request)
+                try:
+                    status, body, *more = double.answer(request)
+                except Exception as error:  # a responder's bug must fail the test, not hang up on the client
+                    double.failures.append(error)
+                    status, body, more = 500, error_body(500, "double_failure", repr(error)), []
                 request.status, request.response = status, body
+                extra_headers: dict[str, str] = more[0] if more else {}
                 payload = b"" if self.command == "HEAD" else json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/vnd.elasticsearch+json;compatible-with=8")
                 self.send_header("X-Elastic-Product", "Elasticsearch")
+                for name, value in extra_headers.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)

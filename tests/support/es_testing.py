@@ -25,6 +25,7 @@ def es_spec(standards: Path) -> ElasticsearchSpec:
 def es_double() -> Iterator[ElasticsearchDouble]:
     with ElasticsearchDouble() as double:
         yield double
+    assert not double.failures, f"the double failed to answer: {double.failures}"
 
 
 class Sleeps(list[float]):
@@ -79,16 +80,23 @@ class ListedResults:
 
     def __init__(self, hits: Sequence[Mapping[str, Any]], double: ElasticsearchDouble | None = None) -> None:
         self.hits = list(hits)
-        self.position = {tuple(h["sort"]): i for i, h in enumerate(self.hits)}
+        self.position: dict[tuple[Any, ...], int] = {}
         self.double = double
         """With a double, each answer in a point in time hands out a new PIT id (Elasticsearch may do so)."""
         self.served = 0
+
+    def _after(self, key: tuple[Any, ...]) -> int:
+        """The index of the first hit after the one whose sort values start with `key` (a PIT search may carry
+        one more value, the implicit `_shard_doc`, which the client need not send back)."""
+        if not self.position:
+            self.position = {tuple(h["sort"][: len(key)]): i for i, h in enumerate(self.hits)}
+        return self.position[key] + 1
 
     def __call__(self, request: Recorded) -> tuple[int, Any]:
         body = request.json or {}
         size = int(body.get("size", 10))
         after = body.get("search_after")
-        start = 0 if after is None else self.position[tuple(after)] + 1
+        start = 0 if after is None else self._after(tuple(after))
         page = self.hits[start : start + size]
         response = empty_search(body)
         response["hits"] = {"total": {"value": len(self.hits), "relation": "eq"}, "max_score": None, "hits": page}
