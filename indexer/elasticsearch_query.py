@@ -107,16 +107,59 @@ def tokens(field: str, text: str) -> list[str]:
 def text_query(text: str) -> Dsl:
     """The search text as a query; `MATCH_NONE` when nothing of it is left (as tantivy's empty query)."""
     check_text(text)
-    tree, problems = tantivy.parse_query_lenient(text)
-    if problems:  # the strict parse accepted it, so the lenient one should have nothing to say
-        raise QueryError(
-            f"cannot read the search text: {problems[0].get('message', 'syntax error')}",
-            parameter="q",
-            position=int(problems[0].get("pos", 0)),
-            hint='quote words with special characters, e.g. "B0->K*mumu"',
-        )
+    tree = syntax_tree(text)
     translated = _node(tree)
     return MATCH_NONE if translated is None else translated
+
+
+_SLASH = "\ue000"
+
+
+def syntax_tree(text: str) -> dict[str, Any]:
+    """tantivy's syntax tree of a text its strict parser accepted.
+
+    Only the lenient parser returns a tree, and the two read a `/` differently: the strict one falls back to a word
+    when a `/.../` regex does not parse ("/DoubleMu/Run2011A-v1/AOD", "J/psi"), the lenient one keeps a broken regex.
+    In an accepted text every unquoted `/` is therefore part of a word (regex queries are refused), so slashes are
+    hidden behind a private-use character while parsing and restored in the tree."""
+    hidden = _SLASH not in text
+    tree, problems = tantivy.parse_query_lenient(_hide_slashes(text) if hidden else text)
+    if problems:
+        position = int(problems[0].get("pos", 0))
+        raise QueryError(
+            f"cannot read the search text: {problems[0].get('message', 'syntax error')} at position {position}",
+            parameter="q",
+            position=position,
+            hint='put words with operator characters (> < = ^ ~ : / *) in quotes, e.g. "B0->K*mumu"',
+        )
+    return _restore_slashes(tree) if hidden else tree
+
+
+def _hide_slashes(text: str) -> str:
+    out = []
+    quoted = False
+    escaped = False
+    for char in text:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        elif char == "/" and not quoted:
+            char = _SLASH
+        out.append(char)
+    return "".join(out)
+
+
+def _restore_slashes(node: Any) -> Any:
+    if isinstance(node, str):
+        return node.replace(_SLASH, "/")
+    if isinstance(node, dict):
+        return {key: _restore_slashes(value) for key, value in node.items()}
+    if isinstance(node, list | tuple):
+        return type(node)(_restore_slashes(item) for item in node)
+    return node
 
 
 def _node(node: Mapping[str, Any]) -> Dsl | None:
