@@ -10,8 +10,10 @@
 | datacite-xml  | DataCite 4.6 kernel XML                           | application/vnd.datacite.datacite+xml   |
 | datacite-json | DataCite 4.6 REST API attributes                  | application/vnd.datacite.datacite+json  |
 | schemaorg     | schema.org Dataset JSON-LD                        | application/vnd.schemaorg.ld+json       |
+| oai-dc        | simple Dublin Core as OAI-PMH serves it (oai_dc)  | application/xml                         |
 
-`negotiate(accept)` picks a format from an HTTP Accept header; `export(records, fmt)` streams many records
+`negotiate(accept)` picks a format from an HTTP Accept header (`application/xml` means DataCite XML, so `oai-dc`
+is asked for by name: `?format=oai-dc`); `export(records, fmt)` streams many records
 (N-Triples and JSON Lines concatenate record by record, so an export of 100k records never holds them all).
 """
 
@@ -20,7 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 
-from ontology import datacite, jsonld, rdf, schemaorg
+from ontology import datacite, jsonld, oai_dc, rdf, schemaorg
 from ontology.model import Record
 
 MEDIA_TYPES = {
@@ -32,6 +34,7 @@ MEDIA_TYPES = {
     "datacite-xml": "application/vnd.datacite.datacite+xml",
     "datacite-json": "application/vnd.datacite.datacite+json",
     "schemaorg": "application/vnd.schemaorg.ld+json",
+    "oai-dc": oai_dc.MEDIA_TYPE,
 }
 FORMATS = tuple(MEDIA_TYPES)
 _ALIASES = {
@@ -66,6 +69,8 @@ def render(record: Record, fmt: str) -> tuple[str | bytes, str]:
         return datacite.to_json(record), MEDIA_TYPES[fmt]
     if fmt == "schemaorg":
         return schemaorg.serialize(record), MEDIA_TYPES[fmt]
+    if fmt == "oai-dc":
+        return oai_dc.to_xml(record), MEDIA_TYPES[fmt]
     raise UnknownFormat(f"no view {fmt!r} of a record; known: {', '.join(FORMATS)}")
 
 

@@ -11,7 +11,7 @@ from lxml import etree
 from rdflib import Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 
-from ontology import datacite, jsonld, rdf, views
+from ontology import datacite, jsonld, oai_dc, rdf, views
 from ontology.model import Record
 from ontology.terms import DCAT, RDF
 
@@ -62,6 +62,9 @@ def test_render_gives_each_format_with_its_media_type(full: Record, fmt: str) ->
     elif fmt == "datacite-xml":
         assert datacite.xml_errors(body if isinstance(body, bytes) else body.encode()) == []
         assert etree.fromstring(body).tag == f"{{{datacite.NAMESPACE}}}resource"
+    elif fmt == "oai-dc":
+        assert oai_dc.xml_errors(body if isinstance(body, bytes) else body.encode()) == []
+        assert etree.fromstring(body).findtext(f"{{{oai_dc.DC_NAMESPACE}}}title") == full.title
     else:
         rdflib_format = {"turtle": "turtle", "rdfxml": "xml", "ntriples": "nt"}[fmt]
         assert isomorphic(Graph().parse(data=text, format=rdflib_format), rdf.graph(full))
