@@ -10,8 +10,9 @@ analysers rebuild, with Elasticsearch's building blocks, the tantivy analysers o
   `stemmer("english")`;
 * `dmlake_physics`: a pattern tokenizer emitting each match of `PHYSICS_TOKEN_PATTERN` (group 0), tokens of 80 or
   more dropped, lower-cased, so "pp", "PbPb", "13TeV", "√s", "B0->K*mumu" and "J/psi" stay single tokens;
-* `dmlake_identifier`: split on Unicode white space (`\\s+` with `UNICODE_CHARACTER_CLASS`, as Rust's
-  `char::is_whitespace`), tokens of 250 or more dropped, lower-cased;
+* `dmlake_identifier`: split on ASCII white space only (tantivy's `whitespace` tokenizer splits on
+  `char::is_ascii_whitespace`: space, tab, line feed, form feed, carriage return, not the vertical tab that Java's
+  `\\s` adds, nor no-break spaces), tokens of 250 or more dropped, lower-cased;
 * `dmlake_exact`: the whole value as one token (`keyword` tokenizer), 1,000 or more dropped, lower-cased.
 
 Where the two engines cannot agree exactly: tantivy measures token length in UTF-8 bytes and Lucene's `length`
@@ -64,7 +65,7 @@ TOKEN_LIMITS: dict[AnalyzerName, int] = {"prose": 40, "physics": 80, "identifier
 less, so `max` is the limit minus one."""
 
 PROSE_SPLIT_PATTERN = r"[^\p{IsAlphabetic}\p{N}]+"
-IDENTIFIER_SPLIT_PATTERN = r"\s+"
+IDENTIFIER_SPLIT_PATTERN = r"[ \t\n\f\r]+"
 
 KEYWORD_IGNORE_ABOVE = 8191
 """Lucene refuses a term over 32,766 UTF-8 bytes (and with it the whole document); a keyword value longer than
@@ -76,11 +77,7 @@ def analysis() -> dict[str, Any]:
     tokenizers = {
         "dmlake_prose_tokenizer": {"type": "pattern", "pattern": PROSE_SPLIT_PATTERN},
         "dmlake_physics_tokenizer": {"type": "pattern", "pattern": PHYSICS_TOKEN_PATTERN, "group": 0},
-        "dmlake_identifier_tokenizer": {
-            "type": "pattern",
-            "pattern": IDENTIFIER_SPLIT_PATTERN,
-            "flags": "UNICODE_CHARACTER_CLASS",
-        },
+        "dmlake_identifier_tokenizer": {"type": "pattern", "pattern": IDENTIFIER_SPLIT_PATTERN},
     }
     filters: dict[str, Any] = {
         f"{ANALYZER_NAMES[name]}_length": {"type": "length", "min": 0, "max": limit - 1}

@@ -111,3 +111,25 @@ class ListedResults:
 
 def count_of(value: int) -> Callable[[Recorded], tuple[int, Any]]:
     return lambda request: (200, {"count": value, "_shards": shards()})
+
+
+def cern_documents(corpus: Path, step: int = 1) -> list[dict[str, Any]]:
+    """Index documents of the real CERN Open Data records (every `step`-th), mapped by the connector as harvested."""
+    import json
+
+    from connectors.base import RawRecord
+    from connectors.cernopendata import CernOpenDataConnector
+    from indexer.document import index_document
+    from sandbox.replicas.cernopendata_api import api_record, dumps, fixture_stamps
+
+    fixtures = []
+    for path in sorted((corpus / "cernopendata" / "records").glob("*.json")):
+        fixtures.extend(json.loads(path.read_text(encoding="utf-8")))
+    documents = []
+    for fixture in fixtures[::step]:
+        created, updated = fixture_stamps(fixture)
+        body = api_record(fixture, created=created, updated=updated, base_url="https://opendata.cern.ch")
+        url = f"https://opendata.cern.ch/api/records/{fixture['recid']}"
+        raw = RawRecord(str(fixture["recid"]), dumps(body), "application/json", url, body["updated"])
+        documents.append(index_document(CernOpenDataConnector.map_record(raw, "cern")))
+    return documents
