@@ -299,3 +299,22 @@ def test_numeric_fields_are_searched_as_numbers(es_index: ElasticsearchIndex, es
     numeric = [name for name in FIELDS if name in (*INTEGER_FIELDS, *FLOAT_FIELDS)]
     assert values == [12] * len(numeric)
     assert [type(v) for v in values] == [float if name in FLOAT_FIELDS else int for name in numeric]
+
+
+def test_the_live_suites_recording_proxy_forwards_requests_and_answers_unchanged(
+    es_double: ElasticsearchDouble, sample_documents: Any
+) -> None:
+    """The live suite validates what the backend sends to a real cluster through `RecordingProxy`: in front of the
+    double, it must record exactly what the double receives and hand back exactly what the double answers."""
+    from es_proxy import RecordingProxy
+
+    with RecordingProxy(es_double.url) as proxy:
+        index = ElasticsearchIndex.from_url(proxy.url)
+        index.rebuild(sample_documents[:5])
+        es_double.search = ListedResults([hit(f"r{i}", [i, i, f"r{i}"]) for i in range(4)], es_double)
+        page = index.search(Query.parse("", size=3, facets=["year"]))
+        assert [h.id for h in page.hits] == ["r0", "r1", "r2"] and page.next_cursor
+        index.close()
+    seen = [(r.method, r.path, r.params, r.raw) for r in proxy.requests]
+    assert seen == [(r.method, r.path, r.params, r.raw) for r in es_double.requests]
+    assert proxy.requests[3].lines and proxy.requests[-1].json == es_double.requests[-1].json

@@ -192,6 +192,12 @@ class ElasticsearchDouble:
             if parts[0] == "_index_template" and len(parts) == 2 and method == "PUT":
                 self.templates[parts[1]] = request.json
                 return 200, {"acknowledged": True}
+            if parts[0] == "_index_template" and len(parts) == 2 and method == "DELETE":
+                if self.templates.pop(parts[1], None) is None:
+                    return 404, error_body(
+                        404, "index_template_missing_exception", f"index_template [{parts[1]}] missing"
+                    )
+                return 200, {"acknowledged": True}
             if parts[0] == "_aliases" and method == "POST":
                 return self._update_aliases(request.json)
             if parts[0] == "_alias" and len(parts) == 2 and method in ("GET", "HEAD"):
