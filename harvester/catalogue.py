@@ -274,6 +274,7 @@ class Catalogue:
                 ).where(records.c.id.in_(chunk))
             )
             existing.update({row.id: row for row in rows})
+        existing_before = set(existing)
         new_rows, change_rows, history_rows = [], [], []
         resolved: list[str] = []
         keyed: dict[str, tuple[MatchKey, ...]] = {}
@@ -355,7 +356,8 @@ class Catalogue:
             conn.execute(insert(record_history), history_rows)
         if change_rows:
             conn.execute(insert(changes), change_rows)
-        identity.store_keys(conn, keyed)
+        identity.store_keys(conn, {rid: keyed[rid] for rid in keyed if rid not in existing_before}, new=True)
+        identity.store_keys(conn, {rid: keyed[rid] for rid in keyed if rid in existing_before})
         for chunk in _chunks(resolved):
             conn.execute(
                 delete(quarantine).where(and_(quarantine.c.source == source, quarantine.c.native_id.in_(chunk)))

@@ -96,10 +96,10 @@ def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
 
 
 # -- keys ------------------------------------------------------------------------------------------------------------
-def store_keys(conn: Connection, keyed: Mapping[str, Sequence[MatchKey]]) -> None:
-    """Replace the match keys of these records."""
-    ids = list(keyed)
-    drop_keys(conn, ids)
+def store_keys(conn: Connection, keyed: Mapping[str, Sequence[MatchKey]], new: bool = False) -> None:
+    """Replace the match keys of these records (`new`: none of them has keys yet, so there is nothing to replace)."""
+    if not new:
+        drop_keys(conn, list(keyed))
     rows = [{"record_id": rid, "key": key, "role": role} for rid, keys in keyed.items() for key, role in keys]
     if rows:
         conn.execute(insert(identity_keys), rows)
@@ -120,7 +120,15 @@ def resolve(
     if not touched_ids:
         return set()
     _link_new_pairs(conn, touched_ids, stamp)
-    return _recluster(conn, touched_ids, stamp, run_id, already_changed)
+    # A record with no active link and no cluster before is a cluster of one before and after: nothing to redo
+    # (most records of most harvests).
+    involved = set(_cluster_ids(conn, touched_ids))
+    wanted = set(touched_ids)
+    for link in _active_links(conn, touched_ids):
+        involved.update(rid for rid in (link.record_a, link.record_b) if rid in wanted)
+    if not involved:
+        return set()
+    return _recluster(conn, sorted(involved), stamp, run_id, already_changed)
 
 
 def _link_new_pairs(conn: Connection, touched: Sequence[str], stamp: datetime) -> None:

@@ -161,10 +161,10 @@ def test_sets_are_harvested_in_turn_and_a_record_in_two_sets_counted_once(
     replica = sandbox.replicas["generated"]
     assert isinstance(replica, ZenodoOaiReplica)
     base = replica.oai_base
-    in_community = {base.native_id(i) for i in range(GENERATED) if "user-xenon" in base.sets_of(i)}
+    in_community = {base.native_id(i) for i in range(GENERATED) if "user-escape2020" in base.sets_of(i)}
     in_data = {base.native_id(i) for i in range(GENERATED) if "openaire_data" in base.sets_of(i)}
     assert in_community & in_data and in_community - in_data
-    ids = record_ids(harvest(connector(sandbox, "generated", http, sets=["user-xenon", "openaire_data"])))
+    ids = record_ids(harvest(connector(sandbox, "generated", http, sets=["user-escape2020", "openaire_data"])))
     assert len(ids) == len(set(ids))
     assert set(ids) == in_community | in_data
 
@@ -181,7 +181,7 @@ def test_expired_token_mid_harvest_refetches_at_most_one_page_and_loses_nothing(
         if number == 3:
             admin(sandbox, "ordered", "expire-tokens")
     log = listing_requests(requests_of(sandbox, "ordered"))
-    assert set(delivered) == {f"oai:zenodo.org:{40_000_000 + i}" for i in range(GENERATED)}
+    assert set(delivered) == {f"oai:zenodo.org:{40_000_000 + 2 * i}" for i in range(GENERATED)}
     assert len(delivered) - GENERATED <= 50  # at most one page listed twice
     refused = [e for e in log if e["status"] == 422]
     assert len(refused) == 1 and "resumptionToken=" in refused[0]["query"]
@@ -214,8 +214,9 @@ def test_incremental_run_lists_only_what_changed_and_reports_deletions(
     assert len(record_ids(first)) == GENERATED
     final = first[-1].checkpoint
     assert final["phase"] == "done" and final["watermark"]
-    edited = admin(sandbox, "generated", "edit", {"ids": ["oai:zenodo.org:40000007", "oai:zenodo.org:40000300"]})
-    gone = admin(sandbox, "generated", "delete", {"ids": ["oai:zenodo.org:40000011"]})
+    edited = admin(sandbox, "generated", "edit", {"ids": ["oai:zenodo.org:40000008", "oai:zenodo.org:40000300"]})
+    gone = admin(sandbox, "generated", "delete", {"ids": ["oai:zenodo.org:40000012"]})
+    assert (len(edited["edited"]), len(gone["deleted"])) == (2, 1)  # ids of records the replica serves
     requests_of(sandbox, "generated", clear=True)
     second = harvest(c, HarvestState(previous=final))
     assert sorted(record_ids(second)) == sorted(edited["edited"])
@@ -252,7 +253,7 @@ def test_resume_after_a_kill_continues_after_the_last_committed_page(sandbox: Ru
     requests_of(sandbox, "ordered", clear=True)
     rest = harvest(connector(sandbox, "ordered", http), HarvestState(resume=checkpoint))
     ids = committed + record_ids(rest)
-    everything = {f"oai:zenodo.org:{40_000_000 + i}" for i in range(GENERATED)}
+    everything = {f"oai:zenodo.org:{40_000_000 + 2 * i}" for i in range(GENERATED)}
     assert set(ids) == everything
     assert len(ids) == len(set(ids))  # the token was still valid: nothing listed twice
     first_listing = listing_requests(requests_of(sandbox, "ordered"))[0]["query"]
