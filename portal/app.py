@@ -19,6 +19,7 @@ from ontology.datacite import DataCiteError
 from ontology.views import FORMATS, MEDIA_TYPES, negotiate, render
 from portal.fair import add_fair_routes
 from portal.identity import add_identity_routes
+from portal.oai import add_oai_routes
 from portal.sparql import add_sparql_routes
 
 API_DESCRIPTION = """
@@ -52,6 +53,7 @@ def create_app(lake: Lake) -> FastAPI:
     add_fair_routes(app, lake)  # before /api/records/{id}, whose path would take …/fair
     add_identity_routes(app, lake)  # … and …/cluster
     add_sparql_routes(app, lake)
+    add_oai_routes(app, lake)
 
     @app.get(
         "/api/records/{record_id:path}",
