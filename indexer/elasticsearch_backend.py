@@ -21,11 +21,13 @@ unlike it there is no rollback: Elasticsearch has already stored them durably.
 **Searching** executes the query model exactly as `TantivyIndex` defines it (`indexer.elasticsearch_query`): the same
 documents match, facets count the same values, field sorts give the same order (value, tie-break hash, id). Deep
 paging never uses `from`: every page after the first continues with `search_after` from the last hit's sort values
-inside a point in time (PIT), so there is no 10,000-hit wall. The PIT is opened only when a first page has a next
-page (a search that is never continued costs nothing on the cluster), kept alive `pit_keep_alive` after each page
-and closed when a walk reaches its end. A field-sorted walk whose PIT has expired continues in a new one (its
-position is a value); a relevance walk cannot (scores move with the index) and is refused with "cursor expired".
-A relevance walk also refuses to continue if the result set changed between its first page and the PIT.
+inside a point in time (PIT), so there is no 10,000-hit wall. The PIT is opened when a walk asks for its second
+page (a first page that is never continued, the common case of a portal, holds nothing open on the cluster), kept
+alive `pit_keep_alive` after each page and closed when the walk reaches its end. A field-sorted walk continues
+after the last hit's values, so it is exact across the first page and the PIT, and when its PIT has expired it
+continues in a new one. A relevance walk continues after the last hit's score: in the new PIT the result count and
+that hit's score are checked against the first page's, and if the index changed in between, or the PIT expired
+later, the walk is refused with "cursor expired" (scores move with the index) rather than repeating or skipping.
 """
 
 from __future__ import annotations
@@ -287,15 +289,52 @@ class ElasticsearchIndex(SearchBackend):
             response = self._search_alias(search_body(query, size=0))
             return self._result(query, response, [], None)
         sorts = sort_clauses(sort)
-        pit_id = state.get("pit") if state else None
-        after = state.get("k") if state else None
-        body = search_body(query, size=query.size + 1, sort=sorts, search_after=after, pit=self._pit(pit_id))
+        pit_id: str | None = None
+        after: list[Any] | None = None
+        check_boundary = False
+        if state is not None:
+            after = list(state["k"])
+            pit_id = state.get("pit")
+            if pit_id is None:  # the first continuation: the walk's point in time starts here
+                pit_id = self._open_pit()
+                if relevance:
+                    # Start *at* the first page's last hit (the empty id sorts before every id of its score and
+                    # tie-break) to see that it is still there with the same score.
+                    check_boundary = True
+                    after[-1] = ""
+        size = query.size + 1 + int(check_boundary)
+        body = search_body(query, size=size, sort=sorts, search_after=after, pit=self._pit(pit_id))
         if pit_id is None:
             response = self._search_alias(body)
         else:
             response, pit_id = self._search_pit(body, pit_id, relevance=relevance)
         total = _total(response)
-        if relevance and state is not None and state.get("t") != total:
+        found = response["hits"]["hits"]
+        if check_boundary and state is not None:
+            found = self._past_boundary(found, state, total, pit_id)
+        page = found[: query.size]
+        hits = [self._hit(hit, relevance) for hit in page]
+        next_cursor = None
+        if len(found) > query.size and page:
+            position = _sort_values(page[-1].get("sort"), len(sorts))
+            cursor: dict[str, Any] = {"v": CURSOR_VERSION, "s": sort, "f": print_, "k": position}
+            if pit_id is not None:
+                cursor["pit"] = pit_id
+            if relevance:
+                cursor["t"] = total
+            next_cursor = encode_cursor(cursor)
+        elif pit_id is not None:
+            self._close_pit(pit_id)
+        return self._result(query, response, hits, next_cursor)
+
+    def _past_boundary(self, found: list[Any], state: Mapping[str, Any], total: int, pit_id: str | None) -> list[Any]:
+        """A relevance walk continues by score, so its second page must see the scores its first page saw: in the new
+        point in time the result count, and the first page's last hit with its score, must be as they were;
+        otherwise the index changed in between and the walk is refused rather than repeating or skipping hits."""
+        key = state["k"]
+        first = found[0] if found else {}
+        values = _sort_values(first.get("sort"), len(key)) if first else None
+        if total != state.get("t") or values is None or values[-1] != key[-1] or float(values[0]) != float(key[0]):
             self._close_pit(pit_id)
             raise QueryError(
                 "cursor expired, restart the query: the index changed since the first page of this "
@@ -304,21 +343,7 @@ class ElasticsearchIndex(SearchBackend):
                 hint="restart without a cursor, or sort by a field (e.g. -issued or title) for walks that survive "
                 "index updates",
             )
-        found = response["hits"]["hits"]
-        page = found[: query.size]
-        hits = [self._hit(hit, relevance) for hit in page]
-        next_cursor = None
-        if len(found) > query.size and page:
-            if pit_id is None:
-                pit_id = self._open_pit()
-            position = _sort_values(page[-1].get("sort"), len(sorts))
-            cursor: dict[str, Any] = {"v": CURSOR_VERSION, "s": sort, "f": print_, "k": position, "pit": pit_id}
-            if relevance:
-                cursor["t"] = total
-            next_cursor = encode_cursor(cursor)
-        elif pit_id is not None:
-            self._close_pit(pit_id)
-        return self._result(query, response, hits, next_cursor)
+        return found[1:]
 
     def _cursor_state(self, query: Query, sort: str, print_: str) -> dict[str, Any] | None:
         if not query.cursor:
@@ -341,8 +366,9 @@ class ElasticsearchIndex(SearchBackend):
             not isinstance(key, list)
             or len(key) != len(sort_clauses(sort))
             or not all(isinstance(v, int | float | str) and not isinstance(v, bool) for v in key)
-            or not isinstance(pit, str)
+            or not (pit is None or isinstance(pit, str))
             or (is_relevance(sort) and not isinstance(state.get("t"), int))
+            or (is_relevance(sort) and not isinstance(key[0], int | float))
         ):
             raise QueryError("the cursor is malformed", parameter="cursor", hint="pass next_cursor unchanged")
         return state

@@ -61,7 +61,7 @@ def test_a_walk_past_ten_thousand_hits_uses_search_after_in_one_point_in_time(
     assert len(pages) == 13 and all(p.total == 12_345 for p in pages)
     first, *rest = es_double.of("POST", r"/(dmlake-records/)?_search")
     assert first.path == "/dmlake-records/_search" and "pit" not in first.json and "search_after" not in first.json
-    assert len(es_double.of("POST", r"/dmlake-records/_pit")) == 1  # opened once, after the first page
+    assert len(es_double.of("POST", r"/dmlake-records/_pit")) == 1  # opened once, for the second page
     assert es_double.of("POST", r"/dmlake-records/_pit")[0].params == {"keep_alive": "10m"}
     previous = first
     for request in rest:
@@ -96,13 +96,14 @@ def test_an_expired_point_in_time_continues_a_field_walk_in_a_new_one(
     es_index.ensure()
     hits = listed(30, "title")
     es_double.search = ListedResults(hits, es_double)
-    first = es_index.search(Query.parse("", sort="title", size=10))
+    first = es_index.search(Query.parse("", sort="title", size=8))
+    second = es_index.search(Query.parse("", sort="title", size=8, cursor=first.next_cursor))
     es_double.pits.clear()  # keep_alive passed: the cluster freed every point in time
-    second = es_index.search(Query.parse("", sort="title", size=10, cursor=first.next_cursor))
-    assert [h.id for h in second.hits] == [h["_id"] for h in hits[10:20]]
+    third = es_index.search(Query.parse("", sort="title", size=8, cursor=second.next_cursor))
+    assert [h.id for h in third.hits] == [h["_id"] for h in hits[16:24]]
     assert len(es_double.of("POST", r"/dmlake-records/_pit")) == 2
-    third = es_index.search(Query.parse("", sort="title", size=10, cursor=second.next_cursor))
-    assert [h.id for h in third.hits] == [h["_id"] for h in hits[20:]] and third.next_cursor is None
+    fourth = es_index.search(Query.parse("", sort="title", size=8, cursor=third.next_cursor))
+    assert [h.id for h in fourth.hits] == [h["_id"] for h in hits[24:]] and fourth.next_cursor is None
 
 
 def test_an_expired_point_in_time_ends_a_relevance_walk(
@@ -111,9 +112,10 @@ def test_an_expired_point_in_time_ends_a_relevance_walk(
     es_index.ensure()
     es_double.search = ListedResults(listed(30, "relevance"), es_double)
     first = es_index.search(Query.parse("muon", size=10))
+    second = es_index.search(Query.parse("muon", size=10, cursor=first.next_cursor))
     es_double.pits.clear()
     with pytest.raises(QueryError, match="cursor expired") as caught:
-        es_index.search(Query.parse("muon", size=10, cursor=first.next_cursor))
+        es_index.search(Query.parse("muon", size=10, cursor=second.next_cursor))
     assert caught.value.parameter == "cursor" and caught.value.hint and "sort by a field" in caught.value.hint
 
 
@@ -129,6 +131,13 @@ def test_a_relevance_walk_refuses_to_continue_over_a_changed_result_set(
     with pytest.raises(QueryError, match="index changed"):
         es_index.search(Query.parse("muon", size=10, cursor=first.next_cursor))
     assert es_double.of("DELETE", r"/_pit")  # the walk's point in time is released
+    # same matches, but the collection's statistics moved every score a little
+    moved = [dict(h, _score=h["_score"] * 1.01, sort=[h["sort"][0] * 1.01, *h["sort"][1:]]) for h in hits]
+    es_double.search = ListedResults(moved, es_double)
+    with pytest.raises(QueryError, match="index changed"):
+        es_index.search(Query.parse("muon", size=10, cursor=first.next_cursor))
+    es_double.search = ListedResults(hits, es_double)  # unchanged: the walk continues
+    assert es_index.search(Query.parse("muon", size=10, cursor=first.next_cursor)).hits
 
 
 def test_a_relevance_walk_is_ranked_by_score_then_tiebreak_then_id(
@@ -147,6 +156,10 @@ def test_a_relevance_walk_is_ranked_by_score_then_tiebreak_then_id(
     ]
     scores = [h.score for p in pages for h in p.hits]
     assert scores == [h["_score"] for h in hits]
+    # the first continuation starts at the first page's last hit, to see it unchanged in the new point in time
+    second, third = es_double.of("POST", r"/_search")
+    assert second.json["search_after"] == [*hits[9]["sort"][:2], ""] and second.json["size"] == 12
+    assert third.json["search_after"] == hits[19]["sort"] and third.json["size"] == 11
 
 
 @pytest.mark.parametrize("sort", ["issued", "-issued", "title", "-year", "size_bytes", "-sqrt_s_gev", "modified"])

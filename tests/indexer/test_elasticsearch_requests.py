@@ -167,7 +167,7 @@ def test_paged_searches_send_valid_pit_and_search_after_bodies(
         es_double.clear()
         levels = len(es_index_sort(sort))
         listed = ListedResults(
-            [hit(f"r{i:03d}", [i] * (levels - 1) + [f"r{i:03d}"], score=1.0) for i in range(7)], es_double
+            [hit(f"r{i:03d}", [10.0 - i] * (levels - 1) + [f"r{i:03d}"], score=10.0 - i) for i in range(7)], es_double
         )
         es_double.search = listed
         query = Query.parse("muon" if sort == "relevance" else "", sort=sort, size=3, facets=["source"])

@@ -87,10 +87,17 @@ class ListedResults:
 
     def _after(self, key: tuple[Any, ...]) -> int:
         """The index of the first hit after the one whose sort values start with `key` (a PIT search may carry
-        one more value, the implicit `_shard_doc`, which the client need not send back)."""
+        one more value, the implicit `_shard_doc`, which the client need not send back). A key ending in the empty
+        string names the position just before the first hit sharing the rest of the key (the empty id sorts before
+        every id)."""
         if not self.position:
             self.position = {tuple(h["sort"][: len(key)]): i for i, h in enumerate(self.hits)}
-        return self.position[key] + 1
+        if key in self.position:
+            return self.position[key] + 1
+        if key[-1] == "":
+            rest = key[:-1]
+            return next((i for i, h in enumerate(self.hits) if tuple(h["sort"][: len(rest)]) == rest), len(self.hits))
+        raise KeyError(f"no listed hit has the sort values {key}")
 
     def __call__(self, request: Recorded) -> tuple[int, Any]:
         body = request.json or {}
