@@ -205,6 +205,7 @@ class Catalogue:
         with self.engine.begin() as conn:
             self._store_raw(conn, work.mapped, work.rejected, stamp)
             touched = self._upsert(conn, source, run_id, work.mapped, stamp, counts)
+            keys = {m.record_id: m.match_keys for m in work.mapped}
             self._quarantine(conn, source, run_id, work.rejected, stamp)
             counts.quarantined = len(work.rejected)
             for deletion in work.deletions:
@@ -213,7 +214,7 @@ class Catalogue:
                     self._tombstone(conn, record_id, run_id, deletion.reason, stamp)
                     touched.append(record_id)
                     counts.deleted += 1
-            identity.resolve(conn, touched, stamp, run_id, already_changed=set(touched))
+            identity.resolve(conn, touched, stamp, run_id, already_changed=set(touched), keys=keys)
             for failure in work.failures:
                 conn.execute(
                     insert(run_errors).values(

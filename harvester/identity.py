@@ -112,14 +112,22 @@ def drop_keys(conn: Connection, record_ids: Sequence[str]) -> None:
 
 # -- resolving -------------------------------------------------------------------------------------------------------
 def resolve(
-    conn: Connection, touched: Iterable[str], stamp: datetime, run_id: int | None, already_changed: Collection[str]
+    conn: Connection,
+    touched: Iterable[str],
+    stamp: datetime,
+    run_id: int | None,
+    already_changed: Collection[str],
+    keys: Mapping[str, Sequence[MatchKey]] | None = None,
 ) -> set[str]:
     """Link the touched records to the records they match, recluster around them, and feed the re-clustered records
-    (those not in `already_changed`) to the change feed. Returns the records whose cluster changed."""
+    (those not in `already_changed`) to the change feed. Returns the records whose cluster changed.
+
+    `keys`, when the caller has just stored them, are the touched records' match keys (saves reading them back);
+    touched records absent from it have none (tombstoned)."""
     touched_ids = sorted(set(touched))
     if not touched_ids:
         return set()
-    _link_new_pairs(conn, touched_ids, stamp)
+    _link_new_pairs(conn, touched_ids, stamp, keys)
     # A record with no active link and no cluster before is a cluster of one before and after: nothing to redo
     # (most records of most harvests).
     involved = set(_cluster_ids(conn, touched_ids))
@@ -131,29 +139,32 @@ def resolve(
     return _recluster(conn, sorted(involved), stamp, run_id, already_changed)
 
 
-def _link_new_pairs(conn: Connection, touched: Sequence[str], stamp: datetime) -> None:
-    mine: list[tuple[str, str, str]] = []
-    for chunk in _chunks(touched):
-        mine += conn.execute(
-            select(identity_keys.c.record_id, identity_keys.c.key, identity_keys.c.role).where(
-                identity_keys.c.record_id.in_(chunk)
-            )
-        ).all()
+def _link_new_pairs(
+    conn: Connection, touched: Sequence[str], stamp: datetime, keys: Mapping[str, Sequence[MatchKey]] | None = None
+) -> None:
+    mine: set[str] = set()
+    if keys is not None:
+        mine = {key for rid in touched for key, _ in keys.get(rid, ())}
+    else:
+        for chunk in _chunks(touched):
+            mine.update(conn.execute(select(identity_keys.c.key).where(identity_keys.c.record_id.in_(chunk))).scalars())
     if not mine:
         return
+    # Only live records hold keys (a tombstone drops them); the join gives each holder's source for the rules.
     holders: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for chunk in _chunks(sorted({key for _, key, _ in mine})):
+    sources: dict[str, str] = {}
+    for chunk in _chunks(sorted(mine)):
         rows = conn.execute(
-            select(identity_keys.c.key, identity_keys.c.record_id, identity_keys.c.role).where(
-                identity_keys.c.key.in_(chunk)
-            )
+            select(identity_keys.c.key, identity_keys.c.record_id, identity_keys.c.role, records.c.source)
+            .join(records, and_(records.c.id == identity_keys.c.record_id, records.c.tombstone.is_(None)))
+            .where(identity_keys.c.key.in_(chunk))
         )
-        for key, record_id, role in rows:
+        for key, record_id, role, source in rows:
             holders[key].append((record_id, role))
+            sources[record_id] = source
     shared = {key: held for key, held in holders.items() if len(held) > 1}
     if not shared:
         return
-    sources = _live_sources(conn, {rid for held in shared.values() for rid, _ in held})
     touched_set = set(touched)
     candidates: dict[tuple[str, str], tuple[Rule, str]] = {}
     for key, held in shared.items():

@@ -128,6 +128,7 @@ def scenario_lake(home: Path, generate: int = 30, kinds: Sequence[str] | None = 
     """Every replica kind (or `kinds`) with `generate` records each, harvested; then, a second later, some Zenodo
     records edited and three deleted at the source and the Zenodo sources harvested again in full, so the
     catalogue has records of two datestamps and tombstones (deleted records carry the later datestamp)."""
+    assert generate >= 30, "three deletions of fewer than 30 records exceed the mass-deletion guard (10%)"
     lake = Lake.open(home)
     with start(build_replicas(generate=generate, seed=5, kinds=list(kinds) if kinds else None)) as running:
         reports = harvest_all(lake, sources_of(running))
