@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
 
 import httpx
 import uvicorn
@@ -35,23 +34,20 @@ OAI = "http://www.openarchives.org/OAI/2.0/"
 NS = {"oai": OAI}
 
 
-class _Getter(Protocol):
-    def get(self, url: str, params: Any = ..., headers: Any = ...) -> httpx.Response: ...
-
-
 class OaiAnswers:
-    """GET the provider; every answer must be HTTP 200, text/xml, and valid against OAI-PMH.xsd with the schemas of
-    its metadata, about and description parts (oai_dc, oai_datacite with DataCite kernel 4.6, provenance,
-    oai-identifier), which the envelope's `processContents="strict"` makes lxml check too."""
+    """GET the provider (over httpx, or a TestClient, which is one); every answer must be HTTP 200, text/xml, and
+    valid against OAI-PMH.xsd with the schemas of its metadata, about and description parts (oai_dc, oai_datacite
+    with DataCite kernel 4.6, provenance, oai-identifier), which the envelope's `processContents="strict"` makes lxml
+    check too."""
 
-    def __init__(self, http: _Getter, standards: Path, path: str = "/oai") -> None:
+    def __init__(self, http: httpx.Client, standards: Path, path: str = "/oai") -> None:
         self.http = http
         self.path = path
         self.schema = oai_pmh_schema(standards)
         self.answers = 0
 
     def get(self, *pairs: tuple[str, str], **params: str) -> etree._Element:
-        query = [*pairs, *params.items()]
+        query = httpx.QueryParams([*pairs, *params.items()])
         response = self.http.get(self.path, params=query)
         assert response.status_code == 200, (query, response.status_code, response.text[:500])
         assert response.headers["content-type"] == "text/xml; charset=utf-8"
@@ -136,7 +132,8 @@ def scenario_lake(home: Path, generate: int = 30, kinds: Sequence[str] | None = 
         time.sleep(1.1)  # the changes below get a later datestamp, to the second
         edited: dict[str, list[str]] = {}
         deleted: dict[str, list[str]] = {}
-        for name in [n for n in ("zenodo", "zenodo-oai") if n in running.urls]:
+        names: list[str] = [n for n in ("zenodo", "zenodo-oai") if n in running.urls]
+        for name in names:
             edited[name] = edit(running, name, "edit", count=4, seed=2)
             deleted[name] = edit(running, name, "delete", count=3, seed=9)
         config = sources_of(running)
