@@ -40,7 +40,7 @@ from __future__ import annotations
 import gzip
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
@@ -55,7 +55,7 @@ from dmlake.lake import Lake
 from harvester.schema import sources as sources_table
 from ontology.model import RECORD_ID_BASE, record_id, split_record_id
 from portal import oai_xml as xml
-from portal.oai_formats import FORMATS, CannotWrite, unwritable
+from portal.oai_formats import FORMATS, CannotWrite, unwritable_stored
 from portal.oai_provenance import provenance
 from portal.oai_sets import GROUPS, SET_SPEC, set_description
 from portal.oai_settings import OaiSettings
@@ -69,6 +69,7 @@ OAI_IDENTIFIER_SCHEMA = "http://www.openarchives.org/OAI/2.0/oai-identifier.xsd"
 METADATA_PREFIX = re.compile(r"^[A-Za-z0-9\-_.!~*'()]+$")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SECONDS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 ARGUMENTS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "Identify": (frozenset(), frozenset()),
@@ -96,23 +97,17 @@ class _BadRequest(Exception):
         self.errors = errors
 
 
-@dataclass(frozen=True)
-class _ListRequest:
-    position: ListPosition
-    token_expires: datetime | None
-
-
 class OaiProvider:
     def __init__(self, lake: Lake, settings: OaiSettings) -> None:
         self.lake = lake
         self.settings = settings
-        self.store = OaiStore(lake.home.path, lake.catalogue, unwritable)
+        self.store = OaiStore(lake.home.path, lake.catalogue, unwritable_stored)
         self.tokens = TokenCodec(load_or_create_key(lake.home.path))
         self.identifier_prefix = f"oai:{settings.repository_identifier}:"
 
     # -- identifiers ---------------------------------------------------------------------------------------------
-    def identifier(self, record_id_: str) -> str:
-        return self.identifier_prefix + record_id_.removeprefix(RECORD_ID_BASE)
+    def identifier(self, of_record: str) -> str:
+        return self.identifier_prefix + of_record.removeprefix(RECORD_ID_BASE)
 
     def record_id(self, identifier: str) -> str | None:
         if not identifier.startswith(self.identifier_prefix):
@@ -177,6 +172,8 @@ class OaiProvider:
                 errors.append(f"the argument {key!r} is repeated")
             elif not value.strip():
                 errors.append(f"the argument {key!r} is empty")
+            elif _NOT_XML.search(value):
+                errors.append(f"the argument {key!r} holds characters XML cannot carry")
             else:
                 arguments[key] = value
         if "resumptionToken" in arguments:
@@ -287,8 +284,7 @@ class OaiProvider:
 
     # -- lists ---------------------------------------------------------------------------------------------------
     def _list(self, root: etree._Element, verb: str, arguments: dict[str, str], now: datetime) -> None:
-        request = self._list_request(verb, arguments, now)
-        position = request.position
+        position = self._list_position(verb, arguments, now)
         selection = Selection(position.set_spec or WHOLE_REPOSITORY, position.prefix, position.lower, position.upper)
         size = self.settings.page_size if verb == "ListRecords" else self.settings.identifiers_page_size
         items = self.store.page(selection, position.after, size + 1)
@@ -315,13 +311,12 @@ class OaiProvider:
         else:
             xml.add_resumption_token(answer, "", position.cursor, complete, None)
 
-    def _list_request(self, verb: str, arguments: dict[str, str], now: datetime) -> _ListRequest:
+    def _list_position(self, verb: str, arguments: dict[str, str], now: datetime) -> ListPosition:
         if "resumptionToken" in arguments:
             try:
-                position, expires = self.tokens.decode(arguments["resumptionToken"], verb, now)
+                return self.tokens.decode(arguments["resumptionToken"], verb, now)[0]
             except BadToken as error:
                 raise OaiError("badResumptionToken", str(error)) from None
-            return _ListRequest(position, expires)
         prefix = arguments["metadataPrefix"]
         self._known_format(prefix)
         lower, upper = _bounds(arguments.get("from"), arguments.get("until"))
@@ -329,7 +324,7 @@ class OaiProvider:
         set_spec = arguments.get("set")
         if set_spec is not None:
             self._known_set(set_spec)
-        position = ListPosition(
+        return ListPosition(
             verb=verb,
             prefix=prefix,
             set_spec=set_spec,
@@ -338,7 +333,6 @@ class OaiProvider:
             after=None,
             cursor=0,
         )
-        return _ListRequest(position, None)
 
     def _add_records(self, parent: etree._Element, items: list[Item], prefix: str, full: bool) -> int:
         """Append each item (a header, or a whole record); returns how many were appended."""

@@ -9,8 +9,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from lxml import etree
 
@@ -84,3 +85,18 @@ def unwritable(record: Record) -> list[str]:
         except CannotWrite:
             prefixes.append(prefix)
     return prefixes
+
+
+_DATES = ("issued", "created", "modified")
+
+
+def unwritable_stored(data: Mapping[str, Any]) -> list[str]:
+    """`unwritable` on a record as the catalogue stores it (its model JSON). The provider's index asks this of every
+    record; building the model and the whole DataCite view of each would cost ten times the rest of indexing.
+    DataCite's schema can express a record as soon as it has a publication year — a date, or the time dmlake
+    harvested it (`ontology.datacite`: every other mandatory property has a standard value for unknown
+    information) — so only a record with neither is built and checked in full. Writing a record for an answer
+    checks again: a record that still cannot be written is left out of the answer then."""
+    if any(data.get(name) for name in _DATES) or (data.get("provenance") or {}).get("retrieved_at"):
+        return []
+    return unwritable(Record.model_validate(data))

@@ -11,11 +11,13 @@ deletions in it.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from lxml import etree
 
-from ontology.model import Concept, Record
+from ontology.model import Record
 from ontology.oai_dc import DC_NAMESPACE, OAI_DC_NAMESPACE, SCHEMA_LOCATION, XSI
 from ontology.vocabulary import VOCAB_BASE
 
@@ -52,18 +54,37 @@ def slug(text: str) -> str:
     return _NOT_IN_SPEC.sub("-", text.strip().lower()).strip("-") or "unnamed"
 
 
-def _concept_set(group: str, scheme: str, concept: Concept) -> SetOf:
-    base = f"{VOCAB_BASE}{scheme}/"
-    if concept.uri and concept.uri.startswith(base):
-        return SetOf(f"{group}:{slug(concept.uri.removeprefix(base))}", concept.label, concept.uri)
-    return SetOf(f"{group}:{slug(concept.label)}", concept.label, concept.uri)
+def _concept_set(group: str, uri: str | None, label: str) -> SetOf:
+    base = f"{VOCAB_BASE}{group}/"
+    if uri and uri.startswith(base):
+        return SetOf(f"{group}:{slug(uri.removeprefix(base))}", label, uri)
+    return SetOf(f"{group}:{slug(label)}", label, uri)
 
 
 def sets_of(record: Record) -> list[SetOf]:
     """The sets a record is in, each once, its source first (the groups are implied)."""
-    found = [SetOf(f"source:{slug(record.source)}", record.source)]
-    found += [_concept_set("experiment", "experiment", c) for c in record.experiments]
-    found += [_concept_set("messenger", "messenger", c) for c in record.messengers]
+    return sets_of_values(
+        record.source,
+        [(c.uri, c.label) for c in record.experiments],
+        [(c.uri, c.label) for c in record.messengers],
+    )
+
+
+def sets_of_stored(data: Mapping[str, Any]) -> list[SetOf]:
+    """`sets_of` on a record as the catalogue stores it (its model JSON), without building the model."""
+
+    def concepts(name: str) -> list[tuple[str | None, str]]:
+        return [(c.get("uri"), c["label"]) for c in data.get(name) or []]
+
+    return sets_of_values(data["source"], concepts("experiments"), concepts("messengers"))
+
+
+def sets_of_values(
+    source: str, experiments: list[tuple[str | None, str]], messengers: list[tuple[str | None, str]]
+) -> list[SetOf]:
+    found = [SetOf(f"source:{slug(source)}", source)]
+    found += [_concept_set("experiment", uri, label) for uri, label in experiments]
+    found += [_concept_set("messenger", uri, label) for uri, label in messengers]
     return list({s.spec: s for s in found}.values())
 
 

@@ -20,18 +20,20 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import orjson
 from sqlalchemy import select
 
 from harvester import codec
 from harvester.catalogue import Catalogue
 from harvester.schema import records as records_table
 from ontology.model import Record
-from portal.oai_sets import SetOf, sets_of, specs_with_groups
+from portal.oai_sets import SetOf, sets_of_stored, specs_with_groups
 
 STORE_FILE = "oai.sqlite"
 STORE_VERSION = "1"
@@ -96,8 +98,8 @@ class Selection:
     upper: str
 
 
-Unwritable = Callable[[Record], list[str]]
-"""The metadata prefixes a record cannot be written in."""
+Unwritable = Callable[[Mapping[str, Any]], list[str]]
+"""The metadata prefixes a record (its stored model JSON) cannot be written in."""
 
 
 class OaiStore:
@@ -156,9 +158,9 @@ class OaiStore:
             row = rows.get(record_id)
             if row is None:
                 continue
-            record, stamp, tombstoned = row
-            found = sets_of(record)
-            prefixes = [] if tombstoned else self.unwritable(record)
+            data, stamp, tombstoned = row
+            found = sets_of_stored(data)
+            prefixes = [] if tombstoned else self.unwritable(data)
             # spaces around each prefix, so that `instr` finds whole prefixes only
             items.append((record_id, stamp, int(tombstoned), f" {' '.join(prefixes)} " if prefixes else ""))
             memberships += [(spec, stamp, record_id) for spec in [WHOLE_REPOSITORY, *specs_with_groups(found)]]
@@ -171,14 +173,16 @@ class OaiStore:
             conn.executemany("INSERT OR REPLACE INTO sets VALUES (?, ?, ?)", sets)
             conn.executemany("INSERT OR REPLACE INTO state VALUES (?, ?)", list(state.items()))
 
-    def _catalogue_rows(self, ids: Sequence[str]) -> dict[str, tuple[Record, str, bool]]:
-        found: dict[str, tuple[Record, str, bool]] = {}
+    def _catalogue_rows(self, ids: Sequence[str]) -> dict[str, tuple[dict[str, Any], str, bool]]:
+        """The stored model JSON (read as plain data: building the model of every record would be most of the
+        work), the stamp and whether it is tombstoned, of each of `ids` still in the catalogue."""
+        found: dict[str, tuple[dict[str, Any], str, bool]] = {}
         columns = [records_table.c.id, records_table.c.data, records_table.c.updated_at, records_table.c.tombstone]
         with self.catalogue.engine.connect() as conn:
             for chunk in chunks(ids, 500):
                 for row in conn.execute(select(*columns).where(records_table.c.id.in_(chunk))):
                     found[row.id] = (
-                        codec.decode_record(row.data),
+                        orjson.loads(codec.decompress(row.data)),
                         stamp_of(row.updated_at),
                         row.tombstone is not None,
                     )

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 from lxml import etree
@@ -17,6 +18,7 @@ from oai_harness import NS, OaiAnswers, Scenario, identifier_of, oai_app, scenar
 from dmlake.lake import Lake
 from harvester.catalogue import StoredRecord
 from portal.app import create_app
+from portal.oai_formats import unwritable, unwritable_stored
 from portal.oai_settings import OaiSettings
 
 SETTINGS = OaiSettings(page_size=25, identifiers_page_size=40, admin_emails=("data-manager@example.org",))
@@ -338,6 +340,7 @@ def test_every_error_code_for_the_request_that_should_produce_it(
         ([("verb", "GetRecord"), ("identifier", live)], "badArgument"),
         ([("verb", "GetRecord"), ("metadataPrefix", "oai_dc")], "badArgument"),
         ([("verb", "ListMetadataFormats"), ("metadataPrefix", "oai_dc")], "badArgument"),
+        ([("verb", "ListRecords"), ("resumptionToken", "abc\x01")], "badArgument"),  # XML cannot carry it back
         ([("verb", "ListRecords"), ("resumptionToken", "not-a-token")], "badResumptionToken"),
         (
             [("verb", "ListRecords"), ("resumptionToken", token[:-2] + ("AA" if token[-2:] != "AA" else "BB"))],
@@ -357,6 +360,7 @@ def test_every_error_code_for_the_request_that_should_produce_it(
         ),
         ([("verb", "GetRecord"), ("identifier", live + "x"), ("metadataPrefix", "oai_dc")], "idDoesNotExist"),
         ([("verb", "ListMetadataFormats"), ("identifier", "oai:dmlake.localhost:nothing")], "idDoesNotExist"),
+        ([("verb", "GetRecord"), ("identifier", 'a b <c> & "d"'), ("metadataPrefix", "oai_dc")], "idDoesNotExist"),
         ([("verb", "ListMetadataFormats"), ("identifier", gone)], "noMetadataFormats"),
         ([("verb", "ListRecords"), ("metadataPrefix", "oai_dc"), ("until", "1999-12-31")], "noRecordsMatch"),
         ([("verb", "ListRecords"), ("metadataPrefix", "oai_dc"), ("set", "experiment:no-such")], "noRecordsMatch"),
@@ -386,6 +390,15 @@ def test_every_error_code_for_the_request_that_should_produce_it(
         "noMetadataFormats",
         "noRecordsMatch",
     }  # fmt: skip  (noSetHierarchy needs a catalogue without records: test_oai_provider_tokens)
+
+
+def test_the_index_knows_without_building_them_which_records_datacite_cannot_express(
+    stored: dict[str, StoredRecord],
+) -> None:
+    for row in stored.values():
+        as_stored = orjson.loads(row.record.model_dump_json(exclude_none=True))
+        assert unwritable_stored(as_stored) == unwritable(row.record), row.id
+    assert [row.source for row in stored.values() if unwritable(row.record)] == [UNDATED[0]]
 
 
 def test_error_messages_say_what_to_do(oai: OaiAnswers) -> None:
