@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from indexer.document import ID_FIELD, cluster_document
 from ontology.feed import Change, ChangeFeed, ClusteredFeed
@@ -61,19 +61,32 @@ class Progress:
     deleted: int
 
 
-class IndexConsumer:
+class _Committable(Protocol):
+    def commit(self) -> None: ...
+
+
+IndexT = TypeVar("IndexT", bound=_Committable)
+
+
+class FeedConsumer(Generic[IndexT]):
+    """Reads the feed after its cursor in batches, applies each batch (`_apply`), commits, then moves the cursor."""
+
     def __init__(
         self,
         feed: ChangeFeed,
-        index: Any,
+        index: IndexT,
         name: str = "index",
         *,
         on_progress: Callable[[Progress], None] | None = None,
     ) -> None:
         self.feed = feed
-        self.index: WritableIndex = index
+        self.index = index
         self.name = name
         self.on_progress = on_progress
+
+    def _apply(self, changes: Iterable[Change]) -> tuple[int, int]:
+        """Apply a batch; returns (documents written, documents removed)."""
+        raise NotImplementedError
 
     def run(self, batch_size: int = 1_000, commit_every: int = 50_000, limit: int | None = None) -> int:
         """Apply every change after this consumer's cursor (at most `limit` changes); returns how many it read."""
@@ -101,15 +114,6 @@ class IndexConsumer:
             self._commit(cursor, target, read, indexed, deleted)
         return read
 
-    def _apply(self, changes: Iterable[Change]) -> tuple[int, int]:
-        newest = _newest(changes)
-        upserts = [record_id for record_id, change in newest.items() if change.kind == "upsert"]
-        live = self.feed.records(upserts) if upserts else {}
-        gone = [record_id for record_id in newest if record_id not in live]
-        removed = self.index.delete(gone) if gone else 0
-        written = self.index.index(live[record_id] for record_id in upserts if record_id in live)
-        return written, removed
-
     def _commit(self, cursor: int, target: int, read: int, indexed: int, deleted: int) -> None:
         self.index.commit()
         self.feed.set_cursor(self.name, cursor)
@@ -119,7 +123,20 @@ class IndexConsumer:
             self.on_progress(Progress(cursor, max(target, cursor), read, indexed, deleted))
 
 
-class SearchIndexConsumer(IndexConsumer):
+class IndexConsumer(FeedConsumer[WritableIndex]):
+    """The change-feed consumer of a per-record store (the RDF graph): one record, one entry."""
+
+    def _apply(self, changes: Iterable[Change]) -> tuple[int, int]:
+        newest = _newest(changes)
+        upserts = [record_id for record_id, change in newest.items() if change.kind == "upsert"]
+        live = self.feed.records(upserts) if upserts else {}
+        gone = [record_id for record_id in newest if record_id not in live]
+        removed = self.index.delete(gone) if gone else 0
+        written = self.index.index(live[record_id] for record_id in upserts if record_id in live)
+        return written, removed
+
+
+class SearchIndexConsumer(FeedConsumer[DocumentIndex]):
     """The change-feed consumer of the search index: one document per record cluster (see the module doc)."""
 
     def __init__(
@@ -132,7 +149,6 @@ class SearchIndexConsumer(IndexConsumer):
     ) -> None:
         super().__init__(feed, index, name, on_progress=on_progress)
         self.clustered_feed = feed
-        self.documents = index
 
     def _apply(self, changes: Iterable[Change]) -> tuple[int, int]:
         changed = list(_newest(changes))
@@ -152,8 +168,8 @@ class SearchIndexConsumer(IndexConsumer):
         # A record that is not its cluster's representative (any more) must not keep a document of its own.
         speaking = {document[ID_FIELD] for document in documents}
         stale = sorted(set(wanted) - speaking)
-        removed = self.documents.delete(stale) if stale else 0
-        written = self.documents.index_documents(documents)
+        removed = self.index.delete(stale) if stale else 0
+        written = self.index.index_documents(documents)
         return written, removed
 
 
