@@ -8,8 +8,10 @@ is deleted (tombstoned) and which formats it cannot be written in, and per set t
 members: each page is then one index range scan, whatever the catalogue's size.
 
 It is a consumer of the change feed like the search index: it remembers the last sequence number it applied (in the
-same transaction as what it applied) and, before answering, applies whatever the feed gained since. Re-applying a
-change is harmless (it reads the record's current row), so a crash loses nothing. The first use (or a store
+same transaction as what it applied) and, before answering, applies whatever the feed gained since, in one
+transaction, so that no answer sees the index half-way. Re-applying a change is harmless (it reads the record's
+current row), so a crash loses nothing. Several processes serving one home share the file: one writes at a time,
+and a process that finds another writing answers from the last commit rather than wait. The first use (or a store
 made by another version of this module, or for another catalogue) reads the whole records table once instead of
 replaying the feed. Deleted records stay, with the sets of their last version: deletions are kept for good
 (Identify says `persistent`).
@@ -18,6 +20,7 @@ replaying the feed. Deleted records stay, with the sets of their last version: d
 from __future__ import annotations
 
 import hashlib
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -35,10 +38,14 @@ from harvester.schema import records as records_table
 from ontology.model import Record
 from portal.oai_sets import SetOf, sets_of_stored, specs_with_groups
 
+log = logging.getLogger(__name__)
+
 STORE_FILE = "oai.sqlite"
 STORE_VERSION = "1"
 """Bump when what is derived from a record changes (sets, writability): the store is then rebuilt."""
 BATCH = 1000
+WRITE_WAIT_SECONDS = 2.0
+"""How long a request waits for another process writing the index before answering from its last commit."""
 WHOLE_REPOSITORY = ""
 """The membership spec every item has: listing without a set is listing this one."""
 
@@ -110,34 +117,53 @@ class OaiStore:
         self._local = threading.local()
         self._writing = threading.Lock()
         self._identity = hashlib.sha256(str(catalogue.engine.url).encode()).hexdigest()[:16]
-        self._connection().executescript(_SCHEMA)
+        self._connection().executescript(_SCHEMA)  # waits as long as a reader would for another process's writing
+        self._writer = self._open(WRITE_WAIT_SECONDS)
 
     # -- keeping up with the catalogue ---------------------------------------------------------------------
     def catch_up(self) -> int:
-        """Apply the feed's new changes (rebuilding first when needed); returns the changes applied."""
+        """Apply the feed's new changes (rebuilding first when needed) in one transaction, so that readers see the
+        index before or after, never half-way; returns the changes applied. When another process is writing the
+        index, answers come from what it has committed, and this process catches up on its next request."""
         with self._writing:
-            state = self._state()
             last = self.catalogue.last_seq()
-            fresh = state.get("version") == STORE_VERSION and state.get("catalogue") == self._identity
-            if not fresh or int(state.get("seq", "-1")) > last:
-                self._rebuild(last)
+            if self._up_to_date(self._state(self._connection()), last):
                 return 0
-            seq, applied = int(state["seq"]), 0
-            while seq < last:
-                changes = self.catalogue.changes_since(seq, BATCH)
-                if not changes:
-                    break
-                seq = changes[-1].seq
-                self._apply(list(dict.fromkeys(c.record_id for c in changes)), {"seq": str(seq)})
-                applied += len(changes)
-            return applied
+            try:
+                with _transaction(self._writer) as conn:
+                    state = self._state(conn)  # again: another process may have caught up meanwhile
+                    if not self._current(state) or int(state["seq"]) > last:
+                        self._rebuild(conn, last)
+                        return 0
+                    return self._follow(conn, int(state["seq"]), last)
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error):
+                    raise
+                log.info("the OAI-PMH index is being written by another process; answering from its last commit")
+                return 0
 
-    def _rebuild(self, last_seq: int) -> None:
-        """Read every catalogue row once; changes after `last_seq` (taken before reading) are applied later."""
-        conn = self._connection()
-        with _transaction(conn):
-            for table in ("items", "memberships", "sets", "state"):
-                conn.execute(f"DELETE FROM {table}")
+    def _current(self, state: Mapping[str, str]) -> bool:
+        return state.get("version") == STORE_VERSION and state.get("catalogue") == self._identity
+
+    def _up_to_date(self, state: Mapping[str, str], last: int) -> bool:
+        return self._current(state) and int(state.get("seq", "-1")) == last
+
+    def _follow(self, conn: sqlite3.Connection, seq: int, last: int) -> int:
+        applied = 0
+        while seq < last:
+            changes = self.catalogue.changes_since(seq, BATCH)
+            if not changes:
+                break
+            seq = changes[-1].seq
+            self._apply(conn, list(dict.fromkeys(c.record_id for c in changes)))
+            applied += len(changes)
+        _set_state(conn, {"seq": str(seq)})
+        return applied
+
+    def _rebuild(self, conn: sqlite3.Connection, last_seq: int) -> None:
+        """Read every catalogue row once; changes after `last_seq` (taken before reading) are applied next time."""
+        for table in ("items", "memberships", "sets", "state"):
+            conn.execute(f"DELETE FROM {table}")
         after = ""
         while True:
             query = (
@@ -147,11 +173,11 @@ class OaiStore:
                 ids = [row.id for row in catalogue.execute(query)]
             if not ids:
                 break
-            self._apply(ids, {})
+            self._apply(conn, ids)
             after = ids[-1]
-        self._apply([], {"seq": str(last_seq), "version": STORE_VERSION, "catalogue": self._identity})
+        _set_state(conn, {"seq": str(last_seq), "version": STORE_VERSION, "catalogue": self._identity})
 
-    def _apply(self, ids: Sequence[str], state: dict[str, str]) -> None:
+    def _apply(self, conn: sqlite3.Connection, ids: Sequence[str]) -> None:
         rows = self._catalogue_rows(ids)
         items, memberships, sets = [], [], []
         for record_id in ids:
@@ -165,13 +191,10 @@ class OaiStore:
             items.append((record_id, stamp, int(tombstoned), f" {' '.join(prefixes)} " if prefixes else ""))
             memberships += [(spec, stamp, record_id) for spec in [WHOLE_REPOSITORY, *specs_with_groups(found)]]
             sets += [(s.spec, s.label, s.uri) for s in found]
-        conn = self._connection()
-        with _transaction(conn):
-            conn.executemany("DELETE FROM memberships WHERE record_id = ?", [(i,) for i in ids])
-            conn.executemany("INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?)", items)
-            conn.executemany("INSERT OR IGNORE INTO memberships VALUES (?, ?, ?)", memberships)
-            conn.executemany("INSERT OR REPLACE INTO sets VALUES (?, ?, ?)", sets)
-            conn.executemany("INSERT OR REPLACE INTO state VALUES (?, ?)", list(state.items()))
+        conn.executemany("DELETE FROM memberships WHERE record_id = ?", [(i,) for i in ids])
+        conn.executemany("INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?)", items)
+        conn.executemany("INSERT OR IGNORE INTO memberships VALUES (?, ?, ?)", memberships)
+        conn.executemany("INSERT OR REPLACE INTO sets VALUES (?, ?, ?)", sets)
 
     def _catalogue_rows(self, ids: Sequence[str]) -> dict[str, tuple[dict[str, Any], str, bool]]:
         """The stored model JSON (read as plain data: building the model of every record would be most of the
@@ -269,17 +292,26 @@ class OaiStore:
         return found
 
     # -- plumbing ----------------------------------------------------------------------------------------------
-    def _state(self) -> dict[str, str]:
-        return dict(self._connection().execute("SELECT key, value FROM state").fetchall())
+    @staticmethod
+    def _state(conn: sqlite3.Connection) -> dict[str, str]:
+        return dict(conn.execute("SELECT key, value FROM state").fetchall())
 
     def _connection(self) -> sqlite3.Connection:
+        """This thread's reading connection (WAL: readers see the last commit and never wait for the writer)."""
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=60, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            self._local.conn = conn
+            conn = self._local.conn = self._open(60)
         return conn
+
+    def _open(self, wait_seconds: float) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, timeout=wait_seconds, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        return conn
+
+
+def _set_state(conn: sqlite3.Connection, values: Mapping[str, str]) -> None:
+    conn.executemany("INSERT OR REPLACE INTO state VALUES (?, ?)", list(values.items()))
 
 
 class _transaction:

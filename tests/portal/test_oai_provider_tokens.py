@@ -260,3 +260,32 @@ def test_the_index_follows_the_feed_and_rebuilds_itself(scenario: Scenario, stan
         Path(str(path) + suffix).unlink(missing_ok=True)
     fresh = OaiAnswers(TestClient(oai_app(lake, OaiSettings())), standards)
     assert fresh.walk("ListRecords", metadataPrefix="oai_dc").identifiers() == followed.identifiers()
+
+
+def test_while_another_process_writes_the_index_answers_come_from_its_last_commit(
+    scenario: Scenario, standards: Path
+) -> None:
+    lake = scenario.lake
+    oai = OaiAnswers(TestClient(oai_app(lake, OaiSettings())), standards)
+    before = set(oai.walk("ListIdentifiers", metadataPrefix="oai_dc").identifiers())
+    edit(scenario.running, "zenodo", "edit", count=1, seed=33)
+    with lake.harvester() as harvester:
+        report = harvester.harvest(sources_of(scenario.running).sources["zenodo"], full=True)
+    assert report.state == "succeeded" and report.counts.updated == 1, report
+    changed = max(lake.catalogue.iter_records(source="zenodo"), key=lambda row: row.updated_at)
+    other = sqlite3.connect(lake.home.path / STORE_FILE, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process writing the index
+    try:
+        started = time.monotonic()
+        stale = oai.get(verb="GetRecord", identifier=settings_identifier(changed.id), metadataPrefix="oai_dc")
+        assert time.monotonic() - started < 10
+        datestamp = stale.findtext(".//oai:header/oai:datestamp", namespaces=NS)
+        assert datestamp != changed.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ"), "the last commit: the old version"
+        assert set(oai.walk("ListIdentifiers", metadataPrefix="oai_dc").identifiers()) == before
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    fresh = oai.get(verb="GetRecord", identifier=settings_identifier(changed.id), metadataPrefix="oai_dc")
+    assert fresh.findtext(".//oai:header/oai:datestamp", namespaces=NS) == changed.updated_at.strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
