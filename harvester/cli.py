@@ -239,7 +239,8 @@ def index(
     started = time.monotonic()
     applied = the_lake.rebuild_index() if rebuild else the_lake.update_index()
     out.print(
-        f"{applied} changes applied in {time.monotonic() - started:.1f} s; {the_lake.index.count():,} records indexed"
+        f"{applied} changes applied in {time.monotonic() - started:.1f} s; {the_lake.index.count():,} datasets in the "
+        "index (the records of one dataset from several sources count once)"
     )
 
 
@@ -268,14 +269,18 @@ def search(
     if as_json:
         sys.stdout.write(orjson.dumps(result.to_json(), option=orjson.OPT_INDENT_2).decode() + "\n")
         return
-    table = Table(title=f"{result.total:,} records", show_lines=False)
-    for column in ("record", "title", "experiment", "year"):
+    table = Table(title=f"{result.total:,} datasets", show_lines=False)
+    for column in ("record", "title", "experiment", "year", "also from"):
         table.add_column(column, overflow="fold")
     for hit in result.hits:
         fields = hit.fields
         short = hit.id.rsplit("/record/", 1)[-1]
         experiments = fields.get("experiments") or fields.get("experiment") or []
-        table.add_row(short, str(fields.get("title", "")), ", ".join(experiments), str(fields.get("year") or ""))
+        # the other records of the same dataset (other sources, other versions): `dmlake identity show` lists them
+        others = [r for r in fields.get("records") or [] if r.get("id") != hit.id]
+        elsewhere = ", ".join(dict.fromkeys(str(r.get("source")) for r in others))
+        also = f"{elsewhere} ({len(others)})" if others else ""
+        table.add_row(short, str(fields.get("title", "")), ", ".join(experiments), str(fields.get("year") or ""), also)
     out.print(table)
     for name, values in result.facets.items():
         out.print(f"[bold]{name}[/]: " + ", ".join(f"{v.value} ({v.count:,})" for v in values))

@@ -35,6 +35,9 @@ def test_show_undo_redo_and_rebuild_as_a_data_manager_does(tmp_path: Path) -> No
         return int(json.loads(dmlake(home, "search", "Event", "--json").stdout)["total"])
 
     assert hits() == 1
+    table = dmlake(home, "search", "Event").stdout
+    # equal in rank, the lower id speaks (oai/x) and the hit names the other source's record
+    assert "1 datasets" in table and "oai/x" in table and "rest (1)" in table
     refused = dmlake(home, "identity", "undo", str(link["id"]), "--reason", " ", check=False)
     assert refused.returncode == 2 and "--reason" in refused.stderr
     undone = dmlake(home, "identity", "undo", str(link["id"]), "--reason", "two releases, one DOI by mistake").stdout
