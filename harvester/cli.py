@@ -294,7 +294,9 @@ def show(
     fmt: Annotated[
         str,
         typer.Option(
-            "--format", "-f", help="json, jsonld, turtle, rdfxml, ntriples, datacite-xml, datacite-json, schemaorg"
+            "--format",
+            "-f",
+            help="json, jsonld, turtle, rdfxml, ntriples, datacite-xml, datacite-json, schemaorg, oai-dc",
         ),
     ] = "json",
 ) -> None:
@@ -336,7 +338,7 @@ def serve(
     follow_graph(the_lake)
     out.print(
         f"serving the catalogue at {the_lake.home.path} on http://{host}:{port}/ (OpenAPI: /openapi.json, "
-        "SPARQL: /sparql)"
+        "SPARQL: /sparql, OAI-PMH: /oai)"
     )
     uvicorn.run(create_app(the_lake), host=host, port=port, log_level="warning")
 
@@ -512,7 +514,7 @@ def demo(
     url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
     out.print(
         f"[bold green]serving[/] {url}  (API: {url}api/search?q=dark+matter, OpenAPI: {url}openapi.json, "
-        f"SPARQL: {url}sparql); Ctrl-C stops"
+        f"SPARQL: {url}sparql, OAI-PMH: {url}oai?verb=Identify); Ctrl-C stops"
     )
     from portal.sparql import follow_graph
 
