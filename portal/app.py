@@ -7,7 +7,7 @@ the OpenAPI description is served at `/openapi.json`.
 from __future__ import annotations
 
 from importlib import resources
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import FastAPI, Request
 from fastapi import Query as Param
@@ -18,6 +18,7 @@ from indexer.query import Query, QueryError
 from ontology.datacite import DataCiteError
 from ontology.views import FORMATS, MEDIA_TYPES, negotiate, render
 from portal.fair import add_fair_routes
+from portal.feed import add_cors, add_feed_routes, json_with_etag
 from portal.identity import add_identity_routes
 from portal.oai import add_oai_routes
 from portal.sparql import add_sparql_routes
@@ -33,6 +34,7 @@ are field names; page with `cursor` (the `next_cursor` of the previous page) —
 
 def create_app(lake: Lake) -> FastAPI:
     app = FastAPI(title="dmlake", version="0.1.0", description=API_DESCRIPTION)
+    add_cors(app)
 
     @app.exception_handler(QueryError)
     async def query_error(_request: Request, error: QueryError) -> JSONResponse:
@@ -40,19 +42,21 @@ def create_app(lake: Lake) -> FastAPI:
 
     @app.get("/api/search", summary="Search records", tags=["search"])
     def search(
+        request: Request,
         q: Annotated[str, Param(description="Words to search for; empty matches everything.")] = "",
         facet: Annotated[list[str] | None, Param(description="Field to count values of (repeatable).")] = None,
         filter: Annotated[list[str] | None, Param(description="field=value or field=low..high (repeatable).")] = None,
         sort: Annotated[str | None, Param(description="relevance, issued, -issued, title, ...")] = None,
         size: Annotated[int, Param(ge=0, le=1000, description="Hits per page.")] = 20,
         cursor: Annotated[str | None, Param(description="next_cursor of the previous page.")] = None,
-    ) -> dict[str, Any]:
+    ) -> Response:
         query = Query.parse(q, filters=filter or (), facets=facet or (), sort=sort, size=size, cursor=cursor)
-        return lake.search(query).to_json()
+        return json_with_etag(request, lake.search(query).to_json())
 
     add_fair_routes(app, lake)  # before /api/records/{id}, whose path would take …/fair
     add_identity_routes(app, lake)  # … and …/cluster
     add_sparql_routes(app, lake)
+    add_feed_routes(app, lake)
     add_oai_routes(app, lake)
 
     @app.get(
