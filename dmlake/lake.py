@@ -6,10 +6,13 @@ This is the composition root: the one place that knows every package. The packag
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -24,16 +27,52 @@ from harvester.harvest import Harvester
 from harvester.home import Home, resolve
 from harvester.schema import records as records_table
 from indexer.consumer import IndexConsumer, SearchIndexConsumer
+from indexer.document import cluster_document
 from indexer.query import Query, SearchResult
 from indexer.tantivy_backend import TantivyIndex
 from ontology.model import record_id, split_record_id
 
+ES_URL_ENV = "DMLAKE_ES_URL"
+"""Set to an Elasticsearch cluster's URL (`https://user:password@host:9200`) to search there instead of in tantivy."""
 INDEX_CONSUMER = "index"
 """The change-feed cursor of the search index."""
 GRAPH_CONSUMER = "graph"
 """The change-feed cursor of the RDF graph (SPARQL)."""
 GRAPH_BATCH = 500
 """Records per graph update: each batch's N-Quads are built in memory (about 30 kB a record)."""
+
+
+if TYPE_CHECKING:
+    from indexer.elasticsearch_backend import ElasticsearchIndex
+
+    SearchIndex = TantivyIndex | ElasticsearchIndex
+else:
+    SearchIndex = TantivyIndex
+
+
+def cluster_documents(catalogue: Catalogue, batch: int = 2000) -> Iterator[dict[str, Any]]:
+    """The index document of every cluster of live records, each once: a cluster is rendered when the walk in id
+    order reaches its smallest member (its cluster id)."""
+    for chunk in _batches((stored.id for stored in catalogue.iter_records(batch=batch)), batch):
+        clusters = catalogue.clusters(chunk)
+        speaking = [rid for rid in chunk if clusters.get(rid, (rid,))[0] == rid]
+        members = {m for rid in speaking for m in clusters.get(rid, (rid,))}
+        live = catalogue.records(sorted(members))
+        for rid in speaking:
+            present = [live[m] for m in clusters.get(rid, (rid,)) if m in live]
+            if present:
+                yield cluster_document(present)
+
+
+def _batches(ids: Iterator[str], size: int) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    for rid in ids:
+        chunk.append(rid)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 class RecordNotFound(LookupError):
@@ -51,7 +90,7 @@ def normalise_record_id(text: str) -> str:
 class Lake:
     home: Home
     catalogue: Catalogue
-    _index: TantivyIndex | None = field(default=None, repr=False)
+    _index: SearchIndex | None = field(default=None, repr=False)
     _index_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _graph: GraphStore | None = field(default=None, repr=False)
     _graph_lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
@@ -73,10 +112,19 @@ class Lake:
 
     # -- the index -------------------------------------------------------------------------------------------
     @property
-    def index(self) -> TantivyIndex:
+    def index(self) -> SearchIndex:
+        """The search index: Elasticsearch when `DMLAKE_ES_URL` names a cluster, else tantivy in the home."""
         with self._index_lock:
             if self._index is None:
-                self._index = TantivyIndex(self.home.index_dir)
+                url = os.environ.get(ES_URL_ENV)
+                if url:
+                    from indexer.elasticsearch_backend import ElasticsearchIndex
+
+                    es_index = ElasticsearchIndex.from_url(url)
+                    es_index.ensure()
+                    self._index = es_index
+                else:
+                    self._index = TantivyIndex(self.home.index_dir)
             return self._index
 
     def update_index(self, batch_size: int = 2000) -> int:
@@ -84,11 +132,18 @@ class Lake:
         return SearchIndexConsumer(self.catalogue, self.index, name=INDEX_CONSUMER).run(batch_size=batch_size)
 
     def rebuild_index(self, batch_size: int = 2000) -> int:
-        """Drop the index (e.g. after a document-schema change) and index every live record again."""
+        """Index every live record again from the catalogue (e.g. after a document-schema change). tantivy's
+        directory is dropped and refilled; Elasticsearch fills a new index and swaps the aliases to it when it is
+        complete, so searches go on meanwhile. Changes made during the rebuild are applied after it."""
+        index = self.index
+        if not isinstance(index, TantivyIndex):
+            start = self.catalogue.last_seq()
+            index.rebuild(cluster_documents(self.catalogue, batch_size))
+            self.catalogue.set_cursor(INDEX_CONSUMER, start)
+            return start + self.update_index(batch_size)
         with self._index_lock:
-            if self._index is not None:
-                self._index.close()
-                self._index = None
+            index.close()
+            self._index = None
             shutil.rmtree(self.home.index_dir, ignore_errors=True)
         self.catalogue.set_cursor(INDEX_CONSUMER, 0)
         return self.update_index(batch_size)
