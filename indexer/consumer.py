@@ -19,11 +19,11 @@ of changes: only one batch of records is held at a time, and the index writer's 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
-from indexer.document import ID_FIELD, cluster_document
+from indexer.document import ID_FIELD, VERSION_KEY, cluster_document
 from ontology.feed import Change, ChangeFeed, ClusteredFeed
 from ontology.model import Record
 
@@ -84,7 +84,7 @@ class FeedConsumer(Generic[IndexT]):
         self.name = name
         self.on_progress = on_progress
 
-    def _apply(self, changes: Iterable[Change]) -> tuple[int, int]:
+    def _apply(self, changes: Sequence[Change]) -> tuple[int, int]:
         """Apply a batch; returns (documents written, documents removed)."""
         raise NotImplementedError
 
@@ -126,7 +126,7 @@ class FeedConsumer(Generic[IndexT]):
 class IndexConsumer(FeedConsumer[WritableIndex]):
     """The change-feed consumer of a per-record store (the RDF graph): one record, one entry."""
 
-    def _apply(self, changes: Iterable[Change]) -> tuple[int, int]:
+    def _apply(self, changes: Sequence[Change]) -> tuple[int, int]:
         newest = _newest(changes)
         upserts = [record_id for record_id, change in newest.items() if change.kind == "upsert"]
         live = self.feed.records(upserts) if upserts else {}
@@ -150,7 +150,7 @@ class SearchIndexConsumer(FeedConsumer[DocumentIndex]):
         super().__init__(feed, index, name, on_progress=on_progress)
         self.clustered_feed = feed
 
-    def _apply(self, changes: Iterable[Change]) -> tuple[int, int]:
+    def _apply(self, changes: Sequence[Change]) -> tuple[int, int]:
         changed = list(_newest(changes))
         clusters = self.clustered_feed.clusters(changed)
         members_of = {record_id: tuple(clusters.get(record_id, (record_id,))) for record_id in changed}
@@ -167,7 +167,14 @@ class SearchIndexConsumer(FeedConsumer[DocumentIndex]):
                 documents.append(cluster_document(present))
         # A record that is not its cluster's representative (any more) must not keep a document of its own.
         speaking = {document[ID_FIELD] for document in documents}
-        stale = sorted(set(wanted) - speaking)
+        stale: list[Any] = sorted(set(wanted) - speaking)
+        if getattr(self.index, "external_versions", False):
+            # The batch's last sequence number as each write's version: a store that keeps versions (Elasticsearch)
+            # then never lets a late, older write replace what a newer batch wrote.
+            version = max(change.seq for change in changes)
+            for document in documents:
+                document[VERSION_KEY] = version
+            stale = [(record_id, version) for record_id in stale]
         removed = self.index.delete(stale) if stale else 0
         written = self.index.index_documents(documents)
         return written, removed

@@ -39,6 +39,9 @@ SCHEMA_VERSION = 3
 """Bump when the document's fields or analysers change: an index built with another version must be rebuilt."""
 
 ID_FIELD = "id"
+VERSION_KEY = "version"
+"""Not a field: the key under which a consumer may hand a store that keeps external versions (Elasticsearch) the
+version of a document it writes."""
 CLUSTER_FIELD = "cluster_id"
 SUMMARY_FIELD = "summary"
 

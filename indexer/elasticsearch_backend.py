@@ -92,6 +92,9 @@ class RebuildReport:
 class ElasticsearchIndex(SearchBackend):
     """The dmlake index in an Elasticsearch cluster; see the module doc."""
 
+    external_versions = True
+    """Documents and deletes may carry an external version (`indexer.document.VERSION_KEY`, `(id, version)`)."""
+
     def __init__(
         self,
         client: Elasticsearch,

@@ -39,11 +39,10 @@ from elastic_transport import ConnectionTimeout
 from elasticsearch import ApiError, Elasticsearch
 
 from indexer.document import ID_FIELD
+from indexer.document import VERSION_KEY as VERSION_KEY
 
 log = logging.getLogger(__name__)
 
-VERSION_KEY = "version"
-"""The optional key of a document (not indexed) that carries its external version."""
 
 ActionKind = Literal["index", "delete"]
 

@@ -22,15 +22,23 @@ from ontology import record_id
 __all__ = ["es_double", "es_spec"]  # fixtures
 
 
+def bulk_actions(double: ElasticsearchDouble) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+    """Every bulk action sent, with its source line (index) or none (delete)."""
+    found: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
+    for request in [r for r in double.requests if r.path.endswith("/_bulk")]:
+        lines = iter(request.lines)
+        for action in lines:
+            found.append((action, next(lines) if "index" in action else None))
+    return found
+
+
 def indexed_sources(double: ElasticsearchDouble) -> dict[str, list[str]]:
     """Document id → the sources of its records, from every bulk index line sent."""
-    sent: dict[str, list[str]] = {}
-    for request in [r for r in double.requests if r.path.endswith("/_bulk")]:
-        lines: list[Any] = request.lines
-        for action, source in zip(lines[::2], lines[1::2], strict=False):
-            if "index" in action:
-                sent[action["index"]["_id"]] = [r["source"] for r in source["summary"]["records"]]
-    return sent
+    return {
+        action["index"]["_id"]: [r["source"] for r in source["summary"]["records"]]
+        for action, source in bulk_actions(double)
+        if source is not None
+    }
 
 
 def test_a_lake_with_dmlake_es_url_indexes_clusters_in_elasticsearch(
@@ -49,6 +57,10 @@ def test_a_lake_with_dmlake_es_url_indexes_clusters_in_elasticsearch(
     assert sorted(sent[cluster_doc["id"]]) == ["oai", "rest"]
     assert sent[record_id("rest", "2")] == ["rest"]
     assert len(list(cluster_documents(lake.catalogue))) == 2
+    # every write carries the change-feed position as an external version: a late, older write never wins
+    sent_actions = [action for action, _ in bulk_actions(es_double)]
+    assert {kind for action in sent_actions for kind in action} == {"index", "delete"}
+    assert {meta["version_type"] for action in sent_actions for meta in action.values()} == {"external"}
 
     es_double.clear()
     lake.rebuild_index()
