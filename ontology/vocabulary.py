@@ -196,6 +196,15 @@ def all_concepts(scheme: str) -> list[VocabConcept]:
     return list(_schemes()[scheme].concepts.values())
 
 
+def completions(scheme: str, prefix: str) -> list[VocabConcept]:
+    """The concepts of a scheme known by a label or alternative label that starts like `prefix` (compared as the
+    normaliser compares: case, spaces and punctuation aside), each once, in label order."""
+    wanted = _key(prefix)
+    found = _schemes()[scheme]
+    uris = {uri for key, uri in found.by_key.items() if key.startswith(wanted)}
+    return sorted((found.concepts[uri] for uri in uris if uri in found.concepts), key=lambda c: c.label.lower())
+
+
 SPDX_IDS = (
     "CC0-1.0", "CC-BY-4.0", "CC-BY-3.0", "CC-BY-2.0", "CC-BY-SA-4.0", "CC-BY-SA-3.0", "CC-BY-NC-4.0",
     "CC-BY-NC-SA-4.0", "CC-BY-ND-4.0", "CC-BY-NC-ND-4.0", "CC-PDDC", "PDDL-1.0", "ODbL-1.0", "ODC-By-1.0",

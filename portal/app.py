@@ -22,6 +22,7 @@ from portal.feed import add_cors, add_feed_routes, json_with_etag
 from portal.identity import add_identity_routes
 from portal.oai import add_oai_routes
 from portal.sparql import add_sparql_routes
+from portal.suggest import add_suggest_routes
 
 API_DESCRIPTION = """
 Search the federated catalogue of dark-matter, astroparticle and high-energy-physics dataset releases, and fetch
@@ -57,6 +58,7 @@ def create_app(lake: Lake) -> FastAPI:
     add_identity_routes(app, lake)  # … and …/cluster
     add_sparql_routes(app, lake)
     add_feed_routes(app, lake)
+    add_suggest_routes(app, lake)
     add_oai_routes(app, lake)
 
     @app.get(
