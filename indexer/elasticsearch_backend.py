@@ -67,9 +67,9 @@ from indexer.query import (
     QueryError,
     SearchBackend,
     SearchResult,
-    decode_cursor,
     encode_cursor,
 )
+from indexer.query_terms import cursor_state
 from ontology.model import Record
 
 log = logging.getLogger(__name__)
@@ -349,21 +349,9 @@ class ElasticsearchIndex(SearchBackend):
         return found[1:]
 
     def _cursor_state(self, query: Query, sort: str, print_: str) -> dict[str, Any] | None:
-        if not query.cursor:
+        state = cursor_state(query, sort, print_, CURSOR_VERSION)
+        if state is None:
             return None
-        state = decode_cursor(query.cursor)
-        if state.get("v") != CURSOR_VERSION or state.get("s") != sort:
-            raise QueryError(
-                "the cursor was given out for another sort or by another version of the service",
-                parameter="cursor",
-                hint="restart the query without a cursor",
-            )
-        if state.get("f") != print_:
-            raise QueryError(
-                "the cursor belongs to a different query (text, filters or sort changed)",
-                parameter="cursor",
-                hint="pass next_cursor together with the same q, filters and sort it came with",
-            )
         key, pit = state.get("k"), state.get("pit")
         if (
             not isinstance(key, list)

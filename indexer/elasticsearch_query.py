@@ -26,7 +26,6 @@ last in both directions. Every query is written in the long forms the OpenAPI sp
 from __future__ import annotations
 
 import hashlib
-import math
 import threading
 from collections.abc import Iterable, Mapping
 from functools import cache
@@ -47,9 +46,9 @@ from indexer.document import (
     TEXT_FIELDS,
     TIEBREAK_FIELD,
     AnalyzerName,
-    filter_terms,
 )
-from indexer.query import FIELDS, Query, QueryError, Range
+from indexer.query import Query, QueryError, Range
+from indexer.query_terms import MATCH_NOTHING, filter_values, range_limits
 from indexer.tantivy_schema import analyzers
 
 Dsl = dict[str, Any]
@@ -311,47 +310,21 @@ def _exists_leaf(name: str) -> Dsl:
 
 def filter_clause(name: str, values: Iterable[str]) -> Dsl:
     """Records whose `name` is any of `values` (expanded by `filter_terms`; numbers compared exactly)."""
-    kind = FIELDS.get(name)
-    if kind is None:
-        raise QueryError(f"unknown filter field {name!r}", parameter="filter", hint="fields: " + ", ".join(FIELDS))
-    if kind in ("integer", "float"):
-        alternatives = []
-        for value in values:
-            try:
-                number = float(value)
-            except ValueError:
-                raise QueryError(
-                    f"{name}: {value!r} is not a number", parameter="filter", hint=f"write {name}=NUMBER"
-                ) from None
-            alternatives.append(range_clause(name, Range(number, number)))
+    wanted = filter_values(name, values)
+    if wanted.numbers:
+        alternatives = [range_clause(name, Range(n, n)) for n in wanted.numbers]
         return {"bool": {"should": alternatives}} if len(alternatives) != 1 else alternatives[0]
-    terms = list(dict.fromkeys(term for value in values for term in filter_terms(name, value)))
-    if len(terms) == 1:
-        return {"term": {name: {"value": terms[0]}}}
-    return {"terms": {name: terms}}
+    if len(wanted.terms) == 1:
+        return {"term": {name: {"value": wanted.terms[0]}}}
+    return {"terms": {name: wanted.terms}}
 
 
 def range_clause(name: str, bounds: Range) -> Dsl:
     """Records whose numeric `name` lies in `bounds` (inclusive; integer bounds rounded inwards)."""
-    kind = FIELDS.get(name)
-    if kind not in ("integer", "float"):
-        raise QueryError(f"{name} is not a numeric field and takes no range", parameter="filter")
-    if any(bound is not None and math.isnan(bound) for bound in (bounds.low, bounds.high)):
-        raise QueryError(f"{name}: NaN is not a bound", parameter="filter", hint=f"write {name}=LOW..HIGH")
-    low: float | int | None = None if bounds.low is None or bounds.low == -math.inf else bounds.low
-    high: float | int | None = None if bounds.high is None or bounds.high == math.inf else bounds.high
-    if low == math.inf or high == -math.inf:
+    limits = range_limits(name, bounds)
+    if limits is MATCH_NOTHING:
         return dict(MATCH_NONE)
-    if kind == "integer":
-        low = None if low is None or low < -(2**63) else math.ceil(low)
-        high = None if high is None or high >= 2**63 else math.floor(high)
-        if low is not None and high is not None and low > high:
-            return dict(MATCH_NONE)
-        if (low is not None and low >= 2**63) or (high is not None and high < -(2**63)):
-            return dict(MATCH_NONE)
-    else:
-        low = None if low is None else float(low)
-        high = None if high is None else float(high)
+    low, high = limits
     if low is None and high is None:
         return {"exists": {"field": name}}
     options: dict[str, Any] = {}

@@ -24,7 +24,6 @@ another process) as long as the index files are unchanged, and otherwise refused
 from __future__ import annotations
 
 import hashlib
-import math
 import statistics
 import threading
 import time
@@ -45,11 +44,9 @@ from indexer.document import (
     SUMMARY_KEYS,
     TEXT_FIELDS,
     TIEBREAK_FIELD,
-    filter_terms,
     index_document,
 )
 from indexer.query import (
-    FIELDS,
     FacetValue,
     Hit,
     Query,
@@ -57,9 +54,9 @@ from indexer.query import (
     Range,
     SearchBackend,
     SearchResult,
-    decode_cursor,
     encode_cursor,
 )
+from indexer.query_terms import MATCH_NOTHING, cursor_state, filter_values, range_limits
 from indexer.tantivy_paging import (
     Level,
     SearchAfter,
@@ -252,22 +249,7 @@ class TantivyIndex(SearchBackend):
         return SearchResult(total=total, hits=hits, facets=facets, next_cursor=next_cursor, query=query)
 
     def _cursor_state(self, query: Query, sort: str, fingerprint: str) -> dict[str, Any] | None:
-        if not query.cursor:
-            return None
-        state = decode_cursor(query.cursor)
-        if state.get("v") != CURSOR_VERSION or state.get("s") != sort:
-            raise QueryError(
-                "the cursor was given out for another sort or by another version of the service",
-                parameter="cursor",
-                hint="restart the query without a cursor",
-            )
-        if state.get("f") != fingerprint:
-            raise QueryError(
-                "the cursor belongs to a different query (text, filters or sort changed)",
-                parameter="cursor",
-                hint="pass next_cursor together with the same q, filters and sort it came with",
-            )
-        return state
+        return cursor_state(query, sort, fingerprint, CURSOR_VERSION)
 
     # ---- query building ------------------------------------------------------------------------------------
 
@@ -325,46 +307,19 @@ class TantivyIndex(SearchBackend):
         )
 
     def _filter(self, name: str, values: Iterable[str]) -> tantivy.Query:
-        kind = FIELDS.get(name)
-        if kind is None:
-            raise QueryError(f"unknown filter field {name!r}", parameter="filter", hint="fields: " + ", ".join(FIELDS))
-        if kind in ("integer", "float"):
-            alternatives = []
-            for value in values:
-                try:
-                    number = float(value)
-                except ValueError:
-                    raise QueryError(
-                        f"{name}: {value!r} is not a number", parameter="filter", hint=f"write {name}=NUMBER"
-                    ) from None
-                alternatives.append((tantivy.Occur.Should, self._range(name, Range(number, number))))
+        wanted = filter_values(name, values)
+        if wanted.numbers:
+            alternatives = [(tantivy.Occur.Should, self._range(name, Range(n, n))) for n in wanted.numbers]
             return tantivy.Query.boolean_query(alternatives)
-        terms = list(dict.fromkeys(term for value in values for term in filter_terms(name, value)))
-        if len(terms) == 1:
-            return tantivy.Query.term_query(self._schema, name, terms[0])
-        return tantivy.Query.term_set_query(self._schema, name, terms)
+        if len(wanted.terms) == 1:
+            return tantivy.Query.term_query(self._schema, name, wanted.terms[0])
+        return tantivy.Query.term_set_query(self._schema, name, wanted.terms)
 
     def _range(self, name: str, bounds: Range) -> tantivy.Query:
-        kind = FIELDS.get(name)
-        if kind not in ("integer", "float"):
-            raise QueryError(f"{name} is not a numeric field and takes no range", parameter="filter")
-        if any(bound is not None and math.isnan(bound) for bound in (bounds.low, bounds.high)):
-            raise QueryError(f"{name}: NaN is not a bound", parameter="filter", hint=f"write {name}=LOW..HIGH")
-        # An infinite bound is an open one (and would not fit an integer column).
-        low: float | int | None = None if bounds.low is None or bounds.low == -math.inf else bounds.low
-        high: float | int | None = None if bounds.high is None or bounds.high == math.inf else bounds.high
-        if low == math.inf or high == -math.inf:
+        limits = range_limits(name, bounds)
+        if limits is MATCH_NOTHING:
             return tantivy.Query.empty_query()
-        if kind == "integer":
-            low = None if low is None or low < -(2**63) else math.ceil(low)
-            high = None if high is None or high >= 2**63 else math.floor(high)
-            if low is not None and high is not None and low > high:
-                return tantivy.Query.empty_query()
-            if (low is not None and low >= 2**63) or (high is not None and high < -(2**63)):
-                return tantivy.Query.empty_query()
-        else:
-            low = None if low is None else float(low)
-            high = None if high is None else float(high)
+        low, high = limits
         if low is None and high is None:
             return tantivy.Query.exists_query(name)  # "year=.." : any year at all
         return tantivy.Query.range_query(self._schema, name, field_type(name), low, high)
