@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ontology.model import Agent, Concept, Distribution, Identifier, IdentifierScheme, Record
-from ontology.rdf import timestamp
+from ontology.rdf import iri, timestamp
 from ontology.summary import description_at_least
 from ontology.units import unit
 from ontology.vocabulary import VOCAB_BASE, by_uri
@@ -57,6 +57,14 @@ _SPDX_ALGORITHMS = {
 _KEYWORD_FIELDS = ("experiments", "collaboration", "messengers", "targets", "resource_categories", "subjects")
 
 
+def _iri(text: str) -> str:
+    """A URL as an IRI: characters IRIs may not hold (spaces, quotes, braces…) %-encoded, as the RDF view writes it.
+
+    The schema.org context types `url`, `contentUrl`, `sameAs` and `license` as IRIs; a JSON-LD reader resolves a
+    value that is no IRI (a space in a release asset's name) as a relative reference, to a different address."""
+    return str(iri(text))
+
+
 def _date(value: str) -> str:
     return timestamp(value) if len(value) > 10 else value
 
@@ -69,7 +77,7 @@ def _identifier(value: Identifier) -> dict[str, Any]:
     }
     uri = value.uri()
     if uri:
-        entry["url"] = uri
+        entry["url"] = _iri(uri)
     return entry
 
 
@@ -160,9 +168,10 @@ def _variables(record: Record) -> list[dict[str, Any]]:
 def _download(file: Distribution) -> dict[str, Any]:
     entry: dict[str, Any] = {"@type": "DataDownload", "name": file.name}
     if file.url:
-        entry["contentUrl"] = file.url
-    if file.access_url or not file.url:
-        entry["url"] = file.access_url or file.url
+        entry["contentUrl"] = _iri(file.url)
+    page = file.access_url or file.url
+    if page and (file.access_url or not file.url):
+        entry["url"] = _iri(page)
     if file.description:
         entry["description"] = file.description
     if file.media_type or file.format:
@@ -187,7 +196,7 @@ def _catalog(record: Record) -> dict[str, Any]:
         url = f"{parts.scheme}://{parts.netloc}/"
     catalog: dict[str, Any] = {"@type": "DataCatalog", "name": name}
     if url:
-        catalog["url"] = url
+        catalog["url"] = _iri(url)
     return catalog
 
 
@@ -200,7 +209,7 @@ def _truncate(text: str, limit: int) -> str:
 
 def document(record: Record, context: Any = None) -> dict[str, Any]:
     """The schema.org Dataset of a record as a JSON-LD dict (`context` replaces the schema.org one, e.g. offline)."""
-    url = record.landing_page or record.id
+    url = _iri(record.landing_page or record.id)
     doc: dict[str, Any] = {
         "@context": CONTEXT if context is None else context,
         "@type": "Dataset",
@@ -210,7 +219,7 @@ def document(record: Record, context: Any = None) -> dict[str, Any]:
         "url": url,
         "identifier": [_identifier(i) for i in record.identifiers] + [record.id],
     }
-    same_as = [u for u in (i.uri() for i in record.identifiers) if u and u != url]
+    same_as = [_iri(u) for u in (i.uri() for i in record.identifiers) if u and _iri(u) != url]
     if url != record.id:
         same_as.append(record.id)
     if same_as:
@@ -233,7 +242,7 @@ def document(record: Record, context: Any = None) -> dict[str, Any]:
     if record.publisher is not None:
         doc["publisher"] = _agent(record.publisher)
     if record.license is not None:
-        doc["license"] = record.license.uri or record.license.label
+        doc["license"] = _license(record.license)
     if record.access_rights is not None:
         doc["isAccessibleForFree"] = record.access_rights == "open"
         if record.access_rights != "open":
@@ -272,10 +281,23 @@ def document(record: Record, context: Any = None) -> dict[str, Any]:
     return doc
 
 
+def _license(licence: Concept) -> dict[str, Any] | str:
+    """The licence's URI (SPDX) or, for a licence no vocabulary knows, a CreativeWork named as the source names it.
+
+    The schema.org context makes a plain `license` string an IRI: a licence name ("Other (Open)") given as one would
+    be read as a relative reference (to the page the JSON-LD is on), which is no licence."""
+    if licence.uri:
+        return _iri(licence.uri)
+    name = licence.label.strip()
+    if urlsplit(name).scheme in ("http", "https") and " " not in name:
+        return _iri(name)  # an unmapped licence the source gave by its address
+    return {"@type": "CreativeWork", "name": name}
+
+
 def _related(value: Identifier) -> dict[str, Any]:
     uri = value.uri()
     if uri:
-        return {"@type": "CreativeWork", "@id": uri}
+        return {"@type": "CreativeWork", "@id": _iri(uri)}
     return {"@type": "CreativeWork", "identifier": _identifier(value)}
 
 

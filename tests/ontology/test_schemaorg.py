@@ -7,9 +7,9 @@ import re
 from typing import Any
 
 import pytest
-from rdflib import URIRef
+from rdflib import BNode, Literal, URIRef
 
-from ontology import schemaorg, shacl
+from ontology import rdf, schemaorg, shacl, vocabulary
 from ontology.model import Checksum, Distribution, Record
 from ontology.summary import GENERATED_MARK, SUPPLEMENT_MARK
 
@@ -204,3 +204,66 @@ def test_checksums_of_all_algorithms_are_written(full: Record) -> None:
 def test_restricted_records_say_so(full: Record) -> None:
     doc = schemaorg.document(full.model_copy(update={"access_rights": "embargoed"}))
     assert doc["isAccessibleForFree"] is False and doc["conditionsOfAccess"] == "embargoed"
+
+
+# ---------------------------------------------------------------------------- values the context makes IRIs (@id)
+def test_a_licence_no_vocabulary_knows_is_a_named_creative_work(full: Record) -> None:
+    """Zenodo's "Other (Open)" (and four more licences of the corpus) are no SPDX licence: written as a plain string,
+    the context's `"license": {"@type": "@id"}` made it a relative IRI, read as the address of the page itself."""
+    unknown = vocabulary.license_concept("Other (Open)")
+    assert unknown.uri is None
+    doc = schemaorg.document(full.model_copy(update={"license": unknown}))
+    assert doc["license"] == {"@type": "CreativeWork", "name": "Other (Open)"}
+    graph = shacl.schemaorg_graph(doc)
+    [licence] = graph.objects(URIRef(full.id), URIRef(SO + "license"))
+    assert isinstance(licence, BNode)
+    assert graph.value(licence, URIRef(SO + "name")) == Literal("Other (Open)")
+    report = shacl.validate_schemaorg([doc])
+    assert report.conforms(), report.summary()
+
+
+def test_a_licence_given_by_its_address_stays_an_iri(full: Record) -> None:
+    address = vocabulary.license_concept("https://example.org/licences/open-data-1.0")
+    assert address.uri is None
+    doc = schemaorg.document(full.model_copy(update={"license": address}))
+    assert doc["license"] == "https://example.org/licences/open-data-1.0"
+    assert (URIRef(full.id), URIRef(SO + "license"), URIRef(doc["license"])) in shacl.schemaorg_graph(doc)
+
+
+def test_urls_with_spaces_are_written_as_iris(full: Record) -> None:
+    """A GitLab release asset named "Paper (arXiv:2409.13226)" has that name in its URL: the space is %-encoded, as in
+    the RDF view, so the JSON-LD reader keeps the address instead of resolving a relative reference."""
+    url = "https://gitlab.example.org/dmdc/cosine/-/releases/v1.0/downloads/Paper (arXiv:2409.13226)"
+    paper = Distribution(name="Paper (arXiv:2409.13226)", url=url)
+    doc = schemaorg.document(full.model_copy(update={"distributions": [paper]}))
+    [download] = doc["distribution"]
+    encoded = "https://gitlab.example.org/dmdc/cosine/-/releases/v1.0/downloads/Paper%20(arXiv:2409.13226)"
+    assert download["contentUrl"] == encoded
+    assert encoded in {str(o) for o in shacl.schemaorg_graph(doc).objects(None, URIRef(SO + "contentUrl"))}
+    assert str(rdf.iri(url)) == encoded  # the same IRI as the DCAT view's downloadURL
+    assert shacl.validate_schemaorg([doc]).conforms()
+
+
+def test_the_iri_gate_catches_a_text_where_a_url_is_expected(doc: dict[str, Any]) -> None:
+    bad = dict(doc)
+    bad["license"] = "Other (Open)"
+    bad["distribution"] = [{**doc["distribution"][0], "contentUrl": "files/index.json"}]
+    report = shacl.validate_schemaorg([bad])
+    found = {(f.path, f.value, f.message) for f in report.violations("jsonld-iri")}
+    expected = "where an absolute IRI is expected (a name or path given as a URL?)"
+    assert found == {
+        (SO + "license", "", f"a text that is no IRI (spaces?) {expected}"),
+        (SO + "contentUrl", "files/index.json", f"the relative reference 'files/index.json' {expected}"),
+    }, report.summary()
+    assert not report.conforms() and report.failing_records() == {doc["@id"]}
+
+
+def test_batches_of_documents_give_the_same_findings_as_one_call(full: Record, minimal: Record) -> None:
+    docs = [schemaorg.document(r) for r in (full, minimal)] + [
+        {**schemaorg.document(full), "@id": full.id + "0", "description": "Too short.", "licence": "CC0"}
+    ]
+    together = shacl.validate_schemaorg(docs)
+    one_by_one = shacl.validate_schemaorg(docs, batch_size=1)
+    assert together.records == one_by_one.records == 3
+    assert sorted(map(str, together.findings)) == sorted(map(str, one_by_one.findings))
+    assert together.failing_records() == {full.id + "0"}
