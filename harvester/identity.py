@@ -266,12 +266,14 @@ def _recluster(
         after = new_members[new_cluster_of[rid]] if rid in new_cluster_of else {rid}
         if before != after:
             changed.add(rid)
-    for chunk in _chunks(sorted(old_cluster_of)):
+    # Only the rows of records whose cluster changed are rewritten: the others keep when (and by which rule) they
+    # were merged.
+    for chunk in _chunks(sorted(changed & set(old_cluster_of))):
         conn.execute(delete(identities).where(identities.c.record_id.in_(chunk)))
     rows = [
         {"record_id": rid, "cluster_id": cid, "rule": joined_by[rid], "merged_at": stamp}
         for rid, cid in sorted(new_cluster_of.items())
-        if len(new_members[cid]) > 1
+        if rid in changed and len(new_members[cid]) > 1
     ]
     if rows:
         conn.execute(insert(identities), rows)

@@ -14,7 +14,7 @@ from sqlalchemy import insert, select
 
 from harvester import codec, db, identity
 from harvester.catalogue import Catalogue, now
-from harvester.schema import identity_keys, records
+from harvester.schema import identities, identity_keys, records
 from ontology import Record, record_id
 from ontology.model import Identifier, IdentifierScheme, Provenance
 
@@ -227,3 +227,18 @@ def test_migrating_a_catalogue_made_before_identity_clusters_its_records(databas
         record_id("zenodo-oai", "oai:zenodo.org:7"),
     }
     engine.dispose()
+
+
+def test_an_edit_that_keeps_the_cluster_keeps_when_and_how_its_members_were_merged(catalogue: Catalogue) -> None:
+    lab = Lab(catalogue)
+    lab.source("rest", [{"id": "1", "dois": ["10.1234/a"]}])
+    lab.source("oai", [{"id": "x", "dois": ["10.1234/a"]}])
+    lab.harvest()
+    with catalogue.engine.connect() as conn:
+        before = sorted(conn.execute(select(identities)).all())
+    seq = catalogue.last_seq()
+    lab.stores["oai"].edit("x", title="a better title")
+    lab.harvest("oai")
+    with catalogue.engine.connect() as conn:
+        assert sorted(conn.execute(select(identities)).all()) == before
+    assert feed_ids(catalogue, seq) == [rid("oai", "x")]  # its own change only: the cluster did not change
