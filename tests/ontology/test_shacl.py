@@ -208,6 +208,7 @@ def test_the_unit_lists_of_the_shapes_are_those_of_units_py() -> None:
         for prop in shapes.objects(shape, URIRef(sh + "property")):
             if shapes.value(prop, URIRef(sh + "path")) == QUDT.unit:
                 members = shapes.value(prop, URIRef(sh + "in"))
+                assert members is not None, f"{name}: the unit property shape has no sh:in list"
                 lists[dimension] = [str(u) for u in shapes.items(members)]
     energy_range = [
         shapes.value(p, URIRef(sh + "in"))
@@ -216,7 +217,8 @@ def test_the_unit_lists_of_the_shapes_are_those_of_units_py() -> None:
     ]
     assert {d: sorted(v) for d, v in lists.items()} == {
         d: sorted(units.iris(d)) for d in ("energy", "exposure", "time")
-    }  # type: ignore[arg-type]
+    }
+    assert energy_range and energy_range[0] is not None
     assert sorted(str(u) for u in shapes.items(energy_range[0])) == sorted(units.iris("energy"))
 
 
