@@ -186,7 +186,7 @@ def _link_new_pairs(
                     continue
                 pair = (record_id, other_id) if record_id < other_id else (other_id, record_id)
                 known = candidates.get(pair)
-                if known is None or (stronger(known[0], rule) == rule and known[0] != rule):
+                if known is None or stronger(rule, known[0]):
                     candidates[pair] = (rule, key)
     if not candidates:
         return

@@ -97,8 +97,9 @@ def link_rule(key: str, first: Role, second: Role, same_source: bool) -> Rule | 
     return None
 
 
-def stronger(first: Rule, second: Rule) -> Rule:
-    return first if RULES.index(first) <= RULES.index(second) else second
+def stronger(first: Rule, second: Rule) -> bool:
+    """Whether `first` names a link before `second` does (see `RULES`)."""
+    return RULES.index(first) < RULES.index(second)
 
 
 def _version_key(target: Identifier) -> str | None:
