@@ -378,6 +378,8 @@ class Catalogue:
                 "error_class": item.error_class,
                 "message": item.message,
                 "raw_sha256": hashlib.sha256(item.raw.payload).hexdigest(),
+                "source_url": item.raw.url,
+                "source_updated": item.raw.source_updated,
                 "run_id": run_id,
                 "last_seen": stamp,
             }
@@ -719,6 +721,31 @@ class Catalogue:
         last = self.last_seq()
         with self.engine.connect() as conn:
             return {row.consumer: last - row.seq for row in conn.execute(select(cursors))}
+
+    # -- re-mapping stored payloads (harvester.remap) ----------------------------------------------------------
+    def store_remapped(self, source: str, run_id: int, mapped: list[Mapped], rejected: list[Rejected]) -> Counts:
+        """Store records mapped again from the raw store, in one transaction, through the harvest's own write path:
+        changed records are upserted with their change in the feed and their identity keys, unchanged ones write
+        nothing, records that map now leave the quarantine and those that still fail stay in it with the new error.
+
+        Unlike `commit_page` nothing was fetched: no checkpoint moves, no listing is marked seen, and disappearances
+        awaiting confirmation stay pending (re-mapping a record is no sign that its source still lists it).
+        """
+        counts = Counts()
+        stamp = now()
+        with self.engine.begin() as conn:
+            held: list[Any] = []
+            for chunk in _chunks([m.record_id for m in mapped]):
+                held.extend(conn.execute(select(pending_deletions).where(pending_deletions.c.record_id.in_(chunk))))
+            self._store_raw(conn, mapped, rejected, stamp)
+            touched = self._upsert(conn, source, run_id, mapped, stamp, counts)
+            keys = {m.record_id: m.match_keys for m in mapped}
+            self._quarantine(conn, source, run_id, rejected, stamp)
+            counts.quarantined = len(rejected)
+            identity.resolve(conn, touched, stamp, run_id, already_changed=set(touched), keys=keys)
+            if held:
+                conn.execute(insert(pending_deletions), [dict(row._mapping) for row in held])
+        return counts
 
 
 def _stored(row: Any) -> StoredRecord:

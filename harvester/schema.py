@@ -197,6 +197,9 @@ quarantine = Table(
     Column("first_seen", DateTime(timezone=True), nullable=False),
     Column("last_seen", DateTime(timezone=True), nullable=False),
     Column("count", Integer, nullable=False, default=1),
+    # what the raw record carried besides its bytes, so a retry maps the stored payload exactly as the harvest did
+    Column("source_url", Text),
+    Column("source_updated", String(64)),
     UniqueConstraint("source", "native_id", name="uq_quarantine_source_native"),
 )
 
