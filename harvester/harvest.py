@@ -11,10 +11,10 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from connectors.base import Connector, HarvestState, Page
 from connectors.http import HttpClient, HttpError
@@ -66,50 +66,132 @@ class SourceReport:
 
 
 _DONE = object()
+BATCH_RECORDS = 1000
+"""Records committed in one transaction at most: large enough that statement and commit costs vanish per record,
+small enough that a crash loses little."""
 HEARTBEAT_SECONDS = 1.0
 """How often a running harvest updates its run row (heartbeat and live counts)."""
 
 
-def prefetched(pages: Iterator[Page], depth: int = 2) -> Generator[Page, None, None]:
-    """Run the connector's page generator on its own thread, up to `depth` pages ahead.
+class Prefetched:
+    """Runs the connector's page generator on its own thread, up to `depth` pages ahead.
 
     Fetching is mostly waiting for the network, mapping and committing are mostly CPU: overlapping them keeps both
-    busy. Nothing is committed ahead: pages still commit one by one, in order, each with its own checkpoint. A
-    connector error surfaces here, in the consuming thread, after the pages before it.
+    busy. Nothing is committed ahead: pages commit in order, each batch with its last page's checkpoint. A connector
+    error surfaces here, in the consuming thread, after the pages before it.
     """
-    buffer: queue.Queue[Any] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
 
-    def produce() -> None:
+    def __init__(self, pages: Iterator[Page], depth: int = 2) -> None:
+        self._pages = pages
+        self._buffer: queue.Queue[Any] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._produce, name="harvest-fetch", daemon=True)
+        self._thread.start()
+
+    def _produce(self) -> None:
         try:
-            for page in pages:
-                while not stop.is_set():
+            for page in self._pages:
+                while not self._stop.is_set():
                     try:
-                        buffer.put(page, timeout=0.2)
+                        self._buffer.put(page, timeout=0.2)
                         break
                     except queue.Full:
                         continue
-                if stop.is_set():
+                if self._stop.is_set():
                     return
-            buffer.put(_DONE)
+            self._buffer.put(_DONE)
         except BaseException as error:  # handed to the consumer, which re-raises it
-            buffer.put(error)
+            self._buffer.put(error)
 
-    thread = threading.Thread(target=produce, name="harvest-fetch", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = buffer.get()
-            if item is _DONE:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        close = getattr(pages, "close", None)
-        if close is not None and not thread.is_alive():
+    def __iter__(self) -> Prefetched:
+        return self
+
+    def __next__(self) -> Page:
+        item = self._buffer.get()
+        if item is _DONE:
+            self._buffer.put(_DONE)  # asking again still ends
+            raise StopIteration
+        if isinstance(item, BaseException):
+            raise item
+        return cast(Page, item)
+
+    def ready(self) -> bool:
+        """Whether the next page (or the end) is already here: the fetcher keeps up with the committer."""
+        return not self._buffer.empty()
+
+    def close(self) -> None:
+        self._stop.set()
+        close = getattr(self._pages, "close", None)
+        if close is not None and not self._thread.is_alive():
             close()
+
+
+def prefetched(pages: Iterator[Page], depth: int = 2) -> Prefetched:
+    return Prefetched(pages, depth)
+
+
+class CommitBatch:
+    """Mapped pages waiting to commit together, in one transaction with the last page's checkpoint.
+
+    A transaction per 25-record page spends most of its time on the transaction itself (statements, the commit,
+    re-reading identity neighbours); pages that are already mapped while the committer is busy are committed as one.
+    The batch is committed as soon as the fetcher falls behind (nothing is gained by waiting), when it holds
+    `max_records` records or is `max_seconds` old (a crash loses at most that), and before a page that names a record
+    the batch already holds (pages that change between calls): per-page order of upserts and deletions is kept.
+    """
+
+    def __init__(self, max_records: int = BATCH_RECORDS, max_seconds: float = 2.0) -> None:
+        self.max_records = max_records
+        self.max_seconds = max_seconds
+        self.pages: list[tuple[Page, list[Mapped | Rejected]]] = []
+        self._names: set[str] = set()
+        self._records = 0
+        self._started = 0.0
+
+    def __bool__(self) -> bool:
+        return bool(self.pages)
+
+    @staticmethod
+    def names(page: Page, outcomes: list[Mapped | Rejected]) -> set[str]:
+        """Every native and record id the page touches."""
+        names = {o.raw.native_id for o in outcomes} | {o.record_id for o in outcomes if isinstance(o, Mapped)}
+        names.update(page.unchanged)
+        names.update(d.native_id for d in page.deletions)
+        names.update(f.native_id for f in page.failures)
+        return names
+
+    def conflicts(self, names: set[str]) -> bool:
+        return not self._names.isdisjoint(names)
+
+    def add(self, page: Page, outcomes: list[Mapped | Rejected], names: set[str]) -> None:
+        if not self.pages:
+            self._started = time.monotonic()
+        self.pages.append((page, outcomes))
+        self._names |= names
+        self._records += len(outcomes) + len(page.unchanged) + len(page.deletions)
+
+    def full(self) -> bool:
+        return self._records >= self.max_records or time.monotonic() - self._started >= self.max_seconds
+
+    def work(self) -> PageWork:
+        """The batch as one page of work: everything in page order, the last page's checkpoint."""
+        last = self.pages[-1][0]
+        work = PageWork(checkpoint=last.checkpoint)
+        for page, outcomes in self.pages:
+            work.unchanged.extend(page.unchanged)
+            work.deletions.extend(page.deletions)
+            work.failures.extend(page.failures)
+            for outcome in outcomes:
+                if isinstance(outcome, Mapped):
+                    work.mapped.append(outcome)
+                else:
+                    work.rejected.append(outcome)
+        return work
+
+    def clear(self) -> None:
+        self.pages.clear()
+        self._names.clear()
+        self._records = 0
 
 
 class Harvester:
@@ -125,6 +207,8 @@ class Harvester:
         self.runs = Runs(catalogue.engine)
         self.http = http
         self.kinds = kinds
+        self.batch_records = BATCH_RECORDS
+        """Records committed together at most (`CommitBatch`); 1 commits every page on its own."""
 
     def close(self) -> None:
         """Stop the mapping workers (if any were started)."""
@@ -202,16 +286,11 @@ class Harvester:
                 not_modified,
             )
 
-        def commit(page: Page, outcomes: list[Mapped | Rejected]) -> None:
+        batch = CommitBatch(self.batch_records)
+
+        def flush() -> None:
             nonlocal final_checkpoint, complete
-            work = PageWork(
-                checkpoint=page.checkpoint, unchanged=page.unchanged, deletions=page.deletions, failures=page.failures
-            )
-            for outcome in outcomes:
-                if isinstance(outcome, Mapped):
-                    work.mapped.append(outcome)
-                else:
-                    work.rejected.append(outcome)
+            work = batch.work()
             for rejected in work.rejected:
                 log.warning(
                     "%s %s: %s failed at %s: %s",
@@ -221,15 +300,17 @@ class Harvester:
                     rejected.field,
                     rejected.message,
                 )
-            for failure in page.failures:
+            for failure in work.failures:
                 log.warning("%s %s: could not fetch %s: %s", name, failure.native_id, failure.url, failure.message)
             progress.counts.add(self.catalogue.commit_page(name, run_id, work, listing_id))
-            progress.pages += 1
-            progress.records += len(page.records) + len(page.unchanged) + len(page.deletions)
-            final_checkpoint = page.checkpoint
-            complete = page.listing_complete
+            progress.pages += len(batch.pages)
+            progress.records += sum(len(p.records) + len(p.unchanged) + len(p.deletions) for p, _ in batch.pages)
+            last = batch.pages[-1][0]
+            final_checkpoint = last.checkpoint
+            complete = last.listing_complete
+            batch.clear()
             # The run row is a heartbeat and a live view for `dmlake runs`, not the record of truth (the final
-            # counts are written when the run ends): once a second is enough, and spares small pages a transaction.
+            # counts are written when the run ends): once a second is enough.
             if time.monotonic() - heartbeat[0] >= HEARTBEAT_SECONDS:
                 heartbeat[0] = time.monotonic()
                 self.runs.progress(
@@ -243,9 +324,17 @@ class Harvester:
             if on_progress is not None:
                 on_progress(progress)
 
-        # Two stages in flight: page N+1 is mapped (by the worker pool) while page N commits. Pages commit strictly
-        # in order. When fetching fails, the pages before it still commit; when a commit fails, nothing after it does
-        # (its checkpoint must never be passed).
+        def take(mapped_page: tuple[Page, MappingJob]) -> None:
+            page, job = mapped_page
+            outcomes = job.result()
+            names = CommitBatch.names(page, outcomes)
+            if batch.conflicts(names):
+                flush()
+            batch.add(page, outcomes, names)
+
+        # Two stages in flight: page N+1 is mapped (by the worker pool) while the pages before it commit. Pages
+        # commit strictly in order, in batches (`CommitBatch`). When fetching fails, the pages before it still commit;
+        # when a commit fails, nothing after it does (its checkpoint must never be passed).
         pages = prefetched(connector.pages(state))
         pending: tuple[Page, MappingJob] | None = None
         try:
@@ -257,14 +346,20 @@ class Harvester:
                         break
                     except BaseException:
                         if pending is not None:
-                            commit(pending[0], pending[1].result())
+                            take(pending)
+                        if batch:
+                            flush()
                         raise
                     job = self.mapper.submit(connector_class, page.records, name, run_id, datetime.now(UTC))
                     if pending is not None:
-                        commit(pending[0], pending[1].result())
+                        take(pending)
+                        if batch.full() or not pages.ready():
+                            flush()
                     pending = (page, job)
                 if pending is not None:
-                    commit(pending[0], pending[1].result())
+                    take(pending)
+                if batch:
+                    flush()
             finally:
                 pages.close()
         except HttpError as error:

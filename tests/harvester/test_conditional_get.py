@@ -217,6 +217,7 @@ def test_records_whose_commit_was_lost_are_fetched_whole_next_time(
     config = sources_of(editable)
     lost_page: list[str] = []
     with lake.harvester() as harvester:
+        harvester.batch_records = 1  # every page commits on its own: the second one is lost
         commit_page = Catalogue.commit_page
 
         def failing(self: Catalogue, source: str, run_id: int, work: PageWork, listing_id: int | None) -> Any:

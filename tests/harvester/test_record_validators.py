@@ -182,6 +182,7 @@ def test_a_commit_that_fails_stores_no_validators(
         original(self, *args)
 
     monkeypatch.setattr(Catalogue, "_save_checkpoint", failing_second_page)
+    harvester.batch_records = 1  # one transaction per page: the second page's is the one that fails
     failed = harvester.harvest(SOURCE)
     assert failed.state == "failed"
     assert catalogue.count("val") == PAGE
