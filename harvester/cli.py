@@ -23,11 +23,13 @@ from harvester.fair_cli import fair_command
 from harvester.gc_tuning import tune_for_bulk_work
 from harvester.graph_cli import export_command, graph_command, sparql_command
 from harvester.identity_cli import identity_app
+from harvester.triage_cli import errors_app, remap_command, run_abort_command
 
 if TYPE_CHECKING:
     from dmlake.lake import Lake
     from harvester.harvest import Progress as HarvestProgress
     from harvester.harvest import SourceReport
+    from harvester.notify import Notifier
 
 app = typer.Typer(
     name="dmlake",
@@ -45,6 +47,9 @@ app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(deletions_app, name="deletions")
 app.add_typer(run_app, name="run")
 app.add_typer(identity_app, name="identity")
+app.add_typer(errors_app, name="errors")
+app.command("remap")(remap_command)
+run_app.command("abort")(run_abort_command)
 
 out = Console()
 err = Console(stderr=True)
@@ -140,11 +145,14 @@ def harvest(
     reports = []
     show_progress = out.is_terminal
     follower = None if no_index else IndexFollower(the_lake.home.path, the_lake.home.database_url).start()
+    notifier = _notifier(the_lake, configured)
     try:
         with the_lake.harvester(configured.contact) as harvester:
             for source in chosen:
                 reports.append(_harvest_one(harvester, source, full, confirm_deletions, show_progress))
+                _notify(notifier, source, reports[-1].run_id)
     finally:
+        notifier.close()
         if follower is not None:
             started = time.monotonic()
             followed, clean = follower.finish(timeout=3600)
@@ -155,6 +163,25 @@ def harvest(
     _print_reports(reports)
     if any(r.state != "succeeded" for r in reports):
         raise typer.Exit(1)
+
+
+def _notifier(the_lake: Lake, configured: Any) -> Notifier:
+    from harvester.notify import Notifier
+
+    return Notifier(the_lake.catalogue.engine, configured.notify, contact=configured.contact)
+
+
+def _notify(notifier: Notifier, source: Any, run_id: int) -> None:
+    """Tell the source's data managers what the run needs from them (best effort: a failed delivery is reported
+    here, never fails the harvest)."""
+    for delivery in notifier.after_run(source, run_id):
+        if delivery.ok:
+            err.print(f"{source.name}: run {run_id} notified by {delivery.channel} to {delivery.target}")
+        else:
+            err.print(
+                f"[yellow]{source.name}: the {delivery.channel} notification of run {run_id} to {delivery.target} "
+                f"was not delivered:[/] {delivery.error}"
+            )
 
 
 def _harvest_one(harvester: Any, source: Any, full: bool, confirm: bool, show_progress: bool) -> SourceReport:
@@ -413,30 +440,6 @@ def run_show(run_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
     for entry in lake().catalogue.quarantined(row.source):
         if entry.run_id == run_id:
             out.print(f"  [yellow]quarantined[/] {entry.native_id} {entry.stage} {entry.field}: {entry.message}")
-
-
-@app.command()
-def errors(source: Annotated[str | None, typer.Argument(help="Only this source.")] = None) -> None:
-    """Quarantined records: which field failed and why."""
-    entries = lake().catalogue.quarantined(source)
-    if not entries:
-        out.print("no quarantined records")
-        return
-    table = Table(title=f"{len(entries)} quarantined records")
-    for column in ("source", "record", "stage", "field", "message", "first seen", "last seen", "count"):
-        table.add_column(column, overflow="fold")
-    for e in entries:
-        table.add_row(
-            e.source,
-            e.native_id,
-            e.stage,
-            e.field,
-            e.message,
-            f"{e.first_seen:%Y-%m-%d %H:%M}",
-            f"{e.last_seen:%Y-%m-%d %H:%M}",
-            str(e.count),
-        )
-    out.print(table)
 
 
 @deletions_app.command("list")
