@@ -12,6 +12,20 @@ max_deletion_fraction = 0.1              # hold back a full listing's disappeara
 [sources.cernopendata.limits]
 requests_per_minute = 60                 # omitted: the polite default for the host, else for the kind
 concurrency = 4
+[sources.cernopendata.notify]            # after each harvest run (harvester.notify)
+email = ["data-manager@example.org"]
+webhook = "https://chat.example.org/hooks/dmlake"
+on = ["failure", "pending_deletions", "error_rate"]
+error_rate_jump = 0.05                   # a rise of 5 percentage points in the share of records that failed
+
+[notify]                                 # how notifications are sent
+smtp_host = "smtp.example.org"
+smtp_port = 587
+from = "dmlake@example.org"
+starttls = true
+username = "dmlake"
+password_env = "DMLAKE_SMTP_PASSWORD"    # the variable holding the password, never the password itself
+public_url = "https://lake.example.org"  # links in notifications (DMLAKE_PUBLIC_URL overrides it)
 ```
 
 `requests_per_minute` left out means polite, not unlimited: the default rate of the source's host
@@ -87,6 +101,41 @@ def _as_toml(value: Any) -> str:
     return repr(value)
 
 
+NotifyEvent = Literal["failure", "pending_deletions", "error_rate"]
+NOTIFY_EVENTS: tuple[NotifyEvent, ...] = ("failure", "pending_deletions", "error_rate")
+"""What a source's data managers can be told after a run: it failed, deletions await their confirmation, or the
+share of records that failed jumped compared with the previous run."""
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+class _SourceNotifyModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: list[str] = Field(default_factory=list)
+    webhook: str | None = None
+    on: list[NotifyEvent] = Field(default_factory=lambda: list(NOTIFY_EVENTS))
+    error_rate_jump: float = Field(default=0.05, gt=0, le=1)
+    """The rise in the share of failed records (errored + quarantined over those seen) versus the previous run
+    that counts as a jump: 0.05 = five percentage points."""
+
+    @field_validator("email", mode="before")
+    @classmethod
+    def _addresses(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]  # one address written without the list brackets
+        if isinstance(value, list):
+            for address in value:
+                if not isinstance(address, str) or not EMAIL.match(address):
+                    raise ValueError(f"{_as_toml(address)} is not an e-mail address")
+        return value
+
+    @field_validator("webhook")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
+
+
 class _SourceModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: str
@@ -96,6 +145,7 @@ class _SourceModel(BaseModel):
     schedule: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
     limits: _LimitsModel = Field(default_factory=_LimitsModel)
+    notify: _SourceNotifyModel | None = None
 
     @field_validator("url")
     @classmethod
@@ -110,9 +160,38 @@ class _DefaultsModel(BaseModel):
     contact: str | None = None
 
 
+class _NotifyModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    sender: str | None = Field(default=None, alias="from")
+    starttls: bool = False
+    username: str | None = None
+    password_env: str | None = None
+    """The environment variable holding the SMTP password (never the password itself in the file)."""
+    public_url: str | None = None
+    """The portal's public address, for the link in each notification (`DMLAKE_PUBLIC_URL` overrides it)."""
+    timeout: float = Field(default=10.0, gt=0)
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str | None) -> str | None:
+        if value is not None and not EMAIL.match(value):
+            raise ValueError(f"{_as_toml(value)} is not an e-mail address")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return None if value is None else value.rstrip("/")
+
+
 class _FileModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
     defaults: _DefaultsModel = Field(default_factory=_DefaultsModel)
+    notify: _NotifyModel = Field(default_factory=_NotifyModel)
     sources: dict[str, _SourceModel] = Field(default_factory=dict)
 
 
@@ -137,6 +216,34 @@ class RateOrigin:
 
 
 @dataclass(frozen=True)
+class SourceNotify:
+    """Whom to tell about a source's runs (`[sources.NAME.notify]`), and about what."""
+
+    email: tuple[str, ...] = ()
+    webhook: str | None = None
+    on: tuple[str, ...] = NOTIFY_EVENTS
+    error_rate_jump: float = 0.05
+
+    @property
+    def anyone(self) -> bool:
+        return bool(self.email or self.webhook)
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """How notifications are sent (`[notify]`): the SMTP server and the portal address for links."""
+
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    sender: str | None = None
+    starttls: bool = False
+    username: str | None = None
+    password_env: str | None = None
+    public_url: str | None = None
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True)
 class Source:
     """A configured source: the connector's spec plus what the harvester itself needs."""
 
@@ -145,6 +252,7 @@ class Source:
     max_deletion_fraction: float
     schedule: str | None
     rate_origin: RateOrigin = RateOrigin("caller")
+    notify: SourceNotify | None = None
 
     @property
     def name(self) -> str:
@@ -156,6 +264,7 @@ class SourcesConfig:
     path: str
     sources: dict[str, Source]
     contact: str | None
+    notify: NotifySettings = NotifySettings()
 
     def select(self, names: list[str] | tuple[str, ...]) -> list[Source]:
         """The named sources (all enabled ones when none is named); unknown names are an error listing the known."""
@@ -214,8 +323,19 @@ def parse(text: str, origin: str, known_kinds: list[str] | None = None) -> Sourc
             )
         limits, rate_origin = _effective_limits(source)
         spec = SourceSpec(name=name, kind=source.kind, url=source.url, options=source.options, limits=limits)
-        sources[name] = Source(spec, source.enabled, source.max_deletion_fraction, source.schedule, rate_origin)
-    return SourcesConfig(origin, sources, model.defaults.contact)
+        notify = None
+        if source.notify is not None:
+            notify = SourceNotify(
+                tuple(source.notify.email),
+                source.notify.webhook,
+                tuple(dict.fromkeys(source.notify.on)),
+                source.notify.error_rate_jump,
+            )
+        sources[name] = Source(
+            spec, source.enabled, source.max_deletion_fraction, source.schedule, rate_origin, notify=notify
+        )
+    settings = NotifySettings(**model.notify.model_dump())
+    return SourcesConfig(origin, sources, model.defaults.contact, settings)
 
 
 def _effective_limits(source: _SourceModel) -> tuple[Limits, RateOrigin]:
@@ -258,6 +378,10 @@ def _allowed_keys(parent: tuple[str, ...]) -> list[str]:
         return list(_FileModel.model_fields)
     if parent == ("defaults",):
         return list(_DefaultsModel.model_fields)
+    if parent == ("notify",):
+        return [field.alias or name for name, field in _NotifyModel.model_fields.items()]
+    if len(parent) == 3 and parent[0] == "sources" and parent[2] == "notify":
+        return list(_SourceNotifyModel.model_fields)
     if len(parent) == 2 and parent[0] == "sources":
         return list(_SourceModel.model_fields)
     if len(parent) == 3 and parent[2] == "limits":
