@@ -31,11 +31,12 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Literal
 
+from indexer.document_dates import date_interval_fields
 from indexer.query import FIELDS
 from ontology.model import Concept, IdentifierScheme, Quantity, Record
 from ontology.vocabulary import license_concept, lookup
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Bump when the document's fields or analysers change: an index built with another version must be rebuilt."""
 
 ID_FIELD = "id"
@@ -395,6 +396,7 @@ def index_document(record: Record) -> dict[str, Any]:
         "energy_max_gev": energy_max,
         "size_bytes": size_bytes,
         "file_count": file_count,
+        **date_interval_fields(record),
         # sort keys
         "issued_ts": partial_date_timestamp(record.issued),
         "modified_ts": partial_date_timestamp(record.modified),

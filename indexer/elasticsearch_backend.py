@@ -43,7 +43,7 @@ from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, NotFoundError
 
-from indexer.document import ID_FIELD, SCHEMA_VERSION, SUMMARY_FIELD, SUMMARY_KEYS, index_document
+from indexer.document import ID_FIELD, SCHEMA_VERSION, SUMMARY_FIELD, index_document
 from indexer.elasticsearch_bulk import (
     BulkSettings,
     BulkStats,
@@ -54,12 +54,15 @@ from indexer.elasticsearch_bulk import (
 )
 from indexer.elasticsearch_query import (
     FACET_EXTRA,
+    decade_key,
     fingerprint,
     is_relevance,
     search_body,
     sort_clauses,
 )
 from indexer.elasticsearch_template import DEFAULT_NAME, index_settings, index_template, mappings
+from indexer.highlight import highlight, query_words
+from indexer.histograms import DECADES, ENERGY_HISTOGRAM, YEAR_HISTOGRAM, energy_histogram, year_histogram
 from indexer.query import (
     FacetValue,
     Hit,
@@ -70,6 +73,7 @@ from indexer.query import (
     encode_cursor,
 )
 from indexer.query_terms import cursor_state
+from indexer.query_text import search_text
 from ontology.model import Record
 
 log = logging.getLogger(__name__)
@@ -316,7 +320,7 @@ class ElasticsearchIndex(SearchBackend):
         if check_boundary and state is not None:
             found = self._past_boundary(found, state, total, pit_id)
         page = found[: query.size]
-        hits = [self._hit(hit, relevance) for hit in page]
+        hits = [self._hit(hit, relevance, query) for hit in page]
         next_cursor = None
         if len(found) > query.size and page:
             position = _sort_values(page[-1].get("sort"), len(sorts))
@@ -415,13 +419,22 @@ class ElasticsearchIndex(SearchBackend):
         except ApiError as error:  # already expired or freed: nothing to release
             log.debug("closing point in time failed (%s); it expires by itself", error)
 
-    def _hit(self, hit: Mapping[str, Any], relevance: bool) -> Hit:
+    def _hit(self, hit: Mapping[str, Any], relevance: bool, query: Query) -> Hit:
         source = hit.get("_source") or {}
         summary = source.get(SUMMARY_FIELD) or {}
-        fields = {key: summary.get(key) for key in SUMMARY_KEYS}
         score = hit.get("_score") if relevance else None
+        marked = None
+        if query.highlight:
+            marked = {}
+            if query.text:
+                marked = highlight(
+                    query_words(search_text(query.text)), _first(source, "title"), _first(source, "description")
+                )
         return Hit(
-            id=str(source.get(ID_FIELD, hit.get("_id"))), score=None if score is None else float(score), fields=fields
+            id=str(source.get(ID_FIELD, hit.get("_id"))),
+            score=None if score is None else float(score),
+            fields=query.project(summary),
+            highlight=marked,
         )
 
     def _result(
@@ -435,6 +448,14 @@ class ElasticsearchIndex(SearchBackend):
                     facets[name] = []
                     continue
                 buckets = (aggregations.get(name) or {}).get("buckets", [])
+                if name == YEAR_HISTOGRAM:
+                    facets[name] = year_histogram({_facet_key(b["key"]): int(b["doc_count"]) for b in buckets})
+                    continue
+                if name == ENERGY_HISTOGRAM:
+                    keyed = buckets if isinstance(buckets, Mapping) else {}
+                    counts = [int((keyed.get(decade_key(d.exponent)) or {}).get("doc_count", 0)) for d in DECADES]
+                    facets[name] = energy_histogram(counts)
+                    continue
                 values = [FacetValue(_facet_key(b["key"]), int(b["doc_count"])) for b in buckets]
                 values.sort(key=lambda v: (-v.count, v.value))
                 facets[name] = values[: query.facet_size]
@@ -458,6 +479,13 @@ def _sort_values(values: Any, levels: int) -> list[Any]:
             value = "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
         out.append(value)
     return out
+
+
+def _first(source: Mapping[str, Any], name: str) -> str | None:
+    value = source.get(name)
+    if isinstance(value, list):
+        return str(value[0]) if value else None
+    return None if value is None else str(value)
 
 
 def _facet_key(key: Any) -> str:

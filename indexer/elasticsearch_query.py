@@ -25,13 +25,11 @@ last in both directions. Every query is written in the long forms the OpenAPI sp
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Any
 
-import orjson
 import tantivy
 
 from indexer.document import (
@@ -47,8 +45,10 @@ from indexer.document import (
     TIEBREAK_FIELD,
     AnalyzerName,
 )
+from indexer.histograms import DECADES, ENERGY_HISTOGRAM, YEAR_BUCKETS, YEAR_HISTOGRAM
 from indexer.query import Query, QueryError, Range
-from indexer.query_terms import MATCH_NOTHING, filter_values, range_limits
+from indexer.query_terms import MATCH_NOTHING, filter_values, query_fingerprint, range_limits
+from indexer.query_text import overlap_filter_syntax, search_text
 from indexer.tantivy_schema import analyzers
 
 Dsl = dict[str, Any]
@@ -104,7 +104,14 @@ def tokens(field: str, text: str) -> list[str]:
 
 
 def text_query(text: str) -> Dsl:
-    """The search text as a query; `MATCH_NONE` when nothing of it is left (as tantivy's empty query)."""
+    """The search text as a query; `MATCH_NONE` when nothing of it is left (as tantivy's empty query).
+
+    dmlake's own field syntax (`indexer.query_text`: portal fields, energies with units, dates) is first rewritten
+    into tantivy's grammar, exactly as the embedded backend rewrites it."""
+    return _grammar_query(search_text(text))
+
+
+def _grammar_query(text: str) -> Dsl:
     check_text(text)
     tree = syntax_tree(text)
     translated = _node(tree)
@@ -340,6 +347,7 @@ def base_query(query: Query) -> Dsl:
     must = [text_query(query.text)] if query.text else []
     filters = [filter_clause(name, values) for name, values in query.filters]
     filters += [range_clause(name, bounds) for name, bounds in query.ranges]
+    filters += [_grammar_query(overlap_filter_syntax(name, ranges)) for name, ranges in query.overlaps]
     if not must and not filters:
         return dict(MATCH_ALL)
     body: dict[str, Any] = {}
@@ -371,10 +379,41 @@ def sort_clauses(sort: str) -> list[Dsl]:
 
 def facet_aggregations(query: Query) -> Dsl:
     size = query.facet_size + FACET_EXTRA
-    return {
+    aggregations: Dsl = {
         name: {"terms": {"field": name, "size": size, "order": [{"_count": "desc"}, {"_key": "asc"}]}}
-        for name in query.facets
+        for name in query.terms_facets
     }
+    if YEAR_HISTOGRAM in query.facets:
+        aggregations[YEAR_HISTOGRAM] = {"terms": {"field": "year", "size": YEAR_BUCKETS}}
+    if ENERGY_HISTOGRAM in query.facets:
+        aggregations[ENERGY_HISTOGRAM] = {"filters": {"filters": decade_filters(), "keyed": True}}
+    return aggregations
+
+
+def decade_key(exponent: int) -> str:
+    return f"e{exponent}"
+
+
+@cache
+def _decade_filters() -> tuple[tuple[str, str], ...]:
+    return tuple((decade_key(d.exponent), d.syntax) for d in DECADES)
+
+
+def decade_filters() -> Dsl:
+    """The energy histogram's buckets as named filters (each the `energy=LOW..HIGH` filter's clause)."""
+    return {key: _grammar_query(syntax) for key, syntax in _decade_filters()}
+
+
+def source_fields(query: Query) -> list[str]:
+    """What a hit needs from `_source`: the id, the projected summary fields, and the text to highlight."""
+    fields = [ID_FIELD]
+    if query.fields is None:
+        fields.append(SUMMARY_FIELD)
+    else:
+        fields.extend(f"{SUMMARY_FIELD}.{name}" for name in query.fields)
+    if query.highlight:
+        fields.extend(("title", "description"))
+    return fields
 
 
 def search_body(
@@ -389,7 +428,7 @@ def search_body(
     """The body of one `_search` request for `query`."""
     body: dict[str, Any] = {"query": base_query(query), "size": size, "track_total_hits": True}
     if size > 0:
-        body["_source"] = {"includes": list(SOURCE_FIELDS)}
+        body["_source"] = {"includes": source_fields(query)}
         body["sort"] = sort if sort is not None else sort_clauses(query.effective_sort)
     if search_after is not None:
         body["search_after"] = list(search_after)
@@ -401,7 +440,5 @@ def search_body(
 
 
 def fingerprint(query: Query, sort: str) -> str:
-    """What a cursor is bound to: the result set and its order (not the page size or the facets); the same
-    definition as the tantivy backend's."""
-    data = orjson.dumps([query.text, query.filters, [(n, r.low, r.high) for n, r in query.ranges], sort])
-    return hashlib.blake2b(data, digest_size=9).hexdigest()
+    """What a cursor is bound to (`indexer.query_terms.query_fingerprint`, the tantivy backend's too)."""
+    return query_fingerprint(query, sort)

@@ -5,15 +5,20 @@ A `Query` is built from the strings people type (CLI options, API query paramete
 answer everywhere.
 
 Filters: `field=value` (several values of one field are OR-ed; different fields are AND-ed), ranges
-`field=low..high` (either side may be empty; bounds inclusive). Facets: field names. Sort: `relevance` (the default
-with text), a field name for ascending, `-field` for descending (`-issued` is the default without text).
+`field=low..high` (either side may be empty; bounds inclusive), and the overlap filters `energy=1TeV..100TeV` and
+`date=2015-01-01..2018-12-31` (`indexer.query_text`: a record matches when its energy interval or √s, or its temporal
+coverage or else its issued date, meets the range; several of one kind are OR-ed), `sqrt_s=13TeV` (√s with units).
+Facets: keyword field names and `year`, and the histograms `year_histogram` and `energy_histogram`
+(`indexer.histograms`). Sort: `relevance` (the default with text), a field name for ascending, `-field` for
+descending (`-issued` is the default without text). `fields` projects each hit's summary onto some of its keys;
+`highlight` adds the matched fragments of the title and description (`indexer.highlight`).
 """
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import orjson
@@ -43,12 +48,35 @@ FIELDS: dict[str, FieldKind] = {
     "energy_max_gev": "float",
     "size_bytes": "integer",
     "file_count": "integer",
+    "date_start_ts": "integer",
+    "date_end_ts": "integer",
 }
 """Filterable fields and their kinds. Facets are allowed on keyword fields and on `year`."""
 
 FACETABLE = (*(name for name, kind in FIELDS.items() if kind == "keyword"), "year")
+HISTOGRAMS = ("year_histogram", "energy_histogram")
+"""Facets that are histograms: datasets per year (every year between the first and the last that has one, zeros
+included) and per decade of energy in GeV (datasets whose energy interval or √s meets the decade)."""
 SORTABLE = ("relevance", "issued", "title", "year", "size_bytes", "sqrt_s_gev", "modified")
 MAX_SIZE = 1000
+OVERLAP_FILTERS = ("energy", "date")
+PROJECTABLE = (
+    "title",
+    "source",
+    "experiments",
+    "issued",
+    "year",
+    "doi",
+    "resource_type",
+    "landing_page",
+    "file_count",
+    "size_bytes",
+    "description",
+    "cluster_id",
+    "records",
+)
+"""Summary fields a hit carries (`indexer.document.SUMMARY_KEYS`), which `fields=` can choose from."""
+PROJECTION_ALIASES = {"experiment": "experiments"}
 
 
 class QueryError(ValueError):
@@ -87,6 +115,11 @@ class Query:
     size: int = 20
     cursor: str | None = None
     facet_size: int = 50
+    overlaps: tuple[tuple[str, tuple[Range, ...]], ...] = ()
+    """`energy` and `date` overlap filters: each name's ranges (GeV or seconds since 1970) are OR-ed."""
+    fields: tuple[str, ...] | None = None
+    """The summary fields each hit returns (None: all of them)."""
+    highlight: bool = False
 
     @property
     def effective_sort(self) -> str:
@@ -104,10 +137,16 @@ class Query:
         size: int = 20,
         cursor: str | None = None,
         facet_size: int = 50,
+        fields: Iterable[str] | None = None,
+        highlight: bool = False,
     ) -> Query:
         """Build a query from the strings of the CLI or the API; raises `QueryError` naming what is wrong."""
+        from indexer.query_text import parse_overlap_filter, rewrite_text, sqrt_s_range
+
         values: dict[str, list[str]] = {}
         ranges: dict[str, Range] = {}
+        overlaps: dict[str, list[Range]] = {}
+        rewrite_text(text)  # refuse a text that cannot be read now, with its position
         for expression in filters:
             name, sep, value = expression.partition("=")
             name = name.strip()
@@ -118,13 +157,21 @@ class Query:
                     position=0,
                     hint="write e.g. experiment=CMS or year=2010..2020",
                 )
+            if name in OVERLAP_FILTERS:
+                found = parse_overlap_filter(name, value, offset=len(name) + 1)
+                if found not in overlaps.setdefault(name, []):
+                    overlaps[name].append(found)
+                continue
+            if name == "sqrt_s":
+                ranges["sqrt_s_gev"] = sqrt_s_range(value, offset=len(name) + 1)
+                continue
             kind = FIELDS.get(name)
             if kind is None:
                 raise QueryError(
                     f"unknown filter field {name!r}",
                     parameter="filter",
                     position=0,
-                    hint="fields: " + ", ".join(sorted(FIELDS)),
+                    hint="fields: " + ", ".join(sorted([*FIELDS, *OVERLAP_FILTERS, "sqrt_s"])),
                 )
             if kind in ("integer", "float") or ".." in value:
                 if kind not in ("integer", "float"):
@@ -142,9 +189,11 @@ class Query:
             for name in (f.strip() for f in facet.split(",")):
                 if not name:
                     continue
-                if name not in FACETABLE:
+                if name not in FACETABLE and name not in HISTOGRAMS:
                     raise QueryError(
-                        f"cannot facet on {name!r}", parameter="facet", hint="facets: " + ", ".join(FACETABLE)
+                        f"cannot facet on {name!r}",
+                        parameter="facet",
+                        hint="facets: " + ", ".join((*FACETABLE, *HISTOGRAMS)),
                     )
                 if name not in facet_names:
                     facet_names.append(name)
@@ -162,10 +211,43 @@ class Query:
             size=size,
             cursor=cursor or None,
             facet_size=facet_size,
+            overlaps=tuple(sorted((k, tuple(v)) for k, v in overlaps.items())),
+            fields=_projection(fields),
+            highlight=highlight,
         )
 
     def with_cursor(self, cursor: str | None) -> Query:
-        return Query(self.text, self.filters, self.ranges, self.facets, self.sort, self.size, cursor, self.facet_size)
+        return replace(self, cursor=cursor)
+
+    @property
+    def terms_facets(self) -> tuple[str, ...]:
+        """The facets that count field values (not the histograms)."""
+        return tuple(name for name in self.facets if name not in HISTOGRAMS)
+
+    def project(self, summary: Mapping[str, Any]) -> dict[str, Any]:
+        """The summary fields this query returns per hit."""
+        keys = PROJECTABLE if self.fields is None else self.fields
+        return {key: summary.get(key) for key in keys}
+
+
+def _projection(fields: Iterable[str] | None) -> tuple[str, ...] | None:
+    if fields is None:
+        return None
+    chosen: list[str] = []
+    for item in fields:
+        for name in (f.strip() for f in item.split(",")):
+            if not name:
+                continue
+            key = PROJECTION_ALIASES.get(name, name)
+            if key not in PROJECTABLE:
+                raise QueryError(
+                    f"there is no hit field {name!r} to return",
+                    parameter="fields",
+                    hint="fields: " + ", ".join(PROJECTABLE) + " (id and score are always returned)",
+                )
+            if key not in chosen:
+                chosen.append(key)
+    return tuple(chosen) if chosen else None
 
 
 def _parse_range(name: str, value: str, offset: int) -> Range:
@@ -203,6 +285,16 @@ def _parse_range(name: str, value: str, offset: int) -> Range:
 class FacetValue:
     value: str
     count: int
+    low: float | None = None
+    """A histogram bucket's bounds (the energy histogram's, in GeV, both inclusive)."""
+    high: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"value": self.value, "count": self.count}
+        if self.low is not None or self.high is not None:
+            out["low"] = self.low
+            out["high"] = self.high
+        return out
 
 
 @dataclass(frozen=True)
@@ -212,6 +304,8 @@ class Hit:
     id: str
     score: float | None
     fields: Mapping[str, Any]
+    highlight: Mapping[str, Sequence[str]] | None = None
+    """With `highlight=true`: the title's and description's fragments with `<mark>` around what matched."""
 
 
 @dataclass(frozen=True)
@@ -226,12 +320,17 @@ class SearchResult:
         """The API's JSON: what `/api/search`, `dmlake search --json` and the Python API all return."""
         return {
             "total": self.total,
-            "hits": [{"id": h.id, "score": h.score, **h.fields} for h in self.hits],
-            "facets": {
-                name: [{"value": v.value, "count": v.count} for v in values] for name, values in self.facets.items()
-            },
+            "hits": [_hit_json(h) for h in self.hits],
+            "facets": {name: [v.to_json() for v in values] for name, values in self.facets.items()},
             "next_cursor": self.next_cursor,
         }
+
+
+def _hit_json(hit: Hit) -> dict[str, Any]:
+    out = {"id": hit.id, "score": hit.score, **hit.fields}
+    if hit.highlight is not None:
+        out["highlight"] = {name: list(fragments) for name, fragments in hit.highlight.items()}
+    return out
 
 
 def encode_cursor(state: Mapping[str, Any]) -> str:

@@ -3,10 +3,13 @@ build their own query from the answer), so both refuse the same input with the s
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from indexer.document import filter_terms
 from indexer.query import FIELDS, Query, QueryError, Range, decode_cursor
@@ -84,3 +87,12 @@ def cursor_state(query: Query, sort: str, fingerprint: str, version: int) -> dic
             hint="pass next_cursor together with the same q, filters and sort it came with",
         )
     return state
+
+
+def query_fingerprint(query: Query, sort: str) -> str:
+    """What a cursor is bound to: the result set and its order (not the page size, the facets, the projection or
+    highlighting); the same for every backend."""
+    parts: list[Any] = [query.text, query.filters, [(n, r.low, r.high) for n, r in query.ranges], sort]
+    if query.overlaps:  # appended only when present, so cursors of queries without them stay as they were
+        parts.append([(n, [(r.low, r.high) for r in ranges]) for n, ranges in query.overlaps])
+    return hashlib.blake2b(orjson.dumps(parts), digest_size=9).hexdigest()

@@ -41,11 +41,12 @@ from indexer.document import (
     SCHEMA_VERSION,
     SORT_LEVELS,
     SUMMARY_FIELD,
-    SUMMARY_KEYS,
     TEXT_FIELDS,
     TIEBREAK_FIELD,
     index_document,
 )
+from indexer.highlight import highlight, query_words
+from indexer.histograms import DECADES, ENERGY_HISTOGRAM, YEAR_BUCKETS, YEAR_HISTOGRAM, energy_histogram, year_histogram
 from indexer.query import (
     FacetValue,
     Hit,
@@ -56,7 +57,14 @@ from indexer.query import (
     SearchResult,
     encode_cursor,
 )
-from indexer.query_terms import MATCH_NOTHING, cursor_state, filter_values, range_limits
+from indexer.query_terms import (
+    MATCH_NOTHING,
+    cursor_state,
+    filter_values,
+    query_fingerprint,
+    range_limits,
+)
+from indexer.query_text import overlap_filter_syntax, search_text
 from indexer.tantivy_paging import (
     Level,
     SearchAfter,
@@ -123,6 +131,7 @@ class TantivyIndex(SearchBackend):
         self._snapshots = SnapshotStore(ttl=snapshot_ttl, capacity=snapshot_capacity)
         self._facet_cache: OrderedDict[tuple[Any, ...], dict[str, list[FacetValue]]] = OrderedDict()
         self._facet_lock = threading.Lock()
+        self._decades: dict[int, tantivy.Query] = {}
         self._text_fields = list(TEXT_FIELDS)
         self._boosts = {name: spec.boost for name, spec in TEXT_FIELDS.items() if spec.boost != 1.0}
 
@@ -256,11 +265,14 @@ class TantivyIndex(SearchBackend):
     def _base_query(self, query: Query) -> tantivy.Query:
         clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
         if query.text:
-            clauses.append((tantivy.Occur.Must, self._text_query(query.text)))
+            clauses.append((tantivy.Occur.Must, self._text_query(search_text(query.text))))
         for name, values in query.filters:
             clauses.append((tantivy.Occur.Must, tantivy.Query.const_score_query(self._filter(name, values), 0.0)))
         for name, bounds in query.ranges:
             clauses.append((tantivy.Occur.Must, tantivy.Query.const_score_query(self._range(name, bounds), 0.0)))
+        for name, alternatives in query.overlaps:
+            overlap = self._text_query(overlap_filter_syntax(name, alternatives))
+            clauses.append((tantivy.Occur.Must, tantivy.Query.const_score_query(overlap, 0.0)))
         if not clauses:
             return tantivy.Query.all_query()
         if len(clauses) == 1 and query.text:
@@ -361,7 +373,7 @@ class TantivyIndex(SearchBackend):
         page = entries[: query.size]
         hits = []
         for _, _, address in page:
-            hits.append(self._hit(searcher, address, None))
+            hits.append(self._hit(searcher, address, None, query))
         next_cursor = None
         if len(entries) > query.size and page:
             last_phase, last_key, _ = page[-1]
@@ -403,7 +415,7 @@ class TantivyIndex(SearchBackend):
             return view, total, [], None
         found = snapshot.page(base, offset, query.size + 1) if offset < total else []
         page = found[: query.size]
-        hits = [self._hit(snapshot.searcher, address, float(score)) for score, address in page]
+        hits = [self._hit(snapshot.searcher, address, float(score), query) for score, address in page]
         next_cursor = None
         if len(found) > query.size:
             if snapshot_id is None:
@@ -488,7 +500,7 @@ class TantivyIndex(SearchBackend):
 
     @staticmethod
     def _count(searcher: tantivy.Searcher, base: tantivy.Query, query: Query) -> int:
-        if not (query.text or query.filters or query.ranges):
+        if not (query.text or query.filters or query.ranges or query.overlaps):
             return int(searcher.num_docs)  # everything: no need to count
         return count_hits(searcher, base)
 
@@ -497,11 +509,16 @@ class TantivyIndex(SearchBackend):
         return str(searcher.doc(address)[ID_FIELD][0])
 
     @staticmethod
-    def _hit(searcher: tantivy.Searcher, address: tantivy.DocAddress, score: float | None) -> Hit:
+    def _hit(searcher: tantivy.Searcher, address: tantivy.DocAddress, score: float | None, query: Query) -> Hit:
         document = searcher.doc(address)
         summary = orjson.loads(document[SUMMARY_FIELD][0])
-        fields = {key: summary.get(key) for key in SUMMARY_KEYS}
-        return Hit(id=str(document[ID_FIELD][0]), score=score, fields=fields)
+        marked = None
+        if query.highlight:
+            words = query_words(search_text(query.text)) if query.text else None
+            marked = (
+                {} if words is None else highlight(words, _first(document, "title"), _first(document, "description"))
+            )
+        return Hit(id=str(document[ID_FIELD][0]), score=score, fields=query.project(summary), highlight=marked)
 
     def _facets(self, view: View, base: tantivy.Query, query: Query) -> dict[str, list[FacetValue]]:
         if query.facet_size <= 0:
@@ -529,16 +546,39 @@ class TantivyIndex(SearchBackend):
         wanted = query.facet_size + 10
         spec = {
             name: {"terms": {"field": name, "size": wanted, "segment_size": max(FACET_SEGMENT_SIZE, wanted * 10)}}
-            for name in query.facets
+            for name in query.terms_facets
         }
-        result = searcher.aggregate(base, spec)
+        if YEAR_HISTOGRAM in query.facets:
+            spec[YEAR_HISTOGRAM] = {"terms": {"field": "year", "size": YEAR_BUCKETS, "segment_size": YEAR_BUCKETS}}
+        result = searcher.aggregate(base, spec) if spec else {}
         facets: dict[str, list[FacetValue]] = {}
         for name in query.facets:
             buckets = result.get(name, {}).get("buckets", [])
+            if name == YEAR_HISTOGRAM:
+                facets[name] = year_histogram({_facet_key(b["key"]): int(b["doc_count"]) for b in buckets})
+                continue
+            if name == ENERGY_HISTOGRAM:
+                facets[name] = self._energy_histogram(searcher, base)
+                continue
             values = [FacetValue(_facet_key(bucket["key"]), int(bucket["doc_count"])) for bucket in buckets]
             values.sort(key=lambda v: (-v.count, v.value))
             facets[name] = values[: query.facet_size]
         return facets
+
+    def _energy_histogram(self, searcher: tantivy.Searcher, base: tantivy.Query) -> list[FacetValue]:
+        """One count per decade (tantivy has no filters aggregation), after one count of whether any hit has an
+        energy at all."""
+        with_energy = self._text_query("(energy_min_gev:* OR energy_max_gev:* OR sqrt_s_gev:*)")
+        if count_hits(searcher, _and(base, with_energy)) == 0:
+            return []
+        counts = [count_hits(searcher, _and(base, self._decade_query(i))) for i in range(len(DECADES))]
+        return energy_histogram(counts)
+
+    def _decade_query(self, position: int) -> tantivy.Query:
+        cached = self._decades.get(position)
+        if cached is None:
+            cached = self._decades[position] = self._text_query(DECADES[position].syntax)
+        return cached
 
 
 def _id_chunks(ids: Iterable[str], size: int) -> Iterator[list[str]]:
@@ -563,6 +603,15 @@ def _chunks(items: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mapp
         yield chunk
 
 
+def _and(first: tantivy.Query, second: tantivy.Query) -> tantivy.Query:
+    return tantivy.Query.boolean_query([(tantivy.Occur.Must, first), (tantivy.Occur.Must, second)])
+
+
+def _first(document: tantivy.Document, name: str) -> str | None:
+    values = document.get_all(name)
+    return str(values[0]) if values else None
+
+
 def _facet_key(key: Any) -> str:
     if isinstance(key, float) and key.is_integer():
         return str(int(key))
@@ -570,6 +619,4 @@ def _facet_key(key: Any) -> str:
 
 
 def _fingerprint(query: Query, sort: str) -> str:
-    """What a cursor is bound to: the result set and its order (not the page size or the facets)."""
-    data = orjson.dumps([query.text, query.filters, [(n, r.low, r.high) for n, r in query.ranges], sort])
-    return hashlib.blake2b(data, digest_size=9).hexdigest()
+    return query_fingerprint(query, sort)

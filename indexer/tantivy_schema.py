@@ -20,6 +20,10 @@ from indexer.document import (
     AnalyzerName,
 )
 
+STORED_TEXT_FIELDS = ("title", "description")
+"""Full-text fields kept whole in the index, for highlighting (`indexer.highlight`): the summary has only the first
+300 characters of the description."""
+
 TOKENIZER_NAMES: dict[AnalyzerName, str] = {
     "prose": "dmlake_prose",
     "physics": "dmlake_physics",
@@ -83,7 +87,12 @@ def build_schema() -> tantivy.Schema:
         else:
             builder.add_unsigned_field(name, indexed=True, fast=True)
     for name, text_field in TEXT_FIELDS.items():
-        builder.add_text_field(name, tokenizer_name=TOKENIZER_NAMES[text_field.analyzer], index_option="position")
+        builder.add_text_field(
+            name,
+            stored=name in STORED_TEXT_FIELDS,
+            tokenizer_name=TOKENIZER_NAMES[text_field.analyzer],
+            index_option="position",
+        )
     builder.add_bytes_field(SUMMARY_FIELD, stored=True)
     return builder.build()
 
