@@ -17,6 +17,7 @@ from dmlake.lake import Lake, RecordNotFound
 from indexer.query import Query, QueryError
 from ontology.datacite import DataCiteError
 from ontology.views import FORMATS, MEDIA_TYPES, negotiate, render
+from portal.admin import admin_router
 from portal.fair import add_fair_routes
 from portal.feed import add_cors, add_feed_routes, json_with_etag
 from portal.identity import add_identity_routes
@@ -60,6 +61,7 @@ def create_app(lake: Lake) -> FastAPI:
     add_feed_routes(app, lake)
     add_suggest_routes(app, lake)
     add_oai_routes(app, lake)
+    app.include_router(admin_router(lake))  # the admin API (behind DMLAKE_ADMIN_TOKEN) and /metrics
 
     @app.get(
         "/api/records/{record_id:path}",
