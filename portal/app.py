@@ -24,6 +24,7 @@ from portal.identity import add_identity_routes
 from portal.oai import add_oai_routes
 from portal.sparql import add_sparql_routes
 from portal.suggest import add_suggest_routes
+from portal.web import web_router
 
 API_DESCRIPTION = """
 Search the federated catalogue of dark-matter, astroparticle and high-energy-physics dataset releases, and fetch
@@ -61,6 +62,7 @@ def create_app(lake: Lake) -> FastAPI:
     add_feed_routes(app, lake)
     add_suggest_routes(app, lake)
     add_oai_routes(app, lake)
+    app.include_router(web_router(lake))  # the web page's record pages and plots
     app.include_router(admin_router(lake))  # the admin API (behind DMLAKE_ADMIN_TOKEN) and /metrics
 
     @app.get(

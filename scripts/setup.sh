@@ -10,6 +10,28 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
   exit 1
 fi
 
+# The browser test drives Debian's chromium (never a browser downloaded by Playwright: the test machines have no
+# internet beyond the package registries). Checked on every run, so a machine set up before the test existed gets it.
+install_chromium() {
+  local apt_get
+  if [ "$(id -u)" -eq 0 ]; then
+    apt_get="apt-get"
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    apt_get="sudo apt-get"
+  else
+    return 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $apt_get install -y chromium >&2 || { $apt_get update >&2 && $apt_get install -y chromium >&2; }
+}
+if [ ! -x /usr/bin/chromium ]; then
+  echo "installing chromium for the browser test (apt-get install -y chromium)" >&2
+  if ! install_chromium; then
+    echo "could not install chromium (needs root or password-less sudo, and the Debian registry): run" \
+      "'sudo apt-get install -y chromium' so that /usr/bin/chromium exists; until then tests/browser fails" >&2
+  fi
+fi
+
 stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
 if [ -f "$stamp" ]; then
   exit 0
