@@ -274,25 +274,54 @@ def index(
 # -- searching and showing ---------------------------------------------------------------------------------------
 @app.command()
 def search(
-    text: Annotated[str, typer.Argument(help="Words to search for (empty: everything).")] = "",
-    facet: Annotated[list[str] | None, typer.Option("--facet", help="Count values of a field (repeatable).")] = None,
+    text: Annotated[
+        str,
+        typer.Argument(
+            help="Words, phrases, AND/OR/-word and FIELD:value, e.g. 'experiment:cms energy:[1 TeV TO 100 TeV]' "
+            "(empty: everything)."
+        ),
+    ] = "",
+    facet: Annotated[
+        list[str] | None,
+        typer.Option("--facet", help="Count values of a field, or year_histogram / energy_histogram (repeatable)."),
+    ] = None,
     filter_: Annotated[
-        list[str] | None, typer.Option("--filter", help="field=value or field=low..high (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--filter",
+            help="field=value, field=low..high, energy=1TeV..100TeV, date=2015..2018-06, sqrt_s=13TeV (repeatable).",
+        ),
     ] = None,
     sort: Annotated[str | None, typer.Option("--sort", help="relevance, issued, -issued, title, ...")] = None,
     size: Annotated[int, typer.Option("--size", help="Hits per page.")] = 10,
     cursor: Annotated[str | None, typer.Option("--cursor", help="next_cursor of the previous page.")] = None,
+    fields: Annotated[
+        str | None, typer.Option("--fields", help="Summary fields per hit, comma-separated (with --json).")
+    ] = None,
+    highlight: Annotated[
+        bool, typer.Option("--highlight", help="Show the matched fragments of title and description.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON.")] = False,
 ) -> None:
-    """Search the catalogue: text, filters, facets, cursor paging."""
-    from indexer.query import Query, QueryError
+    """Search the catalogue: text with field syntax, filters, facets and histograms, cursor paging."""
+    from indexer.query import HISTOGRAMS, Query, QueryError
 
     try:
-        query = Query.parse(text, filters=filter_ or (), facets=facet or (), sort=sort, size=size, cursor=cursor)
+        query = Query.parse(
+            text,
+            filters=filter_ or (),
+            facets=facet or (),
+            sort=sort,
+            size=size,
+            cursor=cursor,
+            fields=None if fields is None else [fields],
+            highlight=highlight,
+        )
         result = lake().search(query)
     except QueryError as error:
+        where = f" at position {error.position}" if error.position else ""
         hint = f" ({error.hint})" if error.hint else ""
-        raise fail(f"{error.parameter}: {error.message}{hint}", code=2) from None
+        raise fail(f"{error.parameter}{where}: {error.message}{hint}", code=2) from None
     if as_json:
         sys.stdout.write(orjson.dumps(result.to_json(), option=orjson.OPT_INDENT_2).decode() + "\n")
         return
@@ -300,19 +329,52 @@ def search(
     for column in ("record", "title", "experiment", "year", "also from"):
         table.add_column(column, overflow="fold")
     for hit in result.hits:
-        fields = hit.fields
+        fields_of = hit.fields
         short = hit.id.rsplit("/record/", 1)[-1]
-        experiments = fields.get("experiments") or fields.get("experiment") or []
+        experiments = fields_of.get("experiments") or fields_of.get("experiment") or []
         # the other records of the same dataset (other sources, other versions): `dmlake identity show` lists them
-        others = [r for r in fields.get("records") or [] if r.get("id") != hit.id]
+        others = [r for r in fields_of.get("records") or [] if r.get("id") != hit.id]
         elsewhere = ", ".join(dict.fromkeys(str(r.get("source")) for r in others))
         also = f"{elsewhere} ({len(others)})" if others else ""
-        table.add_row(short, str(fields.get("title", "")), ", ".join(experiments), str(fields.get("year") or ""), also)
+        title = str(fields_of.get("title", "") or "")
+        if hit.highlight:
+            marked = [*hit.highlight.get("title", []), *hit.highlight.get("description", [])[:1]]
+            title = "\n".join(_marked_markup(fragment) for fragment in marked) or title
+        table.add_row(short, title, ", ".join(experiments), str(fields_of.get("year") or ""), also)
     out.print(table)
     for name, values in result.facets.items():
-        out.print(f"[bold]{name}[/]: " + ", ".join(f"{v.value} ({v.count:,})" for v in values))
+        if name in HISTOGRAMS:
+            _print_histogram(name, values)
+        else:
+            out.print(f"[bold]{name}[/]: " + ", ".join(f"{v.value} ({v.count:,})" for v in values))
     if result.next_cursor:
         out.print(f"next page: --cursor {result.next_cursor}", soft_wrap=True)
+
+
+def _marked_markup(fragment: str) -> str:
+    """A highlighted fragment (HTML with <mark>) as terminal markup: the marks bold, the rest plain text."""
+    import html
+
+    from rich.markup import escape
+
+    parts = fragment.replace("</mark>", "<mark>").split("<mark>")
+    return "".join(
+        f"[bold yellow]{escape(html.unescape(part))}[/]" if i % 2 else escape(html.unescape(part))
+        for i, part in enumerate(parts)
+    )
+
+
+def _print_histogram(name: str, values: Any) -> None:
+    """A histogram facet as rows of bars scaled to the largest bucket."""
+    out.print(f"[bold]{name}[/]:")
+    if not values:
+        out.print("  (no datasets)")
+        return
+    largest = max(v.count for v in values) or 1
+    width = max(len(v.value) for v in values)
+    for v in values:
+        bar = "█" * round(30 * v.count / largest)
+        out.print(f"  {v.value:>{width}} {bar} {v.count:,}")
 
 
 @app.command()

@@ -22,6 +22,7 @@ from portal.fair import add_fair_routes
 from portal.feed import add_cors, add_feed_routes, json_with_etag
 from portal.identity import add_identity_routes
 from portal.oai import add_oai_routes
+from portal.search_help import FACET_HELP, FIELDS_HELP, FILTER_HELP, HIGHLIGHT_HELP, SEARCH_TEXT_HELP
 from portal.sparql import add_sparql_routes
 from portal.suggest import add_suggest_routes
 from portal.web import web_router
@@ -30,8 +31,14 @@ API_DESCRIPTION = """
 Search the federated catalogue of dark-matter, astroparticle and high-energy-physics dataset releases, and fetch
 records as JSON, JSON-LD (DCAT-AP 3), Turtle, RDF/XML, N-Triples, DataCite XML/JSON or schema.org.
 
-Filters are `field=value` (several values of a field are OR-ed, fields are AND-ed) or `field=low..high`; facets
-are field names; page with `cursor` (the `next_cursor` of the previous page) — there is no 10,000-hit limit.
+The search text takes words, "phrases", AND/OR/-word, and fields: `title:higgs`, `experiment:cms`,
+`messenger:neutrino`, `doi:10.7483/...`, `keyword:WIMP`, `energy:[1 TeV TO 100 TeV]` (overlap with a record's
+energy interval or its √s; units eV…EeV), `energy:>=13TeV`, `sqrt_s:13TeV`, `date:[2015 TO 2018-06]` (overlap with
+the temporal coverage, else the issued date). Filters are `field=value` (several values of a field are OR-ed,
+fields are AND-ed), `field=low..high`, `energy=1TeV..100TeV`, `date=2015-01-01..2018-12-31`, `sqrt_s=13TeV`;
+facets are field names or `year_histogram` / `energy_histogram`; `fields` chooses the summary fields of each hit;
+`highlight=true` adds the matched fragments of title and description with `<mark>` tags; page with `cursor` (the
+`next_cursor` of the previous page) — there is no 10,000-hit limit.
 """
 
 
@@ -46,14 +53,25 @@ def create_app(lake: Lake) -> FastAPI:
     @app.get("/api/search", summary="Search records", tags=["search"])
     def search(
         request: Request,
-        q: Annotated[str, Param(description="Words to search for; empty matches everything.")] = "",
-        facet: Annotated[list[str] | None, Param(description="Field to count values of (repeatable).")] = None,
-        filter: Annotated[list[str] | None, Param(description="field=value or field=low..high (repeatable).")] = None,
+        q: Annotated[str, Param(description=SEARCH_TEXT_HELP)] = "",
+        facet: Annotated[list[str] | None, Param(description=FACET_HELP)] = None,
+        filter: Annotated[list[str] | None, Param(description=FILTER_HELP)] = None,
         sort: Annotated[str | None, Param(description="relevance, issued, -issued, title, ...")] = None,
         size: Annotated[int, Param(ge=0, le=1000, description="Hits per page.")] = 20,
         cursor: Annotated[str | None, Param(description="next_cursor of the previous page.")] = None,
+        fields: Annotated[str | None, Param(description=FIELDS_HELP)] = None,
+        highlight: Annotated[bool, Param(description=HIGHLIGHT_HELP)] = False,
     ) -> Response:
-        query = Query.parse(q, filters=filter or (), facets=facet or (), sort=sort, size=size, cursor=cursor)
+        query = Query.parse(
+            q,
+            filters=filter or (),
+            facets=facet or (),
+            sort=sort,
+            size=size,
+            cursor=cursor,
+            fields=None if fields is None else [fields],
+            highlight=highlight,
+        )
         return json_with_etag(request, lake.search(query).to_json())
 
     add_fair_routes(app, lake)  # before /api/records/{id}, whose path would take …/fair
@@ -62,8 +80,8 @@ def create_app(lake: Lake) -> FastAPI:
     add_feed_routes(app, lake)
     add_suggest_routes(app, lake)
     add_oai_routes(app, lake)
-    app.include_router(web_router(lake))  # the web page's record pages and plots
     app.include_router(admin_router(lake))  # the admin API (behind DMLAKE_ADMIN_TOKEN) and /metrics
+    app.include_router(web_router(lake))  # the web page's record pages and plots
 
     @app.get(
         "/api/records/{record_id:path}",

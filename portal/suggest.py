@@ -18,6 +18,7 @@ from dmlake.lake import Lake
 from indexer.query import Query
 from ontology import vocabulary
 from portal.feed import json_with_etag
+from portal.search_help import FACET_HELP, FILTER_HELP, SEARCH_TEXT_HELP
 
 SUGGESTABLE = {"experiment": "experiment", "messenger": "messenger", "technique": "technique", "target": "target"}
 """Index field → vocabulary scheme."""
@@ -50,17 +51,12 @@ def add_suggest_routes(app: FastAPI, lake: Lake) -> None:
     @app.get("/api/facets", summary="The facet counts of a query, without its hits", tags=["search"])
     def facets(
         request: Request,
-        facet: Annotated[list[str], Param(description="Field to count values of (repeatable).")],
-        q: Annotated[str, Param(description="Words to search for; empty matches everything.")] = "",
-        filter: Annotated[list[str] | None, Param(description="field=value or field=low..high (repeatable).")] = None,
+        facet: Annotated[list[str], Param(description=FACET_HELP)],
+        q: Annotated[str, Param(description=SEARCH_TEXT_HELP)] = "",
+        filter: Annotated[list[str] | None, Param(description=FILTER_HELP)] = None,
         facet_size: Annotated[int, Param(ge=1, le=10_000, description="Values per facet.")] = 50,
     ) -> Response:
         query = Query.parse(q, filters=filter or (), facets=facet, size=0, facet_size=facet_size)
         result = lake.search(query)
-        body = {
-            "total": result.total,
-            "facets": {
-                name: [{"value": v.value, "count": v.count} for v in values] for name, values in result.facets.items()
-            },
-        }
+        body = {"total": result.total, "facets": result.to_json()["facets"]}
         return json_with_etag(request, body)
