@@ -74,8 +74,13 @@ def state_of(home: Path) -> dict[str, Any]:
         facets = lake.search(Query.parse("", facets=["source", "experiment", "year"], size=0)).facets
         return {
             "records": rows,
-            "upserts_per_record": Counter(upserts.values()),
-            "fed_again": {record_id for record_id, count in upserts.items() if count > 1},
+            # every record is fed for its content; a record fed again is one whose cluster gained a member in a
+            # later transaction (the index re-renders the cluster). How often that happens depends on how pages
+            # group into transactions, so only its rule is compared, not the count.
+            "fed": sorted(upserts),
+            "fed_again_outside_clusters": sorted(
+                record_id for record_id, count in upserts.items() if count > 1 and record_id not in clustered
+            ),
             "clustered": clustered,
             "index_ids": sorted(walked),
             "index_walk_unique": len(walked) == len(set(walked)),
@@ -100,11 +105,8 @@ def test_kill_9_at_random_points_then_rerun_equals_uninterrupted(
 ) -> None:
     expected, duration = reference
     assert len(expected["records"]) > 3000
-    # every record is fed once for its content; a record fed again is one whose cluster gained a member later in
-    # the run (the index re-renders the cluster), so it must be in a cluster
-    assert min(expected["upserts_per_record"]) == 1
-    assert sum(expected["upserts_per_record"].values()) == len(expected["records"])
-    assert expected["fed_again"] <= expected["clustered"]
+    assert expected["fed"] == sorted(row[0] for row in expected["records"])
+    assert expected["fed_again_outside_clusters"] == []
     assert expected["index_walk_unique"] and expected["cursor_at_end"]
     rng = random.Random(SEED)
     killed_mid_run = trial = 0
