@@ -29,6 +29,14 @@ QUERIES: list[dict[str, Any]] = [
     {"text": "", "filters": ["year=2010..2016", "source=hepdata"], "facets": ["experiment", "resource_category"]},
     {"text": "data", "filters": [], "facets": ["messenger"], "sort": "-issued"},
     {"text": "", "filters": ["source=zenodo"], "facets": ["license"], "sort": "title"},
+    {"text": "experiment:cms energy:[1 TeV TO 100 TeV]", "filters": [], "facets": ["energy_histogram"]},
+    {
+        "text": "collision",
+        "filters": ["date=2000..2030", "energy=1TeV.."],
+        "facets": ["year_histogram", "experiment"],
+        "fields": "title,doi,experiment",
+        "highlight": True,
+    },
 ]
 
 
@@ -62,6 +70,10 @@ def via_cli(home: Path, spec: dict[str, Any], cursor: str | None = None) -> dict
         command += ["--facet", item]
     if spec.get("sort"):
         command += ["--sort", spec["sort"]]
+    if spec.get("fields"):
+        command += ["--fields", spec["fields"]]
+    if spec.get("highlight"):
+        command.append("--highlight")
     if cursor:
         command += ["--cursor", cursor]
     done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, check=True, timeout=120)
@@ -73,6 +85,10 @@ def via_api(client: TestClient, spec: dict[str, Any], cursor: str | None = None)
     params += [("filter", f) for f in spec["filters"]] + [("facet", f) for f in spec["facets"]]
     if spec.get("sort"):
         params.append(("sort", spec["sort"]))
+    if spec.get("fields"):
+        params.append(("fields", spec["fields"]))
+    if spec.get("highlight"):
+        params.append(("highlight", "true"))
     if cursor:
         params.append(("cursor", cursor))
     response = client.get("/api/search", params=params)
@@ -82,7 +98,14 @@ def via_api(client: TestClient, spec: dict[str, Any], cursor: str | None = None)
 
 def via_python(lake: Lake, spec: dict[str, Any], cursor: str | None = None) -> dict[str, Any]:
     query = Query.parse(
-        spec["text"], filters=spec["filters"], facets=spec["facets"], sort=spec.get("sort"), size=15, cursor=cursor
+        spec["text"],
+        filters=spec["filters"],
+        facets=spec["facets"],
+        sort=spec.get("sort"),
+        size=15,
+        cursor=cursor,
+        fields=[spec["fields"]] if spec.get("fields") else None,
+        highlight=bool(spec.get("highlight")),
     )
     return lake.search(query).to_json()
 
@@ -151,4 +174,4 @@ def test_openapi_describes_the_endpoints(lake: Lake) -> None:
     spec = TestClient(create_app(lake)).get("/openapi.json").json()
     assert {"/api/search", "/api/records/{record_id}"} <= set(spec["paths"])
     names = {p["name"] for p in spec["paths"]["/api/search"]["get"]["parameters"]}
-    assert names == {"q", "facet", "filter", "sort", "size", "cursor"}
+    assert names == {"q", "facet", "filter", "sort", "size", "cursor", "fields", "highlight"}
