@@ -55,7 +55,9 @@ def abort_run(engine: Engine, run_id: int, *, wait_seconds: float = 10.0, reason
     """Mark the run aborted and interrupt its process if it runs on this host; wait for it up to `wait_seconds`."""
     message = f"aborted by a data manager{f': {reason}' if reason else ''}"
     with engine.begin() as conn:
-        row = conn.execute(select(runs.c.source, runs.c.state, runs.c.host, runs.c.pid).where(runs.c.id == run_id)).first()
+        row = conn.execute(
+            select(runs.c.source, runs.c.state, runs.c.host, runs.c.pid).where(runs.c.id == run_id)
+        ).first()
         if row is None:
             raise RunNotFound(f"no run {run_id} in the catalogue (`dmlake runs` lists them)")
         if row.state not in ABORTABLE:
