@@ -2,7 +2,7 @@
 #   make demo   run the main job on the embedded defaults (sandbox → harvest → catalogue → index → serve)
 #   make test   run the whole test suite (lint, types, tests)
 
-.PHONY: demo test lint setup bench bench-oaipmh bench-graph clean
+.PHONY: demo test lint setup bench bench-oaipmh bench-graph bench-search clean
 
 setup:
 	@scripts/setup.sh
@@ -27,6 +27,9 @@ bench-oaipmh: setup
 
 bench-graph: setup
 	.venv/bin/python -m bench.graphstore $(ARGS)
+
+bench-search: setup
+	.venv/bin/python -m bench.search_load $(ARGS)
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

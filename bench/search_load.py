@@ -1,0 +1,333 @@
+"""`python -m bench.search_load`: the search API under load (issue 5, acceptance 5), next to bare tantivy.
+
+    python -m bench.search_load --records 100000 --clients 16 --duration 60
+
+1. **Index.** N generated records (varied titles, descriptions, experiments, √s, energy intervals, dates, files) are
+   indexed straight into the embedded tantivy index of a fresh dmlake home (`Record` → `index_document` →
+   `TantivyIndex.index_documents`): a full harvest of 1M records through the sandbox takes about half an hour here
+   and measures the harvester, not search. The catalogue stays empty; search reads only the index. With
+   `--reuse` an index of the same size from an earlier run is used again.
+2. **Service.** `dmlake serve` (uvicorn, the real service) starts on 127.0.0.1 over that home.
+3. **Load.** 16 closed-loop clients (asyncio + httpx, one process: each sends its next request when the previous
+   answer has arrived) run for `--duration` seconds over a fixed mix of portal queries (`QUERIES`: words, field
+   syntax, energies with units, overlap filters, facets, histograms, projection, highlighting, sorts).
+   Recorded: requests, throughput, p50/p95/p99 latency, errors (any non-200 or transport error; must be 0).
+4. **Baseline.** In the same run, a bare tantivy loop: the same texts parsed once and searched (top 20) in a tight
+   loop on one thread — what the engine alone costs, without HTTP, the query model, facets or JSON.
+
+The machine's load average (before and after) is recorded: on a shared machine the absolute figures are pessimistic.
+Prints a table; writes `bench/results/search-load-<N>-<time>.json`. Never fails a test run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import random
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "bench" / "results"
+TARGET_P95_MS = 100.0
+
+QUERIES: list[dict[str, Any]] = [
+    {"q": "muon"},
+    {"q": "dark matter", "facet": ["experiment", "messenger"]},
+    {"q": "higgs boson", "filter": ["experiment=CMS"]},
+    {"q": "experiment:cms energy:[1 TeV TO 100 TeV]"},
+    {"q": "sqrt_s:13TeV jets", "fields": "title,doi,experiment"},
+    {"q": "", "filter": ["date=2015-01-01..2018-12-31"], "facet": ["year_histogram"]},
+    {"q": "neutrino", "filter": ["energy=1GeV..1PeV"], "facet": ["energy_histogram"]},
+    {"q": "cross section", "highlight": "true"},
+    {"q": "", "facet": ["experiment", "source", "license", "file_format"]},
+    {"q": "collision", "sort": "-issued", "filter": ["year=2010..2016"]},
+    {"q": "messenger:neutrino OR messenger:photon", "facet": ["technique"]},
+    {"q": '"open data" date:>=2016', "size": "50"},
+]
+
+EXPERIMENTS = ("CMS", "ATLAS", "ALICE", "LHCb", "XENON", "IceCube", "KASCADE", "CRESST", "LIGO", "Fermi-LAT")
+MESSENGERS = ("collider", "neutrino", "photon", "charged cosmic ray", "dark-matter direct detection")
+TITLES = ("Measurement of the inclusive cross section", "Search for dark matter", "Open data release",
+          "Muon spectrum", "Neutrino oscillation parameters", "Jet energy scale", "Higgs boson couplings",
+          "Cosmic-ray energy spectrum", "Limits on WIMP-nucleon scattering", "Dimuon events")  # fmt: skip
+ENDINGS = ("", "in pp collisions", "at 13 TeV", "with the full Run 2 data set", "in PbPb collisions at 5.02 TeV")
+WORDS = ("detector", "calibration", "trigger", "simulation", "efficiency", "background", "luminosity", "systematic",
+         "uncertainty", "events", "selection", "analysis", "reconstruction", "photon", "electron", "tau")  # fmt: skip
+ENERGIES = ((13.0, "TeV"), (7.0, "TeV"), (8.0, "TeV"), (900.0, "GeV"), (5.02, "TeV"), (91.2, "GeV"))
+
+
+def generated_records(count: int, seed: int = 1) -> Iterator[Any]:
+    """`count` varied records (the same for the same seed)."""
+    from ontology.model import (
+        Availability,
+        Collision,
+        Distribution,
+        EnergyRange,
+        Identifier,
+        IdentifierScheme,
+        Provenance,
+        Quantity,
+        Record,
+        TemporalCoverage,
+        record_id,
+    )
+    from ontology.vocabulary import concept, license_concept
+
+    rng = random.Random(seed)
+    sources = ("cernopendata", "zenodo", "hepdata", "kcdc", "gitlab")
+    experiments = {name: concept("experiment", name) for name in EXPERIMENTS}
+    messengers = {name: concept("messenger", name) for name in MESSENGERS}
+    collisions = {name: concept("collision-type", name) for name in ("pp", "PbPb", "e+e-")}
+    licences = [license_concept(name) for name in ("CC0-1.0", "CC-BY-4.0", "MIT")]
+    provenances = {s: Provenance(source=s, source_kind=s, raw_sha256="0" * 64, mapping_version="1") for s in sources}
+    for i in range(count):
+        source = sources[i % len(sources)]
+        experiment = rng.choice(EXPERIMENTS)
+        year = rng.randint(1995, 2025)
+        collision = None
+        if rng.random() < 0.5:
+            value, unit = rng.choice(ENERGIES)
+            collision = Collision(
+                type=collisions[rng.choice(list(collisions))], sqrt_s=Quantity(value=value, unit=unit)
+            )
+        energy_range = None
+        if rng.random() < 0.25:
+            low = rng.choice([0.001, 0.1, 1.0, 10.0, 1000.0])
+            energy_range = EnergyRange(min=low, max=low * rng.choice([10, 100, 1000]), unit=rng.choice(["GeV", "keV"]))
+        coverage = TemporalCoverage(start=str(year - 1), end=str(year)) if rng.random() < 0.4 else None
+        words = " ".join(rng.sample(WORDS, 6))
+        yield Record(
+            id=record_id(source, str(i)),
+            source=source,
+            native_id=str(i),
+            title=f"{rng.choice(TITLES)} {rng.choice(ENDINGS)}".strip(),
+            description=f"Data of the {experiment} experiment recorded in {year}: {words}.",
+            experiments=[experiments[experiment]],
+            messengers=[messengers[rng.choice(MESSENGERS)]],
+            keywords=rng.sample(("dark matter", "Higgs boson", "muon", "jets", "WIMP", "cosmic rays"), 2),
+            license=rng.choice(licences),
+            issued=f"{year}-{rng.randint(1, 12):02d}",
+            collision=collision,
+            energy_range=energy_range,
+            temporal_coverage=coverage,
+            distributions=[
+                Distribution(
+                    name=f"file{j}.root",
+                    url=f"https://example.org/{i}/file{j}.root",
+                    size_bytes=rng.randint(1, 10**9),
+                    format=rng.choice(("root", "csv", "hdf5")),
+                    availability=Availability.ONLINE,
+                )
+                for j in range(rng.randint(0, 2))
+            ],
+            identifiers=[Identifier(scheme=IdentifierScheme.DOI, value=f"10.5281/zenodo.{i}")] if i % 3 == 0 else [],
+            provenance=provenances[source],
+        )
+
+
+def build_index(home: Path, records: int) -> dict[str, Any]:
+    """Index N generated records into the home's embedded index; returns how long it took."""
+    from dmlake.lake import Lake
+    from indexer.document import index_document
+    from indexer.tantivy_backend import TantivyIndex
+
+    lake = Lake.open(home)
+    index_dir = lake.home.index_dir
+    lake.close()
+    index = TantivyIndex(index_dir, heap_bytes=512_000_000, writer_threads=2)
+    started = time.perf_counter()
+    done = 0
+    batch: list[dict[str, Any]] = []
+    for record in generated_records(records):
+        batch.append(index_document(record))
+        if len(batch) == 10_000:
+            done += index.index_documents(batch)
+            batch = []
+            if done % 100_000 == 0:
+                print(f"  indexed {done:,} / {records:,} ({time.perf_counter() - started:.0f} s)", flush=True)
+    done += index.index_documents(batch)
+    index.commit()
+    index.close()
+    seconds = time.perf_counter() - started
+    (home / "bench-index.json").write_bytes(orjson.dumps({"records": records, "seconds": seconds}))
+    return {"records": done, "seconds": round(seconds, 1), "documents_per_second": round(done / seconds)}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_service(home: Path, port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "harvester.cli", "--home", str(home), "serve", "--port", str(port)],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"dmlake serve exited: {process.stderr.read().decode() if process.stderr else ''}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/search?size=0", timeout=5).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    process.kill()
+    raise RuntimeError("dmlake serve did not answer within 10 minutes")
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
+
+
+async def closed_loop(url: str, clients: int, duration: float) -> dict[str, Any]:
+    latencies: list[float] = []
+    errors: list[str] = []
+    stop = time.perf_counter() + duration
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+
+    async def client(number: int, http: httpx.AsyncClient) -> None:
+        position = number
+        while time.perf_counter() < stop:
+            params = QUERIES[position % len(QUERIES)]
+            position += 1
+            started = time.perf_counter()
+            try:
+                response = await http.get(f"{url}/api/search", params=params)
+                if response.status_code != 200:
+                    errors.append(f"{response.status_code}: {response.text[:200]}")
+            except httpx.HTTPError as error:
+                errors.append(f"{type(error).__name__}: {error}")
+            latencies.append((time.perf_counter() - started) * 1000)
+
+    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+        started = time.perf_counter()
+        await asyncio.gather(*(client(n, http) for n in range(clients)))
+        elapsed = time.perf_counter() - started
+    return {
+        "clients": clients,
+        "seconds": round(elapsed, 1),
+        "requests": len(latencies),
+        "throughput_rps": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(percentile(latencies, 0.50), 2),
+        "p95_ms": round(percentile(latencies, 0.95), 2),
+        "p99_ms": round(percentile(latencies, 0.99), 2),
+        "errors": len(errors),
+        "first_errors": errors[:5],
+    }
+
+
+def bare_tantivy(home: Path, duration: float) -> dict[str, Any]:
+    """The same texts, parsed once, searched for the top 20 in a loop on one thread: the engine alone."""
+    from dmlake.lake import Lake
+    from indexer.query_text import search_text
+    from indexer.tantivy_backend import TantivyIndex
+
+    lake = Lake.open(home)
+    index_dir = lake.home.index_dir
+    lake.close()
+    index = TantivyIndex(index_dir)
+    searcher = index._index.searcher()
+    parsed = [index._text_query(search_text(q["q"])) if q["q"] else None for q in QUERIES]
+    import tantivy
+
+    queries = [query if query is not None else tantivy.Query.all_query() for query in parsed]
+    latencies: list[float] = []
+    stop = time.perf_counter() + duration
+    position = 0
+    while time.perf_counter() < stop:
+        started = time.perf_counter()
+        searcher.search(queries[position % len(queries)], limit=20)
+        latencies.append((time.perf_counter() - started) * 1000)
+        position += 1
+    return {
+        "seconds": duration,
+        "queries": len(latencies),
+        "throughput_qps": round(len(latencies) / duration, 1),
+        "p50_ms": round(percentile(latencies, 0.50), 3),
+        "p95_ms": round(percentile(latencies, 0.95), 3),
+        "p99_ms": round(percentile(latencies, 0.99), 3),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.search_load", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--bare-seconds", type=float, default=20.0)
+    parser.add_argument("--home", type=Path, default=None, help="default: var/bench-search-<N>")
+    parser.add_argument("--reuse", action="store_true", help="use the index of an earlier run in --home")
+    args = parser.parse_args(argv)
+    home = args.home or REPO / "var" / f"bench-search-{args.records}"
+    load_before = os.getloadavg()
+    built: dict[str, Any] = {"reused": True}
+    marker = home / "bench-index.json"
+    if not (args.reuse and marker.exists() and orjson.loads(marker.read_bytes()).get("records") == args.records):
+        if home.exists():
+            import shutil
+
+            shutil.rmtree(home)
+        print(f"indexing {args.records:,} generated records into {home} …", flush=True)
+        built = build_index(home, args.records)
+    port = free_port()
+    service = start_service(home, port)
+    try:
+        print(f"{args.clients} closed-loop clients for {args.duration:g} s against dmlake serve …", flush=True)
+        load = asyncio.run(closed_loop(f"http://127.0.0.1:{port}", args.clients, args.duration))
+    finally:
+        service.terminate()
+        service.wait(timeout=30)
+    print(f"bare tantivy loop for {args.bare_seconds:g} s …", flush=True)
+    bare = bare_tantivy(home, args.bare_seconds)
+    load_after = os.getloadavg()
+    result = {
+        "benchmark": "search_load",
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in load_after],
+        "records": args.records,
+        "index": built,
+        "queries": QUERIES,
+        "api": load,
+        "bare_tantivy": bare,
+        "target_p95_ms": TARGET_P95_MS,
+        "p95_met": load["p95_ms"] < TARGET_P95_MS and load["errors"] == 0,
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"search-load-{args.records}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
+    print()
+    print(f"{'':24} {'requests':>9} {'per s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    print(
+        f"{'/api/search (16 clients)':24} {load['requests']:>9,} {load['throughput_rps']:>9,.1f} "
+        f"{load['p50_ms']:>8.2f} {load['p95_ms']:>8.2f} {load['p99_ms']:>8.2f} {load['errors']:>7}"
+    )
+    print(
+        f"{'bare tantivy (1 thread)':24} {bare['queries']:>9,} {bare['throughput_qps']:>9,.1f} "
+        f"{bare['p50_ms']:>8.3f} {bare['p95_ms']:>8.3f} {bare['p99_ms']:>8.3f} {'-':>7}"
+    )
+    print(f"records {args.records:,}; load average before {load_before[0]:.1f}, after {load_after[0]:.1f}")
+    print(f"p95 target {TARGET_P95_MS:g} ms: {'met' if result['p95_met'] else 'NOT met'}; wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
