@@ -4,9 +4,10 @@
 
 (`docker compose -f deploy/compose.yaml up elasticsearch` starts one.) The suite indexes the same documents into
 tantivy and into fresh indices of the cluster (named `dmlake-test-<random>`, removed afterwards) and checks that
-60 queries over the 7,443 CERN Open Data records and the 2,000 generated records give the same totals, hit sets
-and facet counts, that field sorts give the same order, that a cursor walk over all 7,443 CERN records 25 per page
-returns each exactly once on both backends, and that every request the backend sent to the cluster (through a
+70 text queries (dmlake's field syntax, units and overlaps among them) and 9 filter sets over the 7,443 CERN Open
+Data records and the 2,000 generated records give the same totals, hit sets and facet counts (histograms too), that
+field sorts give the same order, that a cursor walk over all 7,443 CERN records 25 per page returns each exactly once
+on both backends, and that every request the backend sent to the cluster (through a
 recording proxy) validates against the Elasticsearch 8.17 OpenAPI specification.
 
 Without DMLAKE_ES_URL every test here is skipped, naming the variable: nothing of this is checked offline (the
@@ -53,12 +54,16 @@ CERN_TEXTS = [
     "year:[2010 TO 2012]", "sqrt_s_gev:13000", "doi:*", "10.7483/OPENDATA.CMS", "opendata.cms", "Docker",
     "software", "documentation", "analysis example", '"open data"', '"jet energy"~2', "calibration OR trigger",
     "(muon OR electron) AND 2011", "masterclass", "validation", "derived", "tau", "photon",
+    "experiment:cms", 'experiment:"CMS Collaboration" muon', "licence:cc0", "energy:13TeV", "energy:[1 TeV TO 10 TeV]",
+    "energy:>=8TeV", "sqrt_s:[2.76TeV TO 7TeV]", "date:2011", "date:[2015-01 TO 2016-06]", "jets -sqrt_s:13TeV",
 ]  # fmt: skip
 CERN_FILTERS = [
     ["experiment=CMS"], ["experiment=ALICE", "experiment=LHCb"], ["year=2010..2012"], ["file_format=root"],
     ["collision_type=pp", "sqrt_s_gev=7000..8000"], ["availability=online"], ["resource_type=Dataset"],
+    ["energy=1TeV..10TeV"], ["date=2015-01-01..2016-12-31", "sqrt_s=13TeV"],
 ]  # fmt: skip
-FACETS = ["experiment", "year", "collision_type", "file_format", "resource_type", "license", "availability"]
+FACETS = ["experiment", "year", "collision_type", "file_format", "resource_type", "license", "availability",
+          "year_histogram", "energy_histogram"]  # fmt: skip
 SORTS = ["-issued", "title", "-year", "size_bytes", "-sqrt_s_gev"]
 
 
