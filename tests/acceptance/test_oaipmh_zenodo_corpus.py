@@ -98,6 +98,7 @@ def test_expired_token_mid_harvest_through_the_harvester(running: RunningSandbox
                 httpx.post(f"{url}/_sandbox/expire-tokens", json={}, timeout=10).raise_for_status()
 
         with lake.harvester() as harvester:
+            harvester.batch_records = 1  # progress after every page: the tokens expire after the third one
             report = harvester.harvest(config.sources["ordered-oai"], on_progress=expire_after_third_page)
         assert report.state == "succeeded", report.message
         assert lake.catalogue.count("ordered-oai") + len(lake.catalogue.quarantined("ordered-oai")) == 620
