@@ -23,6 +23,7 @@ from harvester.fair_cli import fair_command
 from harvester.gc_tuning import tune_for_bulk_work
 from harvester.graph_cli import export_command, graph_command, sparql_command
 from harvester.identity_cli import identity_app
+from harvester.source_cli import source_app
 from harvester.triage_cli import errors_app, remap_command, run_abort_command
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ app.add_typer(deletions_app, name="deletions")
 app.add_typer(run_app, name="run")
 app.add_typer(identity_app, name="identity")
 app.add_typer(errors_app, name="errors")
+app.add_typer(source_app, name="source")
 app.command("remap")(remap_command)
 run_app.command("abort")(run_abort_command)
 
@@ -134,8 +136,24 @@ def harvest(
         bool, typer.Option("--confirm-deletions", help="Apply mass disappearances without holding them back.")
     ] = False,
     no_index: Annotated[bool, typer.Option("--no-index", help="Do not update the search index afterwards.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Fetch and map, compare with the catalogue, write nothing.")
+    ] = False,
+    limit: Annotated[
+        int | None, typer.Option("--limit", help="With --dry-run: records to look at (default 100, 0: all).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="With --dry-run: print the report as JSON.")] = False,
 ) -> None:
     """Harvest sources (incrementally unless --full) and update the index."""
+    if dry_run or limit is not None or as_json:
+        from harvester import dry_run as dry
+
+        wanted = dry.DEFAULT_LIMIT if limit is None else limit
+        code = dry.command(
+            names or [], home=state.home, config=config or state.config, limit=wanted, full=full, as_json=as_json,
+            dry=dry_run,
+        )  # fmt: skip
+        raise typer.Exit(code)
     the_lake = lake()
     try:
         configured = the_lake.sources(config or state.config)
