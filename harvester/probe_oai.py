@@ -236,6 +236,9 @@ def probe_oai(url: str, kind: str, options: dict[str, Any], http: HttpClient) ->
     if base != url:
         proposal.why["url"] = "the OAI-PMH base URL (Identify answers here)"
     report.note("repository", identify.repository_name or "(no name)")
+    if identify.base_url and identify.base_url.rstrip("/") != base.rstrip("/"):
+        # the address that answered is kept: a declared one behind a proxy or an old host name may not answer here
+        report.note("declared baseURL", identify.base_url)
     report.note("protocol version", identify.protocol_version or "(not given)")
     report.note("granularity", identify.granularity)
     report.note("earliest datestamp", identify.earliest_datestamp or "(not given)")
