@@ -10,6 +10,7 @@ run report can say so.
 
 from __future__ import annotations
 
+import copy
 import email.utils
 import importlib.metadata
 import logging
@@ -311,8 +312,21 @@ class HttpClient:
                     timeout=max(current.timeout, limits.timeout),
                     max_retries=max(current.max_retries, limits.max_retries),
                 )
+                if limits == current:
+                    # the same limits again (each run of a source sets them): keep the gate, with its requests in
+                    # flight and its next free slot, or a second source on the host would start with a fresh budget
+                    return
             self._host_limits[host] = limits
             self._gates[host] = _HostGate(limits, self._clock)
+
+    def for_job(self) -> HttpClient:
+        """This client with request counts of its own: concurrent harvests in one process (the scheduler) share its
+        connections, per-host gates and limits, and validators, and each run still counts only its own requests.
+        Close the client it came from, never the view."""
+        view = copy.copy(self)
+        view.stats = RequestStats()
+        view._stats_lock = threading.Lock()
+        return view
 
     def _gate(self, url: str) -> tuple[_HostGate, Limits]:
         host = urlsplit(url).netloc

@@ -12,6 +12,8 @@ max_deletion_fraction = 0.1              # hold back a full listing's disappeara
 [sources.cernopendata.limits]
 requests_per_minute = 60                 # omitted: the polite default for the host, else for the kind
 concurrency = 4
+schedule = "every 6h"                    # or cron in UTC: "*/15 * * * *"; see harvester.schedules
+timeout = "2h"                           # the longest a run may take; it then stops after the page in hand
 [sources.cernopendata.notify]            # after each harvest run (harvester.notify)
 email = ["data-manager@example.org"]
 webhook = "https://chat.example.org/hooks/dmlake"
@@ -26,6 +28,11 @@ starttls = true
 username = "dmlake"
 password_env = "DMLAKE_SMTP_PASSWORD"    # the variable holding the password, never the password itself
 public_url = "https://lake.example.org"  # links in notifications (DMLAKE_PUBLIC_URL overrides it)
+
+[scheduler]                              # `dmlake scheduler run` (harvester.scheduler)
+misfire_grace = "1h"                     # a run this late (the scheduler was down or busy) still runs
+coalesce = true                          # several missed runs of a source run once
+workers = 4                              # sources harvested at the same time at most
 ```
 
 `requests_per_minute` left out means polite, not unlimited: the default rate of the source's host
@@ -51,6 +58,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from connectors.base import Limits, SourceSpec
 from connectors.http import POLITE_REQUESTS_PER_MINUTE, POLITE_REQUESTS_PER_MINUTE_BY_HOST, polite_limits
+from harvester.schedules import DURATION_HELP, ScheduleSyntaxError, parse_duration, parse_schedule
 
 SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
@@ -143,9 +151,35 @@ class _SourceModel(BaseModel):
     enabled: bool = True
     max_deletion_fraction: float = Field(default=0.1, ge=0, le=1)
     schedule: str | None = None
+    timeout: str | None = None
+    """The longest a run may take (a duration); not `limits.timeout`, which is per request (seconds)."""
     options: dict[str, Any] = Field(default_factory=dict)
     limits: _LimitsModel = Field(default_factory=_LimitsModel)
     notify: _SourceNotifyModel | None = None
+
+    @field_validator("schedule", mode="before")
+    @classmethod
+    def _schedule(cls, value: Any) -> str:
+        if not isinstance(value, str):
+            raise ValueError(f'{_as_toml(value)} is not a schedule: write it in quotes, e.g. "every 6h"')
+        try:
+            return parse_schedule(value).text
+        except ScheduleSyntaxError as error:
+            raise ValueError(str(error)) from None
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _run_timeout(cls, value: Any) -> str:
+        if not isinstance(value, str):
+            raise ValueError(
+                f"{_as_toml(value)}: the run timeout is {DURATION_HELP}, in quotes (the per-request timeout in "
+                "seconds is the limits table's `timeout`)"
+            )
+        try:
+            parse_duration(value)
+        except ScheduleSyntaxError as error:
+            raise ValueError(str(error)) from None
+        return value.strip()
 
     @field_validator("url")
     @classmethod
@@ -188,10 +222,27 @@ class _NotifyModel(BaseModel):
         return None if value is None else value.rstrip("/")
 
 
+class _SchedulerModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    misfire_grace: str = "1h"
+    coalesce: bool = True
+    workers: int = Field(default=4, ge=1, le=64)
+
+    @field_validator("misfire_grace", mode="before")
+    @classmethod
+    def _grace(cls, value: Any) -> str:
+        try:
+            parse_duration(value)
+        except ScheduleSyntaxError as error:
+            raise ValueError(str(error)) from None
+        return str(value).strip()
+
+
 class _FileModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
     defaults: _DefaultsModel = Field(default_factory=_DefaultsModel)
     notify: _NotifyModel = Field(default_factory=_NotifyModel)
+    scheduler: _SchedulerModel = Field(default_factory=_SchedulerModel)
     sources: dict[str, _SourceModel] = Field(default_factory=dict)
 
 
@@ -244,6 +295,17 @@ class NotifySettings:
 
 
 @dataclass(frozen=True)
+class SchedulerSettings:
+    """How `dmlake scheduler run` treats late runs and how many sources it harvests at once (`[scheduler]`)."""
+
+    misfire_grace_seconds: float = 3600.0
+    """A run whose time passed (the scheduler was down, or every worker busy) still starts if this late at most."""
+    coalesce: bool = True
+    """Several missed run times of one source become one run."""
+    workers: int = 4
+
+
+@dataclass(frozen=True)
 class Source:
     """A configured source: the connector's spec plus what the harvester itself needs."""
 
@@ -251,8 +313,11 @@ class Source:
     enabled: bool
     max_deletion_fraction: float
     schedule: str | None
+    """As `harvester.schedules.parse_schedule` normalised it; the scheduler reads it (a run-time setting wins)."""
     rate_origin: RateOrigin = RateOrigin("caller")
     notify: SourceNotify | None = None
+    timeout_seconds: float | None = None
+    """The longest a run may take: the harvest stops after the page in hand and the run fails, saying so."""
 
     @property
     def name(self) -> str:
@@ -265,6 +330,7 @@ class SourcesConfig:
     sources: dict[str, Source]
     contact: str | None
     notify: NotifySettings = NotifySettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
 
     def select(self, names: list[str] | tuple[str, ...]) -> list[Source]:
         """The named sources (all enabled ones when none is named); unknown names are an error listing the known."""
@@ -331,11 +397,21 @@ def parse(text: str, origin: str, known_kinds: list[str] | None = None) -> Sourc
                 tuple(dict.fromkeys(source.notify.on)),
                 source.notify.error_rate_jump,
             )
+        timeout = parse_duration(source.timeout).total_seconds() if source.timeout else None
         sources[name] = Source(
-            spec, source.enabled, source.max_deletion_fraction, source.schedule, rate_origin, notify=notify
+            spec,
+            source.enabled,
+            source.max_deletion_fraction,
+            source.schedule,
+            rate_origin,
+            notify=notify,
+            timeout_seconds=timeout,
         )
     settings = NotifySettings(**model.notify.model_dump())
-    return SourcesConfig(origin, sources, model.defaults.contact, settings)
+    scheduler = SchedulerSettings(
+        parse_duration(model.scheduler.misfire_grace).total_seconds(), model.scheduler.coalesce, model.scheduler.workers
+    )
+    return SourcesConfig(origin, sources, model.defaults.contact, settings, scheduler)
 
 
 def _effective_limits(source: _SourceModel) -> tuple[Limits, RateOrigin]:
@@ -380,6 +456,8 @@ def _allowed_keys(parent: tuple[str, ...]) -> list[str]:
         return list(_DefaultsModel.model_fields)
     if parent == ("notify",):
         return [field.alias or name for name, field in _NotifyModel.model_fields.items()]
+    if parent == ("scheduler",):
+        return list(_SchedulerModel.model_fields)
     if len(parent) == 3 and parent[0] == "sources" and parent[2] == "notify":
         return list(_SourceNotifyModel.model_fields)
     if len(parent) == 2 and parent[0] == "sources":

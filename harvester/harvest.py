@@ -22,6 +22,7 @@ from harvester.catalogue import Catalogue, Counts, Mapped, PageWork, Rejected
 from harvester.config import ConfigError, Source
 from harvester.mapping import Mapper, MappingJob
 from harvester.runs import Runs
+from harvester.schedules import format_duration
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,27 @@ BATCH_RECORDS = 1000
 small enough that a crash loses little."""
 HEARTBEAT_SECONDS = 1.0
 """How often a running harvest updates its run row (heartbeat and live counts)."""
+
+
+STOPPED_STATE = "interrupted"
+STOPPED_MESSAGE = "stopped on request after the page in hand; the next run resumes after the last committed page"
+
+
+class StopRequest(threading.Event):
+    """Set to stop a harvest between pages: the page in hand is mapped and committed with its checkpoint, and the
+    run ends in `state` with `message` (the first request wins). A plain `threading.Event` works too."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.state = STOPPED_STATE
+        self.message = STOPPED_MESSAGE
+        self._lock = threading.Lock()
+
+    def request(self, state: str, message: str) -> None:
+        with self._lock:
+            if not self.is_set():
+                self.state, self.message = state, message
+                self.set()
 
 
 class Prefetched:
@@ -227,7 +249,10 @@ class Harvester:
         full: bool = False,
         confirm_deletions: bool = False,
         on_progress: Callable[[Progress], None] | None = None,
+        stop: threading.Event | None = None,
     ) -> SourceReport:
+        """Harvest one source. `stop` (e.g. a `StopRequest`), once set, ends the run after the page in hand; so does
+        the source's `timeout_seconds`, failing the run."""
         name, spec = source.name, source.spec
         connector_class = self.kinds[spec.kind]
         try:
@@ -332,14 +357,30 @@ class Harvester:
                 flush()
             batch.add(page, outcomes, names)
 
+        def halted() -> tuple[str, str] | None:
+            """Why to stop before the next page, if at all: a stop request, or the source's timeout."""
+            if stop is not None and stop.is_set():
+                return getattr(stop, "state", STOPPED_STATE), getattr(stop, "message", STOPPED_MESSAGE)
+            timeout = getattr(source, "timeout_seconds", None)
+            if timeout is not None and time.monotonic() - started > timeout:
+                return "failed", (
+                    f"stopped after {format_duration(timeout)}, the source's timeout (timeout in [sources.{name}]); "
+                    "the pages before were committed and the next run resumes after them"
+                )
+            return None
+
         # Two stages in flight: page N+1 is mapped (by the worker pool) while the pages before it commit. Pages
         # commit strictly in order, in batches (`CommitBatch`). When fetching fails, the pages before it still commit;
         # when a commit fails, nothing after it does (its checkpoint must never be passed).
         pages = prefetched(connector.pages(state))
         pending: tuple[Page, MappingJob] | None = None
+        halt: tuple[str, str] | None = None
         try:
             try:
                 while True:
+                    halt = halted()
+                    if halt is not None:
+                        break
                     try:
                         page = next(pages)
                     except StopIteration:
@@ -370,6 +411,8 @@ class Harvester:
         except Exception as error:
             log.exception("harvest of %s failed", name)
             return report("failed", f"{type(error).__name__}: {error}")
+        if halt is not None:
+            return report(*halt)
         ending = self.catalogue.finish_listing(
             name,
             run_id,

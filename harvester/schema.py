@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData(
@@ -49,7 +51,7 @@ runs = Table(
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("source", String(200), nullable=False, index=True),
-    Column("state", String(20), nullable=False),  # running, succeeded, failed, interrupted, aborted
+    Column("state", String(20), nullable=False),  # queued, running, succeeded, failed, interrupted, aborted
     Column("mode", String(20), nullable=False),  # full, incremental, resume
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True)),
@@ -68,6 +70,8 @@ runs = Table(
     Column("retries", Integer, nullable=False, default=0),
     Column("not_modified", Integer, nullable=False, default=0, server_default="0"),  # 304s to conditional GETs
     Column("message", Text),
+    Column("queued_at", DateTime(timezone=True)),  # a scheduled run waiting for its source's lock or a worker
+    Column("trigger", String(20)),  # schedule, run-now; NULL: started by hand (dmlake harvest, remap, retry)
 )
 
 checkpoints = Table(
@@ -228,6 +232,32 @@ pending_deletions = Table(
     Column("source", String(200), nullable=False, index=True),
     Column("run_id", Id),
     Column("detected_at", DateTime(timezone=True), nullable=False),
+)
+
+leases = Table(
+    "leases",
+    metadata,
+    # a lock that expires unless its holder renews it: `source:NAME` (at most one run of a source at a time, across
+    # processes and hosts) and `scheduler` (one scheduler daemon per catalogue)
+    Column("name", String(300), primary_key=True),
+    Column("run_id", Id),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("acquired_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+schedules = Table(
+    "schedules",
+    metadata,
+    # what data managers set at run time (`dmlake schedule ...`); the scheduler daemon applies it. A source's
+    # schedule here wins over the sources file's until cleared. The daemon's jobs and their next run times live in
+    # APScheduler's own table `apscheduler_jobs` in the same database (created by its job store).
+    Column("source", String(200), primary_key=True),
+    Column("schedule", Text),
+    Column("paused", Boolean, nullable=False, default=False, server_default=false()),
+    Column("run_now_at", DateTime(timezone=True)),  # a run asked for by `dmlake schedule run-now`, not yet started
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
 Index("ix_records_source_live", records.c.source, records.c.tombstone)
