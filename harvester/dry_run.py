@@ -9,7 +9,8 @@ and deletion markers naming live records are counted too.
 
 Nothing is written: no catalogue rows, no runs row, no checkpoint, no raw payloads, no change feed, no index. The
 catalogue is only read, and through a read-only connection (SQLite `mode=ro`; PostgreSQL a read-only transaction),
-so a bug here could not write either. A home without a catalogue is not created: every record would be new.
+so a bug here could not write either (SQLite may create the empty `-wal`/`-shm` companions a reader of a WAL database
+needs; they hold no data). A home without a catalogue is not created: every record would be new.
 """
 
 from __future__ import annotations

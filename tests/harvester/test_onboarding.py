@@ -184,7 +184,7 @@ def test_unreachable_host_fails_fast_and_says_what_to_check() -> None:
 
 
 def test_unknown_kind_lists_the_known() -> None:
-    with pytest.raises(ProbeError, match="unknown kind 'oia'; known: .*oai.*zenodo"):
+    with pytest.raises(ProbeError, match=r"unknown kind 'oia'; known: .*oai.*zenodo"):
         probe("https://example.org", "oia")
 
 
@@ -227,7 +227,7 @@ def test_gitlab_group_page(generated: RunningSandbox, tmp_path: Path) -> None:
 
 
 def test_gitlab_unknown_group_is_a_404_explained(generated: RunningSandbox) -> None:
-    with pytest.raises(ProbeError, match="no group 'nobody' visible without a token \\(404\\).*token_env"):
+    with pytest.raises(ProbeError, match=r"no group 'nobody' visible without a token \(404\).*token_env"):
         probe(generated.urls["dmdc"] + "/nobody", "gitlab")
 
 
@@ -288,7 +288,7 @@ def test_append_never_clobbers_and_validates_first(generated: RunningSandbox, tm
     # options the connector refuses are refused before anything is written
     report.proposal.options["mode"] = "everything"
     report.proposal.name = "kcdc-bad"
-    with pytest.raises(sources_config.ConfigError, match="options.mode must be 'records' or 'identifiers'"):
+    with pytest.raises(sources_config.ConfigError, match=r"options\.mode must be 'records' or 'identifiers'"):
         append_source(path, report.proposal)
     assert path.read_text() == text
     broken = tmp_path / "broken.toml"
