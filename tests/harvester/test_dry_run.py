@@ -13,14 +13,24 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from cli import dmlake
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import DBAPIError
 
+from connectors import registry
+from connectors.http import HttpClient
 from dmlake.lake import Lake
+from harvester import dry_run
+from harvester.catalogue import Catalogue
+from harvester.config import parse
+from harvester.harvest import Harvester
+from harvester.schema import runs, sources
 from sandbox import build_replicas
 from sandbox.server import RunningSandbox, start
 
@@ -181,3 +191,35 @@ def test_dry_run_usage_errors(sandbox: RunningSandbox, tmp_path: Path) -> None:
     unknown = dmlake(home, "--config", str(sources), "harvest", "nope", "--dry-run", check=False)
     assert unknown.returncode == 1 and "no source named 'nope'" in unknown.stderr
     assert not home.exists()
+
+
+def test_the_catalogue_view_cannot_write_on_either_backend(
+    sandbox: RunningSandbox, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dry run's connection is read-only by construction (SQLite `mode=ro`, PostgreSQL `READ ONLY`): a write
+    through it fails, and a dry run against a harvested catalogue on either backend compares and changes nothing."""
+    configured = parse(sandbox.sources_toml(), "<sandbox>", sorted(registry()))
+    catalogue = Catalogue.open(database_url)
+    with Harvester(catalogue, HttpClient(), registry()) as harvester:
+        assert harvester.harvest(configured.sources["kcdc-oai"]).state == "succeeded"
+    with catalogue.engine.connect() as conn:
+        runs_before = conn.execute(select(func.count()).select_from(runs)).scalar()
+    catalogue.close()
+
+    sqlite_file = Path(database_url.removeprefix("sqlite:///")) if database_url.startswith("sqlite") else None
+    engine = dry_run.read_only_engine(database_url, sqlite_file)
+    assert engine is not None
+    with pytest.raises(DBAPIError, match=r"(?i)read-only|readonly"), engine.begin() as conn:
+        conn.execute(
+            insert(sources).values(name="intruder", kind="kcdc", url="https://x", first_seen=datetime.now(UTC))
+        )
+    view = dry_run.CatalogueView(engine, "kcdc-oai")
+    with HttpClient() as http:
+        report = dry_run.dry_run(configured.sources["kcdc-oai"], http, view, limit=None, full=True)
+    view.close()
+    assert report.error is None and report.counts["unchanged"] == RECORDS and report.counts["add"] == 0
+    check = Catalogue.open(database_url)
+    with check.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(runs)).scalar() == runs_before
+        assert conn.execute(select(func.count()).select_from(sources)).scalar() == 1
+    check.close()
