@@ -26,8 +26,8 @@ from harvester.catalogue import Catalogue, StoredRecord
 from harvester.harvest import Harvester
 from harvester.home import Home, resolve
 from harvester.schema import records as records_table
-from indexer.consumer import IndexConsumer, SearchIndexConsumer
-from indexer.document import cluster_document
+from indexer.consumer import IndexConsumer, SearchIndexConsumer, member_entries
+from indexer.document import merge_members
 from indexer.query import Query, SearchResult
 from indexer.tantivy_backend import TantivyIndex
 from ontology.model import record_id, split_record_id
@@ -53,15 +53,15 @@ else:
 def cluster_documents(catalogue: Catalogue, batch: int = 2000) -> Iterator[dict[str, Any]]:
     """The index document of every cluster of live records, each once: a cluster is rendered when the walk in id
     order reaches its smallest member (its cluster id)."""
-    for chunk in _batches((stored.id for stored in catalogue.iter_records(batch=batch)), batch):
+    for chunk in _batches(catalogue.iter_ids(batch=batch), batch):
         clusters = catalogue.clusters(chunk)
         speaking = [rid for rid in chunk if clusters.get(rid, (rid,))[0] == rid]
         members = {m for rid in speaking for m in clusters.get(rid, (rid,))}
-        live = catalogue.records(sorted(members))
+        entries = member_entries(catalogue, sorted(members))
         for rid in speaking:
-            present = [live[m] for m in clusters.get(rid, (rid,)) if m in live]
+            present = [entries[m] for m in clusters.get(rid, (rid,)) if m in entries]
             if present:
-                yield cluster_document(present)
+                yield merge_members(present)
 
 
 def _batches(ids: Iterator[str], size: int) -> Iterator[list[str]]:

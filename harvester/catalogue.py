@@ -68,6 +68,11 @@ class Mapped:
     match_keys: tuple[MatchKey, ...] = ()
     """What the record is or points to, for finding the records of the same dataset (`identity_rules.match_keys`):
     computed by the mapping worker, which holds the record."""
+    index_entry: bytes = b""
+    """The record's entry in search-index cluster documents, compressed JSON (`indexer.document.member_entry`),
+    built by the mapping worker; empty when it was not built (the index follower then builds it from the record)."""
+    index_entry_version: str | None = None
+    """The fingerprint of the code that built `index_entry`."""
 
 
 @dataclass(frozen=True)
@@ -272,6 +277,7 @@ class Catalogue:
                     records.c.source_updated,
                     records.c.mapping_version,
                     records.c.validators,
+                    records.c.index_doc_version,
                 ).where(records.c.id.in_(chunk))
             )
             existing.update({row.id: row for row in rows})
@@ -281,13 +287,14 @@ class Catalogue:
         keyed: dict[str, tuple[MatchKey, ...]] = {}
         for item in mapped:
             resolved.append(item.native_id)
-            bookkeeping = {
+            bookkeeping: dict[str, Any] = {
                 "raw_sha256": item.raw_sha256,
                 "source_updated": item.raw.source_updated,
                 "source_url": item.raw.url,
                 "mapping_version": item.mapping_version,
                 "validators": _validators_json(item.raw.validators),
             }
+            entry = {"index_doc": item.index_entry or None, "index_doc_version": item.index_entry_version}
             if item.record_id not in existing:
                 new_rows.append(
                     {
@@ -301,6 +308,7 @@ class Catalogue:
                         "created_at": stamp,
                         "updated_at": stamp,
                         **bookkeeping,
+                        **entry,
                     }
                 )
                 change_rows.append({"record_id": item.record_id, "kind": "upsert", "run_id": run_id, "at": stamp})
@@ -314,12 +322,14 @@ class Catalogue:
                 continue
             if row.content_hash == item.content_hash and row.tombstone is None:
                 counts.unchanged += 1
+                if item.index_entry and row.index_doc_version != item.index_entry_version:
+                    bookkeeping.update(entry)  # built by other code: refreshed with the unchanged record
                 if (row.raw_sha256, row.source_updated, row.mapping_version, row.validators) != (
                     bookkeeping["raw_sha256"],
                     bookkeeping["source_updated"],
                     bookkeeping["mapping_version"],
                     bookkeeping["validators"],
-                ):
+                ) or "index_doc" in bookkeeping:
                     conn.execute(update(records).where(records.c.id == item.record_id).values(**bookkeeping))
                 continue
             history_rows.append(
@@ -343,6 +353,7 @@ class Catalogue:
                     tombstone=None,
                     tombstoned_at=None,
                     **bookkeeping,
+                    **entry,
                 )
             )
             change_rows.append({"record_id": item.record_id, "kind": "upsert", "run_id": run_id, "at": stamp})
@@ -611,6 +622,18 @@ class Catalogue:
                 yield _stored(row)
             last = rows[-1].id
 
+    def iter_ids(self, batch: int = 5000) -> Iterator[str]:
+        """The ids of every live record in id order, streamed (nothing decoded)."""
+        last = ""
+        while True:
+            query = select(records.c.id).where(and_(records.c.id > last, records.c.tombstone.is_(None)))
+            with self.engine.connect() as conn:
+                ids = list(conn.execute(query.order_by(records.c.id).limit(batch)).scalars())
+            if not ids:
+                return
+            yield from ids
+            last = ids[-1]
+
     def count(self, source: str | None = None, include_tombstones: bool = False) -> int:
         query = select(func.count()).select_from(records)
         if source is not None:
@@ -670,6 +693,22 @@ class Catalogue:
                     )
                 )
                 found.update({row.id: codec.decode_record(row.data) for row in rows})
+        return found
+
+    def index_entries(self, ids: Sequence[str], version: str) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(ids)):
+                rows = conn.execute(
+                    select(records.c.id, records.c.index_doc).where(
+                        and_(
+                            records.c.id.in_(chunk),
+                            records.c.index_doc_version == version,
+                            records.c.tombstone.is_(None),
+                        )
+                    )
+                )
+                found.update({row.id: codec.decompress(row.index_doc) for row in rows if row.index_doc})
         return found
 
     def cursor(self, consumer: str) -> int:

@@ -23,6 +23,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import datetime
 from typing import Any
 
+import orjson
 import pydantic
 
 from connectors import registry
@@ -31,6 +32,7 @@ from harvester import codec, gate
 from harvester.catalogue import Mapped, Rejected
 from harvester.gc_tuning import tune_for_bulk_work
 from harvester.identity_rules import match_keys
+from indexer.document import DOCUMENT_FINGERPRINT, member_entry
 
 log = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1
@@ -71,12 +73,16 @@ def map_one(
         blob=codec.encode_record(record),
         raw_blob=codec.compress(raw.payload),
         match_keys=tuple(match_keys(record)),
+        # built here, once, with the record in hand: the index follower then merges clusters without decoding
+        index_entry=codec.compress(orjson.dumps(member_entry(record))),
+        index_entry_version=DOCUMENT_FINGERPRINT,
     )
 
 
 def _map_chunk(kind: str, source: str, run_id: int, retrieved_at: datetime, raws: list[RawRecord]) -> list[Any]:
     """Runs in a worker: map a chunk, returning small tuples (the raw bytes are not sent back):
-    ("ok", record id, native id, raw sha256, mapping version, content hash, blob, raw blob, match keys) or
+    ("ok", record id, native id, raw sha256, mapping version, content hash, blob, raw blob, match keys, index entry,
+    its version) or
     ("rejected", stage, field, error class, message)."""
     connector = registry()[kind]
     results: list[Any] = []
@@ -94,6 +100,8 @@ def _map_chunk(kind: str, source: str, run_id: int, retrieved_at: datetime, raws
                     done.blob,
                     done.raw_blob,
                     done.match_keys,
+                    done.index_entry,
+                    done.index_entry_version,
                 )
             )
         else:

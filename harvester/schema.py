@@ -116,6 +116,10 @@ records = Table(
     # JSON: the HTTP validators (ETag, Last-Modified) of the payload this row was mapped from, written in the same
     # statement as raw_sha256, so they never describe a payload the catalogue does not hold
     Column("validators", Text),
+    # zlib-compressed JSON: the record's entry in a search-index cluster document (`indexer.document.member_entry`),
+    # built by the mapping worker with the record; used while `index_doc_version` equals the code's fingerprint
+    Column("index_doc", LargeBinary),
+    Column("index_doc_version", String(32)),
     UniqueConstraint("source", "native_id", name="uq_records_source_native"),
 )
 

@@ -23,7 +23,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
-from indexer.document import ID_FIELD, VERSION_KEY, cluster_document
+import orjson
+
+from indexer.document import DOCUMENT_FINGERPRINT, ID_FIELD, VERSION_KEY, member_entry, merge_members
 from ontology.feed import Change, ChangeFeed, ClusteredFeed
 from ontology.model import Record
 
@@ -155,16 +157,16 @@ class SearchIndexConsumer(FeedConsumer[DocumentIndex]):
         clusters = self.clustered_feed.clusters(changed)
         members_of = {record_id: tuple(clusters.get(record_id, (record_id,))) for record_id in changed}
         wanted = sorted({member for members in members_of.values() for member in members})
-        live = self.feed.records(wanted)
+        entries = member_entries(self.clustered_feed, wanted)
         documents: list[dict[str, Any]] = []
         rendered: set[tuple[str, ...]] = set()
         for members in members_of.values():
             if members in rendered:
                 continue
             rendered.add(members)
-            present = [live[m] for m in members if m in live]
+            present = [entries[m] for m in members if m in entries]
             if present:
-                documents.append(cluster_document(present))
+                documents.append(merge_members(present))
         # A record that is not its cluster's representative (any more) must not keep a document of its own.
         speaking = {document[ID_FIELD] for document in documents}
         stale: list[Any] = sorted(set(wanted) - speaking)
@@ -178,6 +180,18 @@ class SearchIndexConsumer(FeedConsumer[DocumentIndex]):
         removed = self.index.delete(stale) if stale else 0
         written = self.index.index_documents(documents)
         return written, removed
+
+
+def member_entries(feed: ClusteredFeed, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The live records' cluster-document entries (`indexer.document.member_entry`): those the catalogue keeps and
+    this code built, as kept; the others built from the records. Records not live are absent."""
+    kept = feed.index_entries(ids, DOCUMENT_FINGERPRINT)
+    entries = {record_id: orjson.loads(entry) for record_id, entry in kept.items()}
+    missing = [record_id for record_id in ids if record_id not in entries]
+    if missing:
+        for record_id, record in feed.records(missing).items():
+            entries[record_id] = member_entry(record)
+    return entries
 
 
 def _newest(changes: Iterable[Change]) -> dict[str, Change]:

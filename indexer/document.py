@@ -29,8 +29,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Literal
 
+import indexer.document_dates
+import indexer.query
 from indexer.document_dates import date_interval_fields
 from indexer.query import FIELDS
 from ontology.model import Concept, IdentifierScheme, Quantity, Record
@@ -422,18 +425,32 @@ def index_document(record: Record) -> dict[str, Any]:
     return document
 
 
+def member_entry(record: Record) -> dict[str, Any]:
+    """What a cluster document needs of one member: its own index document and its source kind (for choosing the
+    representative). Plain JSON, so the mapping workers can compute it once and the catalogue can keep it
+    (`DOCUMENT_FINGERPRINT` says whether a kept one is still what this code would build)."""
+    return {"document": index_document(record), "kind": record.provenance.source_kind}
+
+
 def cluster_document(members: Sequence[Record]) -> dict[str, Any]:
     """The index document of a cluster of records (see the module doc); one record gives its `index_document`."""
-    if not members:
+    return merge_members([member_entry(m) for m in members])
+
+
+def merge_members(entries: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The index document of a cluster from its members' entries (`member_entry`): the representative's document,
+    with every member's facet values, identifiers and text merged in."""
+    if not entries:
         raise ValueError("a cluster document needs at least one record")
-    ordered = sorted(members, key=_representative_order)
-    document = index_document(ordered[0])
-    cluster_id = min(m.id for m in members)
+    ordered = sorted(entries, key=_entry_order)
+    first = ordered[0]["document"]
+    document = {**first, SUMMARY_FIELD: dict(first[SUMMARY_FIELD])}
+    cluster_id = min(entry["document"][ID_FIELD] for entry in entries)
     document[CLUSTER_FIELD] = cluster_id
     document[SUMMARY_FIELD]["cluster_id"] = cluster_id
     if len(ordered) == 1:
         return document
-    others = [index_document(m) for m in ordered[1:]]
+    others = [entry["document"] for entry in ordered[1:]]
     for name in (*KEYWORD_FIELDS, *TEXT_FIELDS):
         merged = list(document.get(name) or [])
         for other in others:
@@ -442,7 +459,7 @@ def cluster_document(members: Sequence[Record]) -> dict[str, Any]:
     for name in (*INTEGER_FIELDS, *FLOAT_FIELDS):
         if document.get(name) is None:
             document[name] = next((o[name] for o in others if o.get(name) is not None), None)
-    document[SUMMARY_FIELD]["records"] = [_provenance(m) for m in ordered]
+    document[SUMMARY_FIELD]["records"] = [r for entry in ordered for r in entry["document"][SUMMARY_FIELD]["records"]]
     return document
 
 
@@ -451,11 +468,18 @@ def representative(members: Sequence[Record]) -> Record:
     return min(members, key=_representative_order)
 
 
-def _representative_order(record: Record) -> tuple[Any, ...]:
-    kind = record.provenance.source_kind
+def _order(issued: int | None, kind: str, record_id: str) -> tuple[Any, ...]:
     rank = SOURCE_KIND_PREFERENCE.index(kind) if kind in SOURCE_KIND_PREFERENCE else len(SOURCE_KIND_PREFERENCE)
-    issued = partial_date_timestamp(record.issued)
-    return (-issued if issued is not None else float("inf"), rank, record.id)
+    return (-issued if issued is not None else float("inf"), rank, record_id)
+
+
+def _representative_order(record: Record) -> tuple[Any, ...]:
+    return _order(partial_date_timestamp(record.issued), record.provenance.source_kind, record.id)
+
+
+def _entry_order(entry: dict[str, Any]) -> tuple[Any, ...]:
+    document = entry["document"]
+    return _order(document.get("issued_ts"), entry["kind"], document[ID_FIELD])
 
 
 def _provenance(record: Record) -> dict[str, Any]:
@@ -583,3 +607,15 @@ def _identifier_terms(value: str) -> list[str]:
         rest = rest.strip()
         return [f"{scheme}:{rest.lower() if scheme in _DOI_SCHEMES else rest}"]
     return [f"{s}:{value.lower() if s in _DOI_SCHEMES else value}" for s in IdentifierScheme]
+
+
+def _code_fingerprint() -> str:
+    """A digest of the code that shapes documents: a member entry kept by the catalogue is used only while it equals
+    this, so a change to how documents are built never serves documents built the old way."""
+    digest = hashlib.sha256(str(SCHEMA_VERSION).encode())
+    for path in (Path(__file__), Path(indexer.document_dates.__file__), Path(indexer.query.__file__)):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+DOCUMENT_FINGERPRINT = _code_fingerprint()

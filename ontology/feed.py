@@ -49,3 +49,8 @@ class ClusteredFeed(ChangeFeed, Protocol):
     def clusters(self, ids: Sequence[str]) -> Mapping[str, Sequence[str]]:
         """For each of `ids` in a cluster of two or more live records, every member's id (sorted); others absent."""
         ...
+
+    def index_entries(self, ids: Sequence[str], version: str) -> Mapping[str, bytes]:
+        """The search-index entries (JSON) kept with live records among `ids` and built by code of `version`;
+        records without one (or with one of another version) are absent: the consumer builds theirs."""
+        ...

@@ -5,12 +5,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 import pytest
 from fake_source import FakePaperDataConnector
 from fake_sources import Lab
+from sqlalchemy import update
 
 from dmlake.lake import Lake
-from indexer.document import CLUSTER_FIELD, ID_FIELD, SUMMARY_FIELD, cluster_document, index_document
+from harvester import codec
+from harvester.schema import records as records_table
+from indexer.consumer import member_entries
+from indexer.document import (
+    CLUSTER_FIELD,
+    DOCUMENT_FINGERPRINT,
+    ID_FIELD,
+    SUMMARY_FIELD,
+    cluster_document,
+    index_document,
+    member_entry,
+    merge_members,
+)
 from indexer.query import Query
 from ontology import Record, record_id
 from ontology.model import Identifier, IdentifierScheme, Provenance
@@ -114,4 +128,31 @@ def test_the_index_shows_each_cluster_once_through_merges_undos_and_tombstones(t
         record_id("rest", "2"): ["rest"],
         record_id("hepdata", "ins9"): ["hepdata"],
     }
+    lake.close()
+
+
+def test_kept_member_entries_are_the_records_own_and_stale_ones_are_rebuilt(tmp_path: Path) -> None:
+    """The mapping workers build each record's cluster-document entry once and the catalogue keeps it; the follower
+    merges clusters from those. An entry built by other code (another fingerprint) is never used."""
+    lake = Lake.open(tmp_path / "home")
+    lab = Lab(lake.catalogue)
+    lab.source("rest", [{"id": str(n), "dois": ["10.1234/a"] if n < 2 else [], "issued": "2024"} for n in range(20)])
+    lab.harvest()
+    ids = sorted(lake.catalogue.iter_ids())
+    assert len(ids) == 20
+    records = lake.catalogue.records(ids)
+    kept = lake.catalogue.index_entries(ids, DOCUMENT_FINGERPRINT)
+    assert sorted(kept) == ids  # the harvest kept every record's entry, built by this code
+    assert {rid: orjson.loads(kept[rid]) for rid in ids} == {rid: member_entry(records[rid]) for rid in ids}
+    assert lake.catalogue.index_entries(ids, "another-fingerprint") == {}
+
+    with lake.catalogue.engine.begin() as conn:  # as if an older dmlake had built them
+        conn.execute(update(records_table).values(index_doc=codec.compress(b'{"stale": true}'), index_doc_version="0"))
+    assert lake.catalogue.index_entries(ids, DOCUMENT_FINGERPRINT) == {}
+    entries = member_entries(lake.catalogue, ids)
+    assert entries == {rid: member_entry(records[rid]) for rid in ids}
+    pair = lake.catalogue.clusters(ids)[record_id("rest", "0")]
+    assert merge_members([entries[m] for m in pair]) == cluster_document([records[m] for m in pair])
+    lake.update_index()
+    assert lake.search(Query()).total == 19  # the two sharing a DOI are one hit
     lake.close()
