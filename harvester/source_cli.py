@@ -91,8 +91,8 @@ def add_command(
     sample: Annotated[int, typer.Option("--sample", help="Records of the first page to fetch and map.", min=1)] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Probe an endpoint and propose its [sources.NAME] table (Identify, formats and sets for OAI-PMH; a first page
-    fetched and mapped for every kind); --write appends it to the sources file."""
+    """Probe an endpoint and propose its table for the sources file (Identify, formats and sets for OAI-PMH; a first
+    page fetched and mapped for every kind); --write appends it to the sources file."""
     try:
         options = dict(parse_option(text) for text in option or [])
     except ValueError as error:
