@@ -23,6 +23,7 @@ from harvester.fair_cli import fair_command
 from harvester.gc_tuning import tune_for_bulk_work
 from harvester.graph_cli import export_command, graph_command, sparql_command
 from harvester.identity_cli import identity_app
+from harvester.schedule_cli import schedule_app, scheduler_app
 from harvester.source_cli import source_app
 from harvester.triage_cli import errors_app, remap_command, run_abort_command
 
@@ -49,6 +50,8 @@ app.add_typer(deletions_app, name="deletions")
 app.add_typer(run_app, name="run")
 app.add_typer(identity_app, name="identity")
 app.add_typer(errors_app, name="errors")
+app.add_typer(schedule_app, name="schedule")
+app.add_typer(scheduler_app, name="scheduler")
 app.add_typer(source_app, name="source")
 app.command("remap")(remap_command)
 run_app.command("abort")(run_abort_command)
