@@ -55,11 +55,14 @@ def is_table_name(name: str, media_type: str | None = None, fmt: str | None = No
     return media in ("text/csv", "text/tab-separated-values") or (fmt or "").lower() in ("csv", "tsv")
 
 
-def read_table(data: bytes, name: str = "table", *, table: int = 0) -> xr.Dataset:
-    """Read a table file's bytes into a Dataset (see the module's description). Raises `TableError`."""
+def read_table(data: bytes, name: str = "table", *, table: int | str = 0) -> xr.Dataset:
+    """Read a table file's bytes into a Dataset (see the module's description). Raises `TableError`. `table` picks
+    one of several tables by position, or a HEPData table by its name (`"Table 3"`)."""
     text = _decode(data, name)
     if name.lower().endswith(YAML_SUFFIXES):
-        return _read_hepdata_yaml(text, name)
+        return _read_hepdata_yaml(text, name, table)
+    if isinstance(table, str):
+        raise TableError(f"{name} is a text table; pick one of its tables by number, not by name ({table!r})")
     return _read_delimited(text, name, table)
 
 
@@ -252,51 +255,147 @@ def _comment_attributes(comments: Sequence[str]) -> dict[str, Any]:
 
 
 # -- HEPData YAML -----------------------------------------------------------------------------------------------
-def _read_hepdata_yaml(text: str, name: str) -> xr.Dataset:
+def _read_hepdata_yaml(text: str, name: str, table: int | str = 0) -> xr.Dataset:
+    """A HEPData table: one variable per independent variable (its bin edges as `… low`/`… high`), per dependent
+    variable its values, its total uncertainty (`… error`, quadrature sum) and each named uncertainty as its own
+    pair of variables (`… error (stat, plus)`, `… error (stat, minus)`), its qualifiers as attributes. A YAML file of
+    several documents (HEPData's single-file submission) holds one table per document with `dependent_variables`;
+    `table=` picks one by position or by `name`."""
     try:
-        document = yaml.safe_load(text)
+        documents = [d for d in yaml.safe_load_all(text) if d is not None]
     except yaml.YAMLError as error:
         raise TableError(f"{name} is not YAML: {error}") from None
-    if not isinstance(document, Mapping) or "dependent_variables" not in document:
+    tables = [d for d in documents if isinstance(d, Mapping) and "dependent_variables" in d]
+    if not tables:
         raise TableError(f"{name} is not a HEPData table (no dependent_variables)")
-    columns: dict[str, list[float]] = {}
-    units: dict[str, str] = {}
-    rows: int | None = None
+    document = _pick_table(tables, name, table)
+    columns: dict[str, list[Any]] = {}
+    attributes: dict[str, dict[str, Any]] = {}
     for variable in document.get("independent_variables") or []:
         label, unit = _hepdata_label(variable)
-        values = variable.get("values") or []
-        rows = len(values) if rows is None else rows
-        columns[label] = [_point(v) for v in values]
-        if any("low" in v for v in values if isinstance(v, Mapping)):
-            columns[f"{label} low"] = [_float(v.get("low")) for v in values]
-            columns[f"{label} high"] = [_float(v.get("high")) for v in values]
-        if unit:
-            units[label] = unit
-    for variable in document["dependent_variables"] or []:
-        label, unit = _hepdata_label(variable)
-        qualifiers = [
-            f"{q.get('name')}={q.get('value')}"
-            for q in variable.get("qualifiers") or []
-            if q.get("name") not in ("RE", "SQRT(S)")
-        ]
-        if qualifiers:
-            label = f"{label} ({', '.join(qualifiers)})"
         label = _unique_names([*columns, label])[-1]
         values = variable.get("values") or []
-        columns[label] = [_float(v.get("value")) for v in values]
-        columns[f"{label} error"] = [_total_error(v.get("errors") or [], _float(v.get("value"))) for v in values]
+        columns[label] = [_point(v) for v in values]
+        attributes[label] = {"hepdata_role": "independent variable"}
+        if any("low" in v for v in values if isinstance(v, Mapping)):
+            columns[f"{label} low"] = [_float(v.get("low")) if isinstance(v, Mapping) else math.nan for v in values]
+            columns[f"{label} high"] = [_float(v.get("high")) if isinstance(v, Mapping) else math.nan for v in values]
+            attributes[label]["bounds"] = f"{label} low, {label} high"
+            for side in ("low", "high"):
+                attributes[f"{label} {side}"] = (
+                    {"bin_edge_of": label, "units": unit} if unit else {"bin_edge_of": label}
+                )
         if unit:
-            units[label] = units[f"{label} error"] = unit
+            attributes[label]["units"] = unit
+    for variable in document["dependent_variables"] or []:
+        label, unit = _hepdata_label(variable)
+        qualifiers = [q for q in variable.get("qualifiers") or [] if isinstance(q, Mapping)]
+        shown = [f"{q.get('name')}={q.get('value')}" for q in qualifiers if q.get("name") not in ("RE", "SQRT(S)")]
+        if shown:
+            label = f"{label} ({', '.join(shown)})"
+        label = _unique_names([*columns, label])[-1]
+        values = [v if isinstance(v, Mapping) else {"value": v} for v in variable.get("values") or []]
+        central = [_float(v.get("value")) for v in values]
+        columns[label] = central
+        total = f"{label} error"
+        columns[total] = [_total_error(v.get("errors") or [], c) for v, c in zip(values, central, strict=True)]
+        own: dict[str, Any] = {"hepdata_role": "dependent variable", **_qualifier_attributes(qualifiers)}
+        components = _error_components(values, central)
+        for component, (plus, minus) in components.items():
+            columns[f"{total} ({component}, plus)"] = plus
+            columns[f"{total} ({component}, minus)"] = minus
+        ancillary = [total] + [f"{total} ({c}, {s})" for c in components for s in ("plus", "minus")]
+        own["ancillary_variables"] = ", ".join(ancillary)
+        attributes[label] = {**own, **({"units": unit} if unit else {})}
+        attributes[total] = {"uncertainty_of": label, "uncertainty": "total: all uncertainties in quadrature"}
+        for component in components:
+            for side in ("plus", "minus"):
+                attributes[f"{total} ({component}, {side})"] = {
+                    "uncertainty_of": label,
+                    "uncertainty": f"{component}, {side} side (signed as published)",
+                }
+        for ancillary_name in ancillary:
+            if unit:
+                attributes[ancillary_name]["units"] = unit
     lengths = {len(v) for v in columns.values()}
     if len(lengths) != 1:
         raise TableError(f"{name}: its variables have different numbers of values ({sorted(lengths)})")
     frame = pd.DataFrame(columns)
     frame.index.name = "row"
     dataset = xr.Dataset.from_dataframe(frame)
-    for column, unit in units.items():
-        dataset[column].attrs["units"] = unit
-    dataset.attrs.update(name=name, tables=1, table=0, format="HEPData YAML")
+    for column, attrs in attributes.items():
+        dataset[column].attrs.update(attrs)
+    dataset.attrs.update(name=name, tables=len(tables), table=tables.index(document), format="HEPData YAML")
+    for key in ("name", "description", "location"):
+        if document.get(key):
+            dataset.attrs["table_name" if key == "name" else key] = str(document[key])
+    for keyword in document.get("keywords") or []:
+        if isinstance(keyword, Mapping) and keyword.get("name") and keyword.get("values"):
+            dataset.attrs[f"keyword_{keyword['name']}"] = "; ".join(str(v) for v in keyword["values"])
     return dataset
+
+
+def _pick_table(tables: Sequence[Mapping[str, Any]], name: str, table: int | str) -> Mapping[str, Any]:
+    if isinstance(table, str):
+        for document in tables:
+            if str(document.get("name", "")).strip().lower() == table.strip().lower():
+                return document
+        names = ", ".join(repr(str(d.get("name"))) for d in tables)
+        raise TableError(f"{name} has no table named {table!r}; its tables: {names}")
+    if not 0 <= table < len(tables):
+        raise TableError(
+            f"{name} holds {len(tables)} table{'s' if len(tables) != 1 else ''}; there is no table {table}"
+        )
+    return tables[table]
+
+
+def _qualifier_attributes(qualifiers: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """Qualifiers as attributes: all of them in `qualifiers`, and each as `qualifier_NAME` (a name netCDF accepts)."""
+    out: dict[str, str] = {}
+    texts = []
+    for qualifier in qualifiers:
+        value = f"{qualifier.get('value')}" + (f" {qualifier['units']}" if qualifier.get("units") else "")
+        texts.append(f"{qualifier.get('name')}: {value}")
+        key = re.sub(r"[^0-9A-Za-z]+", "_", str(qualifier.get("name"))).strip("_") or "unnamed"
+        out.setdefault(f"qualifier_{key}", value)
+    if texts:
+        out["qualifiers"] = "; ".join(texts)
+    return out
+
+
+def _error_components(
+    values: Sequence[Mapping[str, Any]], central: Sequence[float]
+) -> dict[str, tuple[list[float], list[float]]]:
+    """Each named uncertainty of the points (`stat`, `sys`; unnamed ones `error 1`, `error 2`…), its plus and minus
+    sides as published (a symmetric one is `+e` and `-e`; percentages are taken of the value)."""
+    labels: list[str] = []
+    for point in values:
+        for position, error in enumerate(point.get("errors") or []):
+            label = str(error.get("label") or f"error {position + 1}")
+            if label not in labels:
+                labels.append(label)
+    out: dict[str, tuple[list[float], list[float]]] = {label: ([], []) for label in labels}
+    for point, value in zip(values, central, strict=True):
+        found: dict[str, tuple[float, float]] = {}
+        for position, error in enumerate(point.get("errors") or []):
+            label = str(error.get("label") or f"error {position + 1}")
+            if "symerror" in error:
+                size = _size(error["symerror"], value)
+                found[label] = (size, -size)
+            elif "asymerror" in error:
+                both = error["asymerror"] or {}
+                found[label] = (_signed(both.get("plus"), value), _signed(both.get("minus"), value))
+        for label in labels:
+            plus, minus = found.get(label, (math.nan, math.nan))
+            out[label][0].append(plus)
+            out[label][1].append(minus)
+    return out
+
+
+def _signed(value: Any, reference: float) -> float:
+    if isinstance(value, str) and value.strip().endswith("%"):
+        return _float(value.strip()[:-1]) * abs(reference) / 100
+    return _float(value)
 
 
 def _hepdata_label(variable: Mapping[str, Any]) -> tuple[str, str]:
