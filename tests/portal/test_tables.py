@@ -111,7 +111,22 @@ dependent_variables:
 """
     dataset = read_table(text.encode(), "HEPData-ins1-v1-Table_1.yaml")
     signal = "SIG [PB] (YRAP=2.0 TO 2.5)"
-    assert list(dataset.data_vars) == ["PT [GEV]", "PT [GEV] low", "PT [GEV] high", signal, f"{signal} error"]
+    components = [f"{signal} error ({label}, {side})" for label in ("stat", "sys") for side in ("plus", "minus")]
+    assert list(dataset.data_vars) == [
+        "PT [GEV]",
+        "PT [GEV] low",
+        "PT [GEV] high",
+        signal,
+        f"{signal} error",
+        *components,
+    ]
+    # each named uncertainty as published, signed; a percentage taken of the value; absent ones are NaN
+    assert list(dataset[f"{signal} error (stat, plus)"].values) == [3.0, 2.0]
+    assert list(dataset[f"{signal} error (stat, minus)"].values) == [-3.0, -2.0]
+    assert dataset[f"{signal} error (sys, minus)"].values[0] == -2.0
+    assert math.isnan(dataset[f"{signal} error (sys, plus)"].values[1])
+    assert dataset[signal].attrs["qualifier_YRAP"] == "2.0 TO 2.5"
+    assert dataset[signal].attrs["qualifier_SQRT_S"] == "13000 GEV"
     assert list(dataset["PT [GEV]"].values) == [0.5, 1.5]
     assert list(dataset[f"{signal} error"].values) == [5.0, 2.0]  # sqrt(3² + 4²); 10 % of 20
     assert error_columns(dataset, signal) == (f"{signal} error",) * 2
