@@ -15,6 +15,7 @@ import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import httpx
 
@@ -99,9 +100,11 @@ class FileCache:
 
     def fetch(self, file: Distribution) -> bytes:
         """The file's bytes, from the cache or its download URL. Raises `FileUnavailable` saying why."""
-        url = file.url or file.access_url
+        url = best_url(file)
         if not url:
             raise FileUnavailable(f"{file.name} has no download URL in the record")
+        if url.startswith("file://"):
+            return self._read_local(file, url)
         if not url.startswith(("http://", "https://")):
             raise FileUnavailable(f"{file.name} is served over {url.split(':', 1)[0]}, which the page cannot fetch")
         if file.size_bytes is not None and file.size_bytes > self.max_bytes:
@@ -113,15 +116,26 @@ class FileCache:
         if path.exists() and (file.checksum is not None or time.time() - path.stat().st_mtime < UNCHECKED_TTL):
             return path.read_bytes()
         data = self._download(url, file.name)
-        if file.checksum is not None and not _matches(data, file.checksum.algorithm, file.checksum.value):
-            raise FileUnavailable(
-                f"{file.name} as downloaded from {url} does not match the record's checksum {file.checksum}: "
-                "the file changed at its source, or the transfer was corrupted"
-            )
+        _verify(file, data, f"as downloaded from {url}")
         self.directory.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.part")
         partial.write_bytes(data)
         partial.replace(path)
+        return data
+
+    def _read_local(self, file: Distribution, url: str) -> bytes:
+        """A replica on this machine (`file://`): read in place, never copied into the cache, checked all the same."""
+        path = Path(unquote(urlsplit(url).path))
+        try:
+            size = path.stat().st_size
+            if size > self.max_bytes:
+                raise FileUnavailable(
+                    f"{file.name} is {human_size(size)}; files of up to {human_size(self.max_bytes)} are read"
+                )
+            data = path.read_bytes()
+        except OSError as error:
+            raise FileUnavailable(f"{file.name} could not be read from its local replica {path}: {error}") from None
+        _verify(file, data, f"read from its local replica {path}")
         return data
 
     def _download(self, url: str, name: str) -> bytes:
@@ -147,6 +161,42 @@ class FileCache:
             if self._client is not None:
                 self._client.close()
                 self._client = None
+
+
+READY_REPLICA_STATES = ("available", "online", "ok", "complete", "done", "active")
+"""Replica states (as replication services spell them) meaning the copy can be read now."""
+
+
+def best_url(file: Distribution) -> str | None:
+    """Where to read a file from: a local (`file://`) replica that exists, else an available replica, else the
+    record's download URL, else its access URL. Replicas are what replication knows; the download URL is what the
+    source publishes, so a ready replica nearer to the reader wins."""
+    for replica in file.replicas:
+        if replica.url and replica.url.startswith("file://") and Path(unquote(urlsplit(replica.url).path)).is_file():
+            return replica.url
+    for replica in file.replicas:
+        ready = replica.state.strip().lower() in READY_REPLICA_STATES
+        if ready and replica.url and replica.url.startswith(("http://", "https://")):
+            return replica.url
+    return file.url or file.access_url
+
+
+def checksum_of(data: bytes, algorithm: str) -> str:
+    """The hex digest of `data` in `algorithm` (one of the model's: adler32, md5, sha1, sha256, sha512)."""
+    if algorithm == "adler32":
+        return f"{zlib.adler32(data):08x}"
+    return hashlib.new(algorithm, data).hexdigest()
+
+
+def _verify(file: Distribution, data: bytes, how: str) -> None:
+    if file.checksum is None or _matches(data, file.checksum.algorithm, file.checksum.value):
+        return
+    actual = checksum_of(data, file.checksum.algorithm)
+    raise FileUnavailable(
+        f"{file.name} {how} does not match the record's checksum {file.checksum}: its bytes have "
+        f"{file.checksum.algorithm}:{actual}. The file changed at its source, or the transfer was corrupted; "
+        "nothing was cached"
+    )
 
 
 def _matches(data: bytes, algorithm: str, expected: str) -> bool:
