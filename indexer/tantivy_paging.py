@@ -83,6 +83,13 @@ class SearchAfter:
     def first(self, query: tantivy.Query, levels: Sequence[Level], need: int) -> list[Entry]:
         return self._ordered(query, levels, need)
 
+    def first_counted(self, query: tantivy.Query, levels: Sequence[Level], need: int) -> tuple[int, list[Entry]]:
+        """`first`, and how many documents match `query`: ordering by a fast field visits every match anyway."""
+        level = levels[0]
+        order = tantivy.Order.Desc if level.descending else tantivy.Order.Asc
+        result = self._searcher.search(query, limit=max(need, 1), order_by_field=level.field, order=order, count=True)
+        return int(getattr(result, "count", 0) or 0), self._ordered_from(query, levels, need, list(result.hits)[:need])
+
     def after(
         self, query: tantivy.Query, levels: Sequence[Level], key: Sequence[Value], last_id: str, need: int
     ) -> list[Entry]:
@@ -115,6 +122,15 @@ class SearchAfter:
         level = levels[0]
         order = tantivy.Order.Desc if level.descending else tantivy.Order.Asc
         hits = self._searcher.search(query, limit=need, order_by_field=level.field, order=order, count=False).hits
+        return self._ordered_from(query, levels, need, hits)
+
+    def _ordered_from(
+        self, query: tantivy.Query, levels: Sequence[Level], need: int, hits: list[tuple[Value, tantivy.DocAddress]]
+    ) -> list[Entry]:
+        """`_ordered`, given the first level's top `need` hits of `query`."""
+        if need <= 0:
+            return []
+        level = levels[0]
         if not hits:
             return []
         if len(hits) < need:
@@ -191,6 +207,23 @@ class Snapshot:
     def page(self, query: tantivy.Query, offset: int, limit: int) -> list[tuple[float, tantivy.DocAddress]]:
         if offset < DEEP_OFFSET:
             return list(self.searcher.search(query, limit=limit, offset=offset, count=False).hits)
+        return self._deep_page(query, offset, limit)
+
+    def counted_page(
+        self, query: tantivy.Query, offset: int, limit: int
+    ) -> tuple[int, list[tuple[float, tantivy.DocAddress]]]:
+        """How many documents match, and a page of them: in one pass over the matches where the page is shallow.
+
+        A query matching much of the index cannot skip blocks while ranking (most documents compete for the top),
+        so counting separately would score every match twice: a count and a page cost the same as a page alone."""
+        if offset < DEEP_OFFSET:
+            result = self.searcher.search(query, limit=max(limit, 1), offset=offset, count=True)
+            return int(getattr(result, "count", 0) or 0), list(result.hits)[:limit]
+        page = self._deep_page(query, offset, limit)
+        assert self.scores is not None
+        return len(self.scores), page  # the materialised ranking holds every match
+
+    def _deep_page(self, query: tantivy.Query, offset: int, limit: int) -> list[tuple[float, tantivy.DocAddress]]:
         with self.lock:
             if self.scores is None:
                 self._materialise(query)
