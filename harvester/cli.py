@@ -471,6 +471,7 @@ def runs(source: Annotated[str | None, typer.Argument(help="Only this source.")]
         "source",
         "mode",
         "state",
+        "trigger",
         "started",
         "duration",
         "added",
@@ -488,6 +489,7 @@ def runs(source: Annotated[str | None, typer.Argument(help="Only this source.")]
             row.source,
             row.mode,
             row.state,
+            row.trigger or "by hand",
             f"{row.started_at:%Y-%m-%d %H:%M:%S}",
             duration,
             str(c.added),
@@ -508,8 +510,12 @@ def run_show(run_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
     row = runs_.get(run_id)
     if row is None:
         raise fail(f"no run {run_id}")
-    out.print(f"run {row.id} of [bold]{row.source}[/] ({row.mode}): {row.state}")
+    out.print(f"run {row.id} of [bold]{row.source}[/] ({row.mode}): {row.state}, started {row.trigger or 'by hand'}")
+    if row.queued_at is not None:
+        out.print(f"queued {row.queued_at:%Y-%m-%d %H:%M:%S} UTC, waited {row.waited_seconds or 0:.1f} s")
     out.print(f"started {row.started_at:%Y-%m-%d %H:%M:%S} UTC, {row.duration_seconds or 0:.1f} s, {row.pages} pages")
+    if row.finished_at is None and row.heartbeat_at is not None:
+        out.print(f"last heartbeat {row.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC (pid {row.pid} on {row.host})")
     out.print(f"requests {row.requests}, retries {row.retries}, not modified {row.not_modified}")
     c = row.counts
     out.print(
