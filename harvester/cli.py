@@ -19,6 +19,7 @@ from rich.table import Table
 
 from dmlake.follow import IndexFollower
 from harvester.config import ConfigError
+from harvester.doi_cli import doi_app
 from harvester.fair_cli import fair_command
 from harvester.gc_tuning import tune_for_bulk_work
 from harvester.graph_cli import export_command, graph_command, sparql_command
@@ -49,6 +50,7 @@ app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(deletions_app, name="deletions")
 app.add_typer(run_app, name="run")
 app.add_typer(identity_app, name="identity")
+app.add_typer(doi_app, name="doi")
 app.add_typer(errors_app, name="errors")
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(scheduler_app, name="scheduler")

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    true,
 )
 
 metadata = MetaData(
@@ -266,3 +267,25 @@ schedules = Table(
 
 Index("ix_records_source_live", records.c.source, records.c.tombstone)
 Index("ix_changes_record", changes.c.record_id)
+
+dois = Table(
+    "dois",
+    metadata,
+    # The DOI registrar's own bookkeeping (doi/): one row per record (or per concept of a versioned release), written
+    # with the state we intend *before* DataCite is called and with the state DataCite confirmed after; a crash
+    # between the two leaves `confirmed` behind `intended`, and the next run asks DataCite (GET) before creating.
+    Column("key", String(1000), primary_key=True),  # the record id; `concept:` + source + concept id for concepts
+    Column("doi", String(300), nullable=False, unique=True),
+    Column("source", String(200), nullable=False, index=True),
+    Column("kind", String(10), nullable=False),  # record, concept
+    Column("concept_key", String(1000)),  # a version's concept row
+    Column("version_number", Integer),  # the N of `.vN`
+    Column("intended", String(20), nullable=False),  # draft, registered, findable, deleted (a draft withdrawn)
+    Column("confirmed", String(20)),  # what DataCite said last; NULL: never confirmed
+    Column("approved", Boolean, nullable=False, default=False, server_default=false()),  # `dmlake doi publish`
+    Column("live", Boolean, nullable=False, default=True, server_default=true()),  # the record is not tombstoned
+    Column("metadata_sha256", String(64)),  # of the attributes DataCite confirmed
+    Column("report", Text),  # why the last attempt failed (validation or DataCite's refusal); NULL when it did not
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)

@@ -17,11 +17,17 @@ REPLICA_CLASSES = {
     "cernopendata-oai": "sandbox.replicas.oaipmh_cernopendata:CernOpenDataOaiReplica",
 }
 
+SERVICE_CLASSES = {
+    "datacite": "sandbox.replicas.datacite:DataCiteReplica",
+}
+"""Replicas of services dmlake writes to (not harvested sources): never in a sandbox's sources file."""
+
 
 def replica_class(kind: str) -> type[Replica]:
     try:
-        module, _, name = REPLICA_CLASSES[kind].partition(":")
+        module, _, name = {**REPLICA_CLASSES, **SERVICE_CLASSES}[kind].partition(":")
     except KeyError:
-        raise ValueError(f"no sandbox replica for kind {kind!r}; known: {', '.join(REPLICA_CLASSES)}") from None
+        known = ", ".join([*REPLICA_CLASSES, *SERVICE_CLASSES])
+        raise ValueError(f"no sandbox replica for kind {kind!r}; known: {known}") from None
     cls: type[Replica] = getattr(importlib.import_module(module), name)
     return cls
