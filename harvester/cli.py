@@ -18,6 +18,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from dmlake.follow import IndexFollower
+from harvester.analysis_cli import open_command, plot_command
 from harvester.config import ConfigError
 from harvester.doi_cli import doi_app
 from harvester.fair_cli import fair_command
@@ -56,6 +57,8 @@ app.add_typer(schedule_app, name="schedule")
 app.add_typer(scheduler_app, name="scheduler")
 app.add_typer(source_app, name="source")
 app.command("remap")(remap_command)
+app.command("open")(open_command)
+app.command("plot")(plot_command)
 run_app.command("abort")(run_abort_command)
 
 out = Console()
