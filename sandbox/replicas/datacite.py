@@ -21,8 +21,9 @@ What it imitates (https://support.datacite.org/docs/api-create-dois, .../api-upd
   registered or findable, 404 for drafts and unknown DOIs.
 
 Admin routes besides the base class's: `PATCH /_sandbox/dois/{doi}` overwrites attributes without checks or events
-(drift injected "at DataCite"), `GET /_sandbox/dois` every DOI as stored. 429 with `Retry-After` and the other faults
-come from the base class's fault injection (`PUT /_sandbox/faults`).
+(drift injected "at DataCite"), `GET /_sandbox/dois` every DOI as stored, `GET /_sandbox/bodies` every create and
+update body received (method, DOI, attributes), so tests can check what was sent. 429 with `Retry-After` and the other
+faults come from the base class's fault injection (`PUT /_sandbox/faults`).
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ class DataCiteReplica(Replica):
         self.prefixes = tuple(p.lower() for p in prefixes)
         self.account = account
         self.dois: dict[str, dict[str, Any]] = {}
+        self.bodies: list[dict[str, Any]] = []
         self._lock = threading.Lock()
 
     @classmethod
@@ -101,6 +103,7 @@ class DataCiteReplica(Replica):
             Route("/dois/{doi:path}", self._delete_doi, methods=["DELETE"]),
             Route("/resolve/{doi:path}", self._resolve, methods=["GET"]),
             Route("/_sandbox/dois", self._admin_list, methods=["GET"]),
+            Route("/_sandbox/bodies", self._admin_bodies, methods=["GET"]),
             Route("/_sandbox/dois/{doi:path}", self._admin_patch, methods=["PATCH"]),
         ]
 
@@ -206,6 +209,10 @@ class DataCiteReplica(Replica):
     async def _admin_list(self, request: Request) -> Response:
         with self._lock:
             return JSONResponse({doi: copy.deepcopy(d) for doi, d in sorted(self.dois.items())})
+
+    async def _admin_bodies(self, request: Request) -> Response:
+        with self._lock:
+            return JSONResponse(copy.deepcopy(self.bodies))
 
     async def _admin_patch(self, request: Request) -> Response:
         doi = request.path_params["doi"].lower()

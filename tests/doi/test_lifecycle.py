@@ -1,0 +1,114 @@
+"""Acceptance 1 (issue 7): harvested GitLab/DMDC and KCDC records get draft DOIs, become findable on publish and
+registered when tombstoned; DataCite's (the replica's) state equals ours after every step."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+from doi_lab import PUBLIC_URL, DoiLab
+from lakes import edit
+
+from dmlake.lake import Lake
+from ontology.model import RECORD_ID_BASE
+
+
+def status(lab: DoiLab) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = json.loads(lab.doi("status", "--json").stdout)
+    return rows
+
+
+def live_ids(lab: DoiLab, source: str) -> list[str]:
+    lake = Lake.open(lab.home)
+    try:
+        return [stored.id for stored in lake.catalogue.iter_records(source=source)]
+    finally:
+        lake.close()
+
+
+def assert_in_step(lab: DoiLab) -> list[dict[str, Any]]:
+    """Every row settled; DataCite holds exactly our DOIs (one per record and concept), each in our state."""
+    rows = status(lab)
+    remote = lab.remote()
+    for row in rows:
+        assert row["report"] is None, row
+        assert row["confirmed"] == row["intended"], row
+        if row["intended"] == "deleted":
+            assert row["doi"] not in remote, f"{row['doi']} was withdrawn but DataCite still has it"
+        else:
+            assert remote[row["doi"]]["state"] == row["intended"], (row, remote[row["doi"]]["state"])
+    assert set(remote) == {r["doi"] for r in rows if r["intended"] != "deleted"}
+    assert len({r["doi"] for r in rows}) == len(rows)
+    return rows
+
+
+def resolves(lab: DoiLab, doi: str) -> str | None:
+    answer = httpx.get(f"{lab.endpoint}/resolve/{doi}", follow_redirects=False, timeout=30)
+    return answer.headers["location"] if answer.status_code == 302 else None
+
+
+def test_drafts_publish_and_hide(lab: DoiLab) -> None:
+    lab.doi("reserve")
+    rows = assert_in_step(lab)
+    records = {r["key"]: r for r in rows if r["kind"] == "record"}
+    dmdc, kcdc = live_ids(lab, "dmdc"), live_ids(lab, "kcdc-html")
+    assert set(records) == set(dmdc) | set(kcdc), "every GitLab/DMDC and KCDC record gets exactly one DOI"
+    assert all(r["intended"] == "draft" for r in rows)
+    remote = lab.remote()
+    for key, row in records.items():
+        assert remote[row["doi"]]["url"] == f"{PUBLIC_URL}/records/{key.removeprefix(RECORD_ID_BASE)}"
+        assert resolves(lab, row["doi"]) is None, "a draft does not resolve"
+
+    # versioned releases: a concept DOI, version DOIs `.vN` pointing at it, the concept listing each version
+    concepts = [r for r in rows if r["kind"] == "concept"]
+    assert concepts, "the DMDC corpus has tagged projects"
+    for concept in concepts:
+        versions = [r for r in rows if r["kind"] == "record" and r["doi"].startswith(concept["doi"] + ".v")]
+        assert versions
+        for version in versions:
+            relations = remote[version["doi"]]["relatedIdentifiers"]
+            assert {"relatedIdentifier": concept["doi"], "relatedIdentifierType": "DOI",
+                    "relationType": "IsVersionOf"} in relations  # fmt: skip
+        has = {r["relatedIdentifier"] for r in remote[concept["doi"]]["relatedIdentifiers"]
+               if r["relationType"] == "HasVersion"}  # fmt: skip
+        assert has == {v["doi"] for v in versions}
+
+    # a data manager publishes one source and one record of another
+    lab.doi("publish", "--source", "dmdc")
+    chosen, untouched = kcdc[0], kcdc[1]
+    lab.doi("publish", chosen)
+    rows = assert_in_step(lab)
+    by_key = {r["key"]: r for r in rows}
+    assert all(by_key[k]["intended"] == "findable" for k in dmdc)
+    assert all(r["intended"] == "findable" for r in rows if r["kind"] == "concept")
+    assert by_key[chosen]["intended"] == "findable" and by_key[untouched]["intended"] == "draft"
+    assert resolves(lab, by_key[chosen]["doi"]) == lab.remote()[by_key[chosen]["doi"]]["url"]
+    assert resolves(lab, by_key[untouched]["doi"]) is None
+
+    # a change of the record at its source reaches DataCite's metadata
+    before = lab.remote()[by_key[chosen]["doi"]]
+    native = chosen.rsplit("/", 1)[1]
+    assert edit(lab.portals, "kcdc-html", "edit", ids=[native]) == [native]
+    lab.harvest()
+    lab.doi("reserve")
+    after = lab.remote()[by_key[chosen]["doi"]]
+    assert after != before and after["state"] == "findable"
+    assert lab.doi("check").stdout.strip().endswith("0 DOIs drifted (0 fields)")
+
+    # tombstones: the findable DOI is hidden (registered, still resolving), the draft is withdrawn
+    edit(lab.portals, "kcdc-html", "delete", ids=[native, untouched.rsplit("/", 1)[1]])
+    lab.harvest(full=True, confirm_deletions=True)  # a data manager confirms what the deletion guard holds back
+    assert chosen not in live_ids(lab, "kcdc-html")
+    lab.doi("reserve")
+    rows = assert_in_step(lab)
+    by_key = {r["key"]: r for r in rows}
+    assert by_key[chosen]["intended"] == "registered" and not by_key[chosen]["live"]
+    assert by_key[untouched]["intended"] == "deleted"
+    assert resolves(lab, by_key[chosen]["doi"]) is not None, "a registered DOI still resolves"
+    assert lab.remote()[by_key[chosen]["doi"]]["isActive"] is False
+
+    # running again changes nothing at DataCite: every call is idempotent
+    writes = [r for r in lab.requests() if r["method"] in ("POST", "PUT", "DELETE")]
+    lab.doi("reserve")
+    assert [r for r in lab.requests() if r["method"] in ("POST", "PUT", "DELETE")] == writes
