@@ -246,6 +246,9 @@ class DoiRegistrar(FeedConsumer[DoiStore]):
                     return 0
                 answer = self._create(row.doi, data, event)
                 action = "create"
+            elif event is None and (data is None or sha == row.metadata_sha256):
+                self.store.confirm(row.key, current, None)  # DataCite already has it (a crash lost our record of it)
+                return 0
             else:
                 answer = self.client.update(row.doi, data, event)
                 action = event or "update"

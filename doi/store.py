@@ -85,9 +85,15 @@ class DoiStore:
         yield from found
 
     def unsettled(self) -> list[DoiRow]:
-        """Rows whose last attempt failed or whose intent DataCite has not confirmed (a crash, an outage)."""
+        """Rows whose last attempt failed, whose intent DataCite has not confirmed (a crash, an outage), or that were
+        approved but not yet published (a `doi publish` that stopped half-way)."""
         query = select(dois).where(
-            or_(dois.c.report.is_not(None), dois.c.confirmed.is_(None), dois.c.confirmed != dois.c.intended)
+            or_(
+                dois.c.report.is_not(None),
+                dois.c.confirmed.is_(None),
+                dois.c.confirmed != dois.c.intended,
+                and_(dois.c.approved.is_(True), dois.c.live.is_(True), dois.c.intended != "findable"),
+            )
         )
         with self.engine.connect() as conn:
             return [_row(r) for r in conn.execute(query.order_by(dois.c.key))]

@@ -3,49 +3,10 @@ registered when tombstoned; DataCite's (the replica's) state equals ours after e
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
-import httpx
-from doi_lab import PUBLIC_URL, DoiLab
+from doi_lab import PUBLIC_URL, DoiLab, assert_in_step, live_ids, resolves
 from lakes import edit
 
-from dmlake.lake import Lake
 from ontology.model import RECORD_ID_BASE
-
-
-def status(lab: DoiLab) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = json.loads(lab.doi("status", "--json").stdout)
-    return rows
-
-
-def live_ids(lab: DoiLab, source: str) -> list[str]:
-    lake = Lake.open(lab.home)
-    try:
-        return [stored.id for stored in lake.catalogue.iter_records(source=source)]
-    finally:
-        lake.close()
-
-
-def assert_in_step(lab: DoiLab) -> list[dict[str, Any]]:
-    """Every row settled; DataCite holds exactly our DOIs (one per record and concept), each in our state."""
-    rows = status(lab)
-    remote = lab.remote()
-    for row in rows:
-        assert row["report"] is None, row
-        assert row["confirmed"] == row["intended"], row
-        if row["intended"] == "deleted":
-            assert row["doi"] not in remote, f"{row['doi']} was withdrawn but DataCite still has it"
-        else:
-            assert remote[row["doi"]]["state"] == row["intended"], (row, remote[row["doi"]]["state"])
-    assert set(remote) == {r["doi"] for r in rows if r["intended"] != "deleted"}
-    assert len({r["doi"] for r in rows}) == len(rows)
-    return rows
-
-
-def resolves(lab: DoiLab, doi: str) -> str | None:
-    answer = httpx.get(f"{lab.endpoint}/resolve/{doi}", follow_redirects=False, timeout=30)
-    return answer.headers["location"] if answer.status_code == 302 else None
 
 
 def test_drafts_publish_and_hide(lab: DoiLab) -> None:
