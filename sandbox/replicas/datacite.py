@@ -235,6 +235,8 @@ class DataCiteReplica(Replica):
             return {}, _errors(
                 400, {"status": "400", "title": "You need to provide a payload following the JSONAPI spec"}
             )
+        with self._lock:
+            self.bodies.append({"method": request.method, "path": request.url.path, "attributes": attributes})
         return attributes, None
 
     def _write(self, doi: str, attributes: dict[str, Any], created: bool) -> Response:
