@@ -23,6 +23,7 @@ from portal.feed import add_cors, add_feed_routes, json_with_etag
 from portal.identity import add_identity_routes
 from portal.oai import add_oai_routes
 from portal.search_help import FACET_HELP, FIELDS_HELP, FILTER_HELP, HIGHLIGHT_HELP, SEARCH_TEXT_HELP
+from portal.search_route import add_plain_search_route
 from portal.sparql import add_sparql_routes
 from portal.suggest import add_suggest_routes
 from portal.web import web_router
@@ -73,6 +74,8 @@ def create_app(lake: Lake) -> FastAPI:
             highlight=highlight,
         )
         return json_with_etag(request, lake.search(query).to_json())
+
+    add_plain_search_route(app, "/api/search", search)
 
     add_fair_routes(app, lake)  # before /api/records/{id}, whose path would take …/fair
     add_identity_routes(app, lake)  # … and …/cluster
