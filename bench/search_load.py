@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import platform
 import random
@@ -33,6 +34,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import orjson
@@ -170,17 +172,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_service(home: Path, port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "harvester.cli", "--home", str(home), "serve", "--port", str(port)],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+def start_service(home: Path, port: int, workers: int, log: Path) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "harvester.cli", "--home", str(home), "serve", "--port", str(port)]
+    if workers > 1:
+        command += ["--workers", str(workers)]
+    with log.open("wb") as stderr:  # a file, not a pipe nobody reads: a chatty service must never block on it
+        process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=stderr)
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"dmlake serve exited: {process.stderr.read().decode() if process.stderr else ''}")
+            raise RuntimeError(f"dmlake serve exited: {log.read_text(errors='replace')[-2000:]}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/api/search?size=0", timeout=5).status_code == 200:
                 return process
@@ -191,35 +192,129 @@ def start_service(home: Path, port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("dmlake serve did not answer within 10 minutes")
 
 
+def process_tree_cpu_seconds(root: int) -> float:
+    """User + system CPU seconds of a process and all its descendants (uvicorn workers), read from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks
+    tree = {root}
+    grew = True
+    while grew:
+        children = {pid for pid, parent in parents.items() if parent in tree} - tree
+        grew = bool(children)
+        tree |= children
+    return sum(times.get(pid, 0.0) for pid in tree)
+
+
 def percentile(samples: list[float], fraction: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
 
 
-async def closed_loop(url: str, clients: int, duration: float) -> dict[str, Any]:
+class RawHttpConnection:
+    """One keep-alive HTTP/1.1 connection spoken by hand: a request is a few prepared bytes, an answer is read by
+    its Content-Length (or chunks). httpx costs about a millisecond of CPU per request in the client, which on two
+    cores would be taken from the service being measured; this costs some tens of microseconds."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self.port = port
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    async def get(self, request: bytes) -> tuple[int, bytes]:
+        if self._writer is None:
+            self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+        assert self._reader is not None
+        self._writer.write(request)
+        head = await self._reader.readuntil(b"\r\n\r\n")
+        status_line, _, header_block = head.partition(b"\r\n")
+        status = int(status_line.split(b" ", 2)[1])
+        headers = {}
+        for line in header_block.split(b"\r\n"):
+            name, sep, value = line.partition(b":")
+            if sep:
+                headers[name.strip().lower()] = value.strip()
+        if b"content-length" in headers:
+            body = await self._reader.readexactly(int(headers[b"content-length"]))
+        elif headers.get(b"transfer-encoding", b"").lower() == b"chunked":
+            body = await self._read_chunks()
+        else:
+            body = await self._reader.read()
+        if headers.get(b"connection", b"").lower() == b"close":
+            await self.close()
+        return status, body
+
+    async def _read_chunks(self) -> bytes:
+        assert self._reader is not None
+        parts = []
+        while True:
+            size = int((await self._reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            if size == 0:
+                await self._reader.readuntil(b"\r\n")
+                return b"".join(parts)
+            parts.append(await self._reader.readexactly(size))
+            await self._reader.readexactly(2)
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            with contextlib.suppress(OSError):
+                await self._writer.wait_closed()
+        self._reader = self._writer = None
+
+
+def search_requests(host: str, port: int) -> list[bytes]:
+    """The prepared GET request of each query of the mix."""
+    return [
+        f"GET /api/search?{urlencode(params, doseq=True)} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
+        for params in QUERIES
+    ]
+
+
+async def closed_loop(host: str, port: int, clients: int, duration: float) -> dict[str, Any]:
+    """`clients` closed-loop clients on one event loop, each on its own keep-alive connection, for `duration` s."""
+    requests = search_requests(host, port)
     latencies: list[float] = []
+    by_query: list[list[float]] = [[] for _ in QUERIES]
     errors: list[str] = []
     stop = time.perf_counter() + duration
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
 
-    async def client(number: int, http: httpx.AsyncClient) -> None:
+    async def client(number: int) -> None:
+        connection = RawHttpConnection(host, port)
         position = number
-        while time.perf_counter() < stop:
-            params = QUERIES[position % len(QUERIES)]
-            position += 1
-            started = time.perf_counter()
-            try:
-                response = await http.get(f"{url}/api/search", params=params)
-                if response.status_code != 200:
-                    errors.append(f"{response.status_code}: {response.text[:200]}")
-            except httpx.HTTPError as error:
-                errors.append(f"{type(error).__name__}: {error}")
-            latencies.append((time.perf_counter() - started) * 1000)
+        try:
+            while time.perf_counter() < stop:
+                which = position % len(requests)
+                position += 1
+                started = time.perf_counter()
+                try:
+                    status, body = await connection.get(requests[which])
+                    if status != 200 or not body.startswith(b'{"total":'):
+                        errors.append(f"{QUERIES[which]}: {status}: {body[:200]!r}")
+                except (OSError, asyncio.IncompleteReadError, ValueError) as error:
+                    errors.append(f"{QUERIES[which]}: {type(error).__name__}: {error}")
+                    await connection.close()
+                elapsed = (time.perf_counter() - started) * 1000
+                latencies.append(elapsed)
+                by_query[which].append(elapsed)
+        finally:
+            await connection.close()
 
-    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
-        started = time.perf_counter()
-        await asyncio.gather(*(client(n, http) for n in range(clients)))
-        elapsed = time.perf_counter() - started
+    cpu_before = time.process_time()
+    started = time.perf_counter()
+    await asyncio.gather(*(client(n) for n in range(clients)))
+    elapsed = time.perf_counter() - started
+    client_cpu = time.process_time() - cpu_before
     return {
         "clients": clients,
         "seconds": round(elapsed, 1),
@@ -230,6 +325,18 @@ async def closed_loop(url: str, clients: int, duration: float) -> dict[str, Any]
         "p99_ms": round(percentile(latencies, 0.99), 2),
         "errors": len(errors),
         "first_errors": errors[:5],
+        "client_cpu_seconds": round(client_cpu, 2),
+        "client_cpu_share": round(client_cpu / elapsed, 3),
+        "client_cpu_us_per_request": round(client_cpu / max(len(latencies), 1) * 1e6, 1),
+        "per_query": [
+            {
+                "query": QUERIES[i],
+                "requests": len(samples),
+                "p50_ms": round(percentile(samples, 0.50), 2),
+                "p95_ms": round(percentile(samples, 0.95), 2),
+            }
+            for i, samples in enumerate(by_query)
+        ],
     }
 
 
@@ -271,12 +378,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--warmup", type=float, default=5.0, help="seconds of load before measuring (not counted)")
+    parser.add_argument("--workers", type=int, default=1, help="dmlake serve --workers")
     parser.add_argument("--bare-seconds", type=float, default=20.0)
     parser.add_argument("--home", type=Path, default=None, help="default: var/bench-search-<N>")
     parser.add_argument("--reuse", action="store_true", help="use the index of an earlier run in --home")
+    parser.add_argument("--py-spy", type=Path, default=None, help="record the service with py-spy into this file")
     args = parser.parse_args(argv)
     home = args.home or REPO / "var" / f"bench-search-{args.records}"
-    load_before = os.getloadavg()
     built: dict[str, Any] = {"reused": True}
     marker = home / "bench-index.json"
     if not (args.reuse and marker.exists() and orjson.loads(marker.read_bytes()).get("records") == args.records):
@@ -287,16 +396,37 @@ def main(argv: list[str] | None = None) -> int:
         print(f"indexing {args.records:,} generated records into {home} …", flush=True)
         built = build_index(home, args.records)
     port = free_port()
-    service = start_service(home, port)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    service = start_service(home, port, args.workers, RESULTS / f"search-load-{args.records}-{stamp}.serve.log")
+    profiler: subprocess.Popen[bytes] | None = None
     try:
+        if args.warmup > 0:
+            print(f"warming up for {args.warmup:g} s …", flush=True)
+            asyncio.run(closed_loop("127.0.0.1", port, args.clients, args.warmup))
+        if args.py_spy:
+            py_spy = str(Path(sys.executable).with_name("py-spy"))
+            profiler = subprocess.Popen(
+                [py_spy, "record", "--pid", str(service.pid), "--subprocesses", "--gil", "--format", "raw",
+                 "--rate", "200", "--duration", str(int(args.duration)), "--output", str(args.py_spy)],
+                stdout=subprocess.DEVNULL,
+            )  # fmt: skip
+        load_before = os.getloadavg()
+        service_cpu = process_tree_cpu_seconds(service.pid)
         print(f"{args.clients} closed-loop clients for {args.duration:g} s against dmlake serve …", flush=True)
-        load = asyncio.run(closed_loop(f"http://127.0.0.1:{port}", args.clients, args.duration))
+        load = asyncio.run(closed_loop("127.0.0.1", port, args.clients, args.duration))
+        service_cpu = process_tree_cpu_seconds(service.pid) - service_cpu
+        load_after = os.getloadavg()
+        load["service_cpu_seconds"] = round(service_cpu, 1)
+        load["service_cpu_share"] = round(service_cpu / load["seconds"], 2)
+        load["service_cpu_ms_per_request"] = round(service_cpu / max(load["requests"], 1) * 1000, 2)
+        if profiler is not None:
+            profiler.wait(timeout=120)
     finally:
         service.terminate()
         service.wait(timeout=30)
     print(f"bare tantivy loop for {args.bare_seconds:g} s …", flush=True)
     bare = bare_tantivy(home, args.bare_seconds)
-    load_after = os.getloadavg()
     result = {
         "benchmark": "search_load",
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -304,6 +434,8 @@ def main(argv: list[str] | None = None) -> int:
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in load_after],
         "records": args.records,
+        "workers": args.workers,
+        "warmup_seconds": args.warmup,
         "index": built,
         "queries": QUERIES,
         "api": load,
@@ -311,20 +443,27 @@ def main(argv: list[str] | None = None) -> int:
         "target_p95_ms": TARGET_P95_MS,
         "p95_met": load["p95_ms"] < TARGET_P95_MS and load["errors"] == 0,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"search-load-{args.records}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out = RESULTS / f"search-load-{args.records}-{stamp}.json"
     out.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
     print()
-    print(f"{'':24} {'requests':>9} {'per s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    print(f"{'':28} {'requests':>9} {'per s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    name = f"/api/search ({args.clients} clients)"
     print(
-        f"{'/api/search (16 clients)':24} {load['requests']:>9,} {load['throughput_rps']:>9,.1f} "
+        f"{name:28} {load['requests']:>9,} {load['throughput_rps']:>9,.1f} "
         f"{load['p50_ms']:>8.2f} {load['p95_ms']:>8.2f} {load['p99_ms']:>8.2f} {load['errors']:>7}"
     )
     print(
-        f"{'bare tantivy (1 thread)':24} {bare['queries']:>9,} {bare['throughput_qps']:>9,.1f} "
+        f"{'bare tantivy (1 thread)':28} {bare['queries']:>9,} {bare['throughput_qps']:>9,.1f} "
         f"{bare['p50_ms']:>8.3f} {bare['p95_ms']:>8.3f} {bare['p99_ms']:>8.3f} {'-':>7}"
     )
-    print(f"records {args.records:,}; load average before {load_before[0]:.1f}, after {load_after[0]:.1f}")
+    for row in load["per_query"]:
+        print(f"  {row['p50_ms']:>8.2f} {row['p95_ms']:>8.2f} ms  {urlencode(row['query'], doseq=True)}")
+    print(
+        f"records {args.records:,}; workers {args.workers}; service CPU {load['service_cpu_share']:.2f} cores "
+        f"({load['service_cpu_ms_per_request']:.2f} ms/request); client CPU {load['client_cpu_share']:.2f} cores "
+        f"({load['client_cpu_us_per_request']:.0f} µs/request); load average before {load_before[0]:.1f}, "
+        f"after {load_after[0]:.1f}"
+    )
     print(f"p95 target {TARGET_P95_MS:g} ms: {'met' if result['p95_met'] else 'NOT met'}; wrote {out}")
     return 0
 
