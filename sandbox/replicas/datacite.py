@@ -40,7 +40,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ontology.datacite import json_errors
+from ontology.datacite import NAMESPACE, json_errors
 from sandbox.replica import Replica
 from sandbox.store import ListBase, ReplicaStore
 
@@ -291,6 +291,7 @@ class DataCiteReplica(Replica):
             for k, v in attributes.items()
             if k not in {"prefix", "suffix", "state", "created", "updated", "registered", "published", "isActive"}
         }
+        metadata.setdefault("schemaVersion", NAMESPACE)  # DataCite fills it in when a body leaves it out
         return [
             {"source": message.split("/", 1)[0].split(":", 1)[0], "title": message, "uid": doi}
             for message in json_errors(metadata)
