@@ -38,5 +38,5 @@ def test_the_code_blocks_of_the_analysis_guide_run(harvested: Any, tmp_path: Pat
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, Any] = {"HOME": str(harvested.home)}
     for block in blocks:
-        exec(compile(block, "docs/analysis.md", "exec"), namespace)  # noqa: S102 - our own documentation
+        exec(compile(block, "docs/analysis.md", "exec"), namespace)  # our own documentation, run as readers would
     assert (tmp_path / "limits.png").stat().st_size > 5000
