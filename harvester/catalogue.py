@@ -256,7 +256,9 @@ class Catalogue:
             if sha not in present
         ]
         if rows:
-            conn.execute(insert(raw_payloads), rows)
+            # Payloads are shared by content: another source's harvest committing the same bytes between the look-up
+            # above and this insert (the scheduler runs sources concurrently) is no conflict.
+            conn.execute(db.insert_ignoring_duplicates(conn, raw_payloads, ["sha256"]), rows)
 
     def _upsert(
         self, conn: Connection, source: str, run_id: int, mapped: list[Mapped], stamp: datetime, counts: Counts

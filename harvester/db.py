@@ -9,7 +9,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -57,3 +59,23 @@ def migrate(engine: Engine) -> None:
             return
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def insert_ignoring_duplicates(conn: Connection, table: Table, keys: list[str]) -> Insert:
+    """An INSERT that skips rows whose `keys` another transaction has already stored (ON CONFLICT DO NOTHING)."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=keys)
+    if conn.dialect.name == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=keys)
+    raise NotImplementedError(f"the catalogue runs on SQLite or PostgreSQL, not {conn.dialect.name}")
+
+
+def serialise_writers(conn: Connection, lock: int) -> None:
+    """Make concurrent transactions pass this point one at a time, each seeing what the previous one committed.
+
+    PostgreSQL (read committed) lets two transactions write side by side, each blind to the other's rows: a
+    transaction-scoped advisory lock orders them. SQLite already has a single writer, and a transaction that has
+    written sees every earlier commit, so there is nothing to do.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": lock})

@@ -27,12 +27,15 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
+from harvester import db
 from harvester.identity_rules import MatchKey, Role, Rule, link_rule, match_keys, stronger
 from harvester.schema import changes, identities, identity_keys, identity_links, records
 
 log = logging.getLogger(__name__)
 
 CHUNK = 500
+IDENTITY_LOCK = 0x646D6C6B_6964
+"""The PostgreSQL advisory lock that orders identity resolution across concurrent transactions ("dmlk" "id")."""
 MAX_KEY_HOLDERS = 500
 """A key shared by more records than this is too common to identify one dataset (a journal's ISSN sneaking in as a
 DOI, a placeholder); it links nothing, and a warning names it."""
@@ -127,6 +130,9 @@ def resolve(
     touched_ids = sorted(set(touched))
     if not touched_ids:
         return set()
+    # Two sources harvested at once (the scheduler) may each bring one of a matching pair: the second to resolve
+    # must see the first's keys and clusters, or the pair would never be linked.
+    db.serialise_writers(conn, IDENTITY_LOCK)
     _link_new_pairs(conn, touched_ids, stamp, keys)
     # A record with no active link and no cluster before is a cluster of one before and after: nothing to redo
     # (most records of most harvests).
@@ -375,6 +381,7 @@ def links(conn: Connection, rule: str | None = None, undone: bool | None = None,
 def undo_link(conn: Connection, link_id: int, reason: str, stamp: datetime) -> set[str]:
     """Undo a merge: the link stays, marked undone (so the matcher never makes it again), and the records recluster.
     Returns the records whose cluster changed."""
+    db.serialise_writers(conn, IDENTITY_LOCK)
     link = _link(conn, link_id)
     if link.undone_at is not None:
         return set()
@@ -386,6 +393,7 @@ def undo_link(conn: Connection, link_id: int, reason: str, stamp: datetime) -> s
 
 def redo_link(conn: Connection, link_id: int, stamp: datetime) -> set[str]:
     """Take an undo back: the link counts again and the records recluster."""
+    db.serialise_writers(conn, IDENTITY_LOCK)
     link = _link(conn, link_id)
     if link.undone_at is None:
         return set()
@@ -408,6 +416,8 @@ def rebuild(conn: Connection, stamp: datetime, batch: int = 1000) -> int:
     identity existed, or after the rules changed. Undone links stay undone; other links are found again from the
     keys. Reclustered records get changes in the feed. Returns how many records are in clusters of two or more."""
     from harvester import codec  # the record decoder; imported here so that reading clusters does not need it
+
+    db.serialise_writers(conn, IDENTITY_LOCK)
 
     conn.execute(delete(identity_keys))
     conn.execute(delete(identity_links).where(identity_links.c.undone_at.is_(None)))
