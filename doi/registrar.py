@@ -91,6 +91,8 @@ class DoiRegistrar(FeedConsumer[DoiStore]):
         self.policy = policy
         self.source_kinds = source_kinds
         self.outcome = Outcome()
+        self.heartbeat: Callable[[], None] = lambda: None
+        """Called before every DataCite write: the CLI renews the registrar's lease with it (`doi.lock`)."""
 
     # -- the feed ----------------------------------------------------------------------------------------------
     def _apply(self, changes: Sequence[Change]) -> tuple[int, int]:
@@ -218,6 +220,7 @@ class DoiRegistrar(FeedConsumer[DoiStore]):
             and (sha is None or sha == row.metadata_sha256)
         ):
             return 0  # DataCite already has exactly this
+        self.heartbeat()
         self.store.intend(row.key, target, live)
         try:
             current = row.confirmed

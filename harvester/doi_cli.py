@@ -13,6 +13,8 @@ DATACITE_USERNAME / DATACITE_PASSWORD or the policy's secrets file, and are neve
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -57,6 +59,24 @@ def _registrar(lake: Lake, config: Path | None) -> DoiRegistrar:
     return DoiRegistrar(lake.catalogue, DoiStore(lake.catalogue.engine), client, policy, kinds)
 
 
+@contextmanager
+def _locked(registrar: DoiRegistrar) -> Iterator[None]:
+    """Hold the catalogue's DOI lease while writing to DataCite; a second registrar is refused, saying who holds it."""
+    from doi.lock import RegistrarBusy, RegistrarLock
+
+    lock = RegistrarLock(registrar.store.engine)
+    try:
+        lock.acquire()
+    except RegistrarBusy as error:
+        err.print(f"[red]error:[/] {error}")
+        raise typer.Exit(3) from None
+    registrar.heartbeat = lock.renew
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def _summary(outcome: Outcome) -> int:
     for line in outcome.reserved:
         out.print(f"reserved {line}")
@@ -84,7 +104,8 @@ def _run(action: str, call: object) -> object:
 def reserve_command(ctx: typer.Context, config: ConfigOption = None) -> None:
     """Run the registrar over the change feed (drafts, metadata updates, hiding), then retry earlier failures."""
     registrar = _registrar(lake_of(ctx), config)
-    outcome = _run("reserving DOIs", registrar.reserve)
+    with _locked(registrar):
+        outcome = _run("reserving DOIs", registrar.reserve)
     raise typer.Exit(_summary(outcome))  # type: ignore[arg-type]
 
 
@@ -96,16 +117,21 @@ def publish_command(
     config: ConfigOption = None,
 ) -> None:
     """Approve DOIs: they become findable (first reserving any the feed has not brought yet)."""
-    from dmlake.lake import RecordNotFound
-
     if not records and source is None:
         err.print("[red]error:[/] name record ids or --source SOURCE")
         raise typer.Exit(2)
     lake = lake_of(ctx)
     registrar = _registrar(lake, config)
+    with _locked(registrar):
+        _publish(lake, registrar, records or [], source)
+
+
+def _publish(lake: Lake, registrar: DoiRegistrar, records: list[str], source: str | None) -> None:
+    from dmlake.lake import RecordNotFound
+
     _run("reserving DOIs", registrar.reserve)
     keys: list[str] = []
-    for text in records or []:
+    for text in records:
         try:
             keys.append(lake.record(text).id)
         except RecordNotFound as error:
@@ -156,7 +182,8 @@ def check_command(
     from doi.registrar import DoiChecker, Drift
 
     registrar = _registrar(lake_of(ctx), config)
-    drifts: list[Drift] = _run("checking DOIs", lambda: DoiChecker(registrar).check(fix=fix, source=source))  # type: ignore[assignment]
+    with _locked(registrar) if fix else nullcontext():
+        drifts: list[Drift] = _run("checking DOIs", lambda: DoiChecker(registrar).check(fix=fix, source=source))  # type: ignore[assignment]
     for drift in drifts:
         out.print(f"drift {drift.doi} {drift.field}: ours {json.dumps(drift.ours, ensure_ascii=False)} · "
                   f"DataCite {json.dumps(drift.theirs, ensure_ascii=False)}")  # fmt: skip
