@@ -34,7 +34,7 @@ from doi.policy import DoiPolicy
 from doi.store import DoiRow, DoiStore
 from indexer.consumer import FeedConsumer, Progress
 from ontology.feed import Change, ChangeFeed
-from ontology.model import Record
+from ontology.model import Record, split_record_id
 
 log = logging.getLogger(__name__)
 CRASH_ENV = "DMLAKE_DOI_CRASH_AT"
@@ -69,6 +69,13 @@ def _event(current: str | None, target: str) -> str | None:
     return "register" if current in (None, "draft") else "hide"
 
 
+def _source_of(record_id: str) -> str | None:
+    try:
+        return split_record_id(record_id)[0]
+    except ValueError:
+        return None
+
+
 def concept_id(record: Record) -> str | None:
     """The native id of what a versioned record is a version of (GitLab: the project path), else None."""
     return record.is_version_of[0].value if record.is_version_of else None
@@ -100,9 +107,15 @@ class DoiRegistrar(FeedConsumer[DoiStore]):
         for change in changes:
             newest.pop(change.record_id, None)
             newest[change.record_id] = change
-        live = self.feed.records(list(newest))
+        # records of sources the policy does not choose, and without a DOI of ours, are not even decoded
+        chosen = {name for name, kind in self.source_kinds.items() if kind in self.policy.kinds} | set(
+            self.policy.sources
+        )
+        held = self.store.keys_among(list(newest))
+        relevant = [i for i in newest if i in held or _source_of(i) in chosen]
+        live = self.feed.records(relevant)
         written = removed = 0
-        for record_id in newest:
+        for record_id in relevant:
             if record_id in live:
                 written += self.sync_record(live[record_id])
             else:

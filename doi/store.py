@@ -74,6 +74,15 @@ class DoiStore:
             row = conn.execute(select(dois).where(dois.c.doi == doi.lower())).first()
         return None if row is None else _row(row)
 
+    def keys_among(self, keys: list[str]) -> set[str]:
+        """Which of `keys` have a row."""
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                found.update(conn.execute(select(dois.c.key).where(dois.c.key.in_(chunk))).scalars())
+        return found
+
     def rows(self, source: str | None = None, kind: str | None = None) -> Iterator[DoiRow]:
         query = select(dois).order_by(dois.c.key)
         if source is not None:
