@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, and_, select, update
 
 from harvester.catalogue import now
-from harvester.schema import runs
+from harvester.schema import leases, runs
 
 ABORTABLE = ("queued", "running")
 
@@ -37,7 +37,8 @@ class AbortOutcome:
     signalled: bool
     """SIGINT was sent to the run's process."""
     stopped: bool
-    """The process is gone (it ended within the wait, or there was none alive)."""
+    """The run has stopped: its process is gone (it ended within the wait, or there was none alive), or it let the
+    run's lock go and lives on (a scheduler daemon with other runs)."""
     note: str
 
     def to_json(self) -> dict[str, object]:
@@ -94,9 +95,12 @@ def abort_run(engine: Engine, run_id: int, *, wait_seconds: float = 10.0, reason
             f"marked aborted; its process (pid {row.pid}) belongs to another user and was not signalled",
         )
     deadline = time.monotonic() + wait_seconds
-    while time.monotonic() < deadline and _alive(row.pid):
+    # A plain harvest ends with its run; a scheduler daemon goes on with its other runs and only lets this one go
+    # (it releases the run's lock after committing the page in hand): either means the run has stopped.
+    locked = _holds_lock(engine, run_id)  # runs started before locks existed hold none: wait for their process
+    while time.monotonic() < deadline and _alive(row.pid) and (_holds_lock(engine, run_id) or not locked):
         time.sleep(0.1)
-    if _alive(row.pid):
+    if _alive(row.pid) and (_holds_lock(engine, run_id) or not locked):
         return AbortOutcome(
             run_id,
             row.source,
@@ -105,7 +109,24 @@ def abort_run(engine: Engine, run_id: int, *, wait_seconds: float = 10.0, reason
             f"marked aborted and interrupted pid {row.pid}; it was still running after {wait_seconds:g} s "
             "(it stops at the next point it can)",
         )
+    # a harvest process ends shortly after its run; a daemon does not
+    settle = time.monotonic() + min(SETTLE_SECONDS, max(0.0, deadline - time.monotonic()))
+    while time.monotonic() < settle and _alive(row.pid):
+        time.sleep(0.1)
+    if _alive(row.pid):
+        message = f"marked aborted; the run stopped (pid {row.pid} goes on with its other work)"
+        return AbortOutcome(run_id, row.source, True, True, message)
     return AbortOutcome(run_id, row.source, True, True, f"marked aborted; pid {row.pid} interrupted and ended")
+
+
+SETTLE_SECONDS = 3.0
+"""How long to wait, once an aborted run let its lock go, for its process to end, before saying it lives on."""
+
+
+def _holds_lock(engine: Engine, run_id: int) -> bool:
+    """Whether the run still holds a lock (its source's lease): it is running."""
+    with engine.connect() as conn:
+        return conn.execute(select(leases.c.name).where(leases.c.run_id == run_id)).first() is not None
 
 
 def _alive(pid: int) -> bool:

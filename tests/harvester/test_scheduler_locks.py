@@ -4,11 +4,13 @@ dies. On SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import subprocess
+import sys
+import threading
 import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from harvester.catalogue import Catalogue, Counts, now
 from harvester.run_control import abort_run
@@ -137,3 +139,35 @@ def test_a_queued_run_starts_as_itself_or_not_at_all(catalogue: Catalogue) -> No
     with pytest.raises(RunNotQueued, match=f"run {cancelled} of demo is no longer queued"):
         Runs(catalogue.engine, adopt=cancelled).start("demo", "full")
     assert lease_of(catalogue, "demo") is None
+
+
+def test_abort_of_a_daemons_run_returns_once_the_run_lets_its_lock_go(catalogue: Catalogue) -> None:
+    """A scheduler daemon takes the abort's SIGINT for that run only and goes on: `abort_run` waits for the run to
+    release its lock, not for the daemon to exit."""
+    daemon = subprocess.Popen(
+        [sys.executable, "-c", "import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); time.sleep(60)"]
+    )
+    try:
+        time.sleep(0.3)  # the SIGINT handler is in place
+        holder = Runs(catalogue.engine)
+        run_id = holder.start("demo", "full")
+        with catalogue.engine.begin() as conn:  # the run belongs to the daemon process
+            conn.execute(update(runs).where(runs.c.id == run_id).values(pid=daemon.pid))
+            conn.execute(update(leases).where(leases.c.run_id == run_id).values(pid=daemon.pid))
+
+        def release_after_its_page() -> None:
+            time.sleep(1.0)
+            with catalogue.engine.begin() as conn:
+                conn.execute(delete(leases).where(leases.c.run_id == run_id))
+
+        releaser = threading.Thread(target=release_after_its_page)
+        releaser.start()
+        started = time.monotonic()
+        outcome = abort_run(catalogue.engine, run_id, reason="wrong window", wait_seconds=20)
+        releaser.join()
+        assert outcome.signalled and outcome.stopped, outcome
+        assert "goes on" in outcome.note and time.monotonic() - started < 10
+        assert daemon.poll() is None  # the daemon lives on
+    finally:
+        daemon.kill()
+        daemon.wait()
