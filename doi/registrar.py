@@ -17,7 +17,8 @@ Versioned releases (a record that `is_version_of` something, as GitLab tags are 
 version says IsVersionOf the concept, the concept HasVersion each version.
 
 `DMLAKE_DOI_CRASH_AT=after-<action>` (create, update, publish, register, hide, delete) kills the process with SIGKILL
-right after DataCite answered that action and before the answer is committed: the crash tests use it.
+right after DataCite answered that action and before the answer is committed; `after-intent` right after the intent
+was committed and before DataCite was called. The crash tests use them.
 """
 
 from __future__ import annotations
@@ -235,6 +236,7 @@ class DoiRegistrar(FeedConsumer[DoiStore]):
             return 0  # DataCite already has exactly this
         self.heartbeat()
         self.store.intend(row.key, target, live)
+        _crash_point("intent")
         try:
             current = row.confirmed
             if current is None or row.intended != row.confirmed or row.report is not None:
@@ -348,6 +350,8 @@ class DoiChecker:
 
     def check(self, fix: bool = False, source: str | None = None) -> list[Drift]:
         drifts: list[Drift] = []
+        if source is None:
+            drifts += self.orphans()
         for row in self.registrar.store.rows(source=source):
             if row.confirmed in (None, "deleted"):
                 continue
@@ -370,6 +374,18 @@ class DoiChecker:
             if fix and found:
                 self._mend(row, remote, ours)
         return drifts
+
+    def orphans(self) -> list[Drift]:
+        """DOIs under our prefix and suffix scheme that DataCite has and we have no row for (never mended: a
+        registered or findable DOI cannot be deleted, and a draft might be someone else's work in progress)."""
+        policy = self.registrar.policy
+        ours = f"{policy.prefix}/{policy.suffix_prefix}.".lower()
+        known = {row.doi for row in self.registrar.store.rows()}
+        return [
+            Drift(remote.doi, "", "(unknown to dmlake)", None, remote.state)
+            for remote in self.registrar.client.list(policy.prefix)
+            if remote.doi.startswith(ours) and remote.doi not in known
+        ]
 
     def _mend(self, row: DoiRow, remote: RemoteDoi | None, ours: dict[str, object] | None) -> None:
         client = self.registrar.client

@@ -41,3 +41,18 @@ def test_drift_reported_and_mended(lab: DoiLab) -> None:
     assert mended[draft["doi"]]["publisher"] == theirs[draft["doi"]]["publisher"]
     assert mended[concept["doi"]]["state"] == "findable"
     assert_in_step(lab)
+
+
+def test_dois_unknown_to_us_are_reported_not_touched(lab: DoiLab) -> None:
+    lab.doi("reserve")
+    auth = ("DMLAKE.SANDBOX", "sandbox-password")
+    for doi in ("10.80000/dmlake.kcdc-html.stray", "10.80000/another-project.1"):
+        body = {"data": {"type": "dois", "attributes": {"doi": doi}}}
+        httpx.post(f"{lab.endpoint}/dois", json=body, auth=auth, timeout=30).raise_for_status()
+    for args in (("check",), ("check", "--fix")):
+        checked = lab.doi(*args, check=False)
+        assert checked.returncode == 1
+        assert "drift 10.80000/dmlake.kcdc-html.stray (unknown to dmlake)" in checked.stdout
+        assert "another-project" not in checked.stdout, "only our suffix scheme is ours"
+        assert "1 DOIs under our prefix and suffix scheme are unknown to this catalogue" in checked.stdout
+    assert "10.80000/dmlake.kcdc-html.stray" in lab.remote()
