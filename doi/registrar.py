@@ -77,6 +77,14 @@ def _source_of(record_id: str) -> str | None:
         return None
 
 
+def listed_versions(versions: Sequence[DoiRow], concept_state: str) -> list[str]:
+    """The version DOIs a concept lists (HasVersion): once the concept is public, only versions that are public
+    too (a findable concept must not point at drafts, which do not resolve); while it is a draft, every version."""
+    if concept_state in ("registered", "findable"):
+        return [v.doi for v in versions if v.intended in ("registered", "findable")]
+    return [v.doi for v in versions if v.intended != "deleted"]
+
+
 def concept_id(record: Record) -> str | None:
     """The native id of what a versioned record is a version of (GitLab: the project path), else None."""
     return record.is_version_of[0].value if record.is_version_of else None
@@ -214,7 +222,7 @@ class DoiRegistrar(FeedConsumer[DoiStore]):
                         newest,
                         row.doi,
                         self.policy.landing_page(newest.id),
-                        version_dois=[v.doi for v in versions if v.intended != "deleted"],
+                        version_dois=listed_versions(versions, target),
                     )
                 except InvalidMetadata as error:
                     self._fail(row, str(error))
@@ -339,7 +347,7 @@ class DoiChecker:
             newest = reg.feed.records([live[-1].key]).get(live[-1].key) if live else None
             if newest is None:
                 return None
-            dois = [v.doi for v in versions if v.intended != "deleted"]
+            dois = listed_versions(versions, row.confirmed or "draft")
             return record_attributes(newest, row.doi, reg.policy.landing_page(newest.id), version_dois=dois)
         record = reg.feed.records([row.key]).get(row.key)
         if record is None:

@@ -3,7 +3,7 @@ registered when tombstoned; DataCite's (the replica's) state equals ours after e
 
 from __future__ import annotations
 
-from doi_lab import PUBLIC_URL, DoiLab, assert_in_step, live_ids, resolves
+from doi_lab import PUBLIC_URL, DoiLab, assert_in_step, live_ids, resolves, status
 from lakes import edit
 
 from ontology.model import RECORD_ID_BASE
@@ -73,3 +73,24 @@ def test_drafts_publish_and_hide(lab: DoiLab) -> None:
     writes = [r for r in lab.requests() if r["method"] in ("POST", "PUT", "DELETE")]
     lab.doi("reserve")
     assert [r for r in lab.requests() if r["method"] in ("POST", "PUT", "DELETE")] == writes
+
+
+def test_a_public_concept_lists_only_public_versions(lab: DoiLab) -> None:
+    lab.doi("reserve")
+    rows = status(lab)
+    concept = next(r for r in rows if r["kind"] == "concept" and
+                   len([v for v in rows if v["doi"].startswith(r["doi"] + ".v")]) >= 2)  # fmt: skip
+    versions = sorted((r for r in rows if r["doi"].startswith(concept["doi"] + ".v")), key=lambda r: r["doi"])
+
+    def listed() -> set[str]:
+        relations = lab.remote()[concept["doi"]]["relatedIdentifiers"]
+        return {r["relatedIdentifier"] for r in relations if r["relationType"] == "HasVersion"}
+
+    assert listed() == {v["doi"] for v in versions}, "a draft concept lists every version"
+    lab.doi("publish", versions[0]["key"])
+    assert lab.remote()[concept["doi"]]["state"] == "findable"
+    assert listed() == {versions[0]["doi"]}, "a findable concept points at no draft"
+    lab.doi("publish", versions[1]["key"])
+    assert listed() == {versions[0]["doi"], versions[1]["doi"]}
+    assert_in_step(lab)
+    assert lab.doi("check").returncode == 0
