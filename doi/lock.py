@@ -15,6 +15,7 @@ from types import TracebackType
 
 from sqlalchemy import Engine, and_, delete, insert, select, update
 
+from harvester.runs import pid_alive
 from harvester.schema import leases
 
 LEASE = "doi"
@@ -33,16 +34,6 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class RegistrarLock:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -55,7 +46,7 @@ class RegistrarLock:
             conn.execute(delete(leases).where(and_(leases.c.name == LEASE, leases.c.expires_at < _now())))
             holder = conn.execute(select(leases).where(leases.c.name == LEASE)).first()
             if holder is not None:
-                if holder.host == self.host and (holder.pid == self.pid or not _alive(holder.pid)):
+                if holder.host == self.host and (holder.pid == self.pid or not pid_alive(holder.pid)):
                     conn.execute(delete(leases).where(leases.c.name == LEASE))
                 else:
                     raise RegistrarBusy(

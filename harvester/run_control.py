@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, and_, select, update
 
 from harvester.catalogue import now
+from harvester.runs import pid_alive
 from harvester.schema import leases, runs
 
 ABORTABLE = ("queued", "running")
@@ -80,7 +81,7 @@ def abort_run(engine: Engine, run_id: int, *, wait_seconds: float = 10.0, reason
             f"marked aborted; its process (pid {row.pid}) runs on {row.host}, which cannot be signalled from here: "
             "stop it there",
         )
-    if not _alive(row.pid):
+    if not pid_alive(row.pid):
         return AbortOutcome(run_id, row.source, False, True, f"marked aborted; its process (pid {row.pid}) was gone")
     try:
         os.kill(row.pid, signal.SIGINT)
@@ -98,9 +99,9 @@ def abort_run(engine: Engine, run_id: int, *, wait_seconds: float = 10.0, reason
     # A plain harvest ends with its run; a scheduler daemon goes on with its other runs and only lets this one go
     # (it releases the run's lock after committing the page in hand): either means the run has stopped.
     locked = _holds_lock(engine, run_id)  # runs started before locks existed hold none: wait for their process
-    while time.monotonic() < deadline and _alive(row.pid) and (_holds_lock(engine, run_id) or not locked):
+    while time.monotonic() < deadline and pid_alive(row.pid) and (_holds_lock(engine, run_id) or not locked):
         time.sleep(0.1)
-    if _alive(row.pid) and (_holds_lock(engine, run_id) or not locked):
+    if pid_alive(row.pid) and (_holds_lock(engine, run_id) or not locked):
         return AbortOutcome(
             run_id,
             row.source,
@@ -111,9 +112,9 @@ def abort_run(engine: Engine, run_id: int, *, wait_seconds: float = 10.0, reason
         )
     # a harvest process ends shortly after its run; a daemon does not
     settle = time.monotonic() + min(SETTLE_SECONDS, max(0.0, deadline - time.monotonic()))
-    while time.monotonic() < settle and _alive(row.pid):
+    while time.monotonic() < settle and pid_alive(row.pid):
         time.sleep(0.1)
-    if _alive(row.pid):
+    if pid_alive(row.pid):
         message = f"marked aborted; the run stopped (pid {row.pid} goes on with its other work)"
         return AbortOutcome(run_id, row.source, True, True, message)
     return AbortOutcome(run_id, row.source, True, True, f"marked aborted; pid {row.pid} interrupted and ended")
@@ -127,18 +128,3 @@ def _holds_lock(engine: Engine, run_id: int) -> bool:
     """Whether the run still holds a lock (its source's lease): it is running."""
     with engine.connect() as conn:
         return conn.execute(select(leases.c.name).where(leases.c.run_id == run_id)).first() is not None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # a zombie (ended, not yet reaped by its parent) is not running
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            return stat.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except OSError:
-        return True

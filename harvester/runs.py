@@ -87,7 +87,8 @@ class RunRow:
         return max(0.0, (end - self.queued_at).total_seconds())
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process of this host is running (a zombie is not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -153,7 +154,7 @@ class Runs:
         with self.engine.begin() as conn:
             for row in conn.execute(query):
                 same_host = row.host == self.host
-                gone = (same_host and (row.pid is None or not _pid_alive(row.pid))) or (
+                gone = (same_host and (row.pid is None or not pid_alive(row.pid))) or (
                     not same_host and row.heartbeat_at is not None and now() - _aware(row.heartbeat_at) > STALE_AFTER
                 )
                 if gone:
@@ -273,7 +274,7 @@ class Runs:
     def _lease_is_free(self, conn: Connection, holder: Any) -> bool:
         if _aware(holder.expires_at) < now():
             return True
-        if holder.host == self.host and not _pid_alive(holder.pid):
+        if holder.host == self.host and not pid_alive(holder.pid):
             return True
         if holder.run_id is not None:
             state = conn.execute(select(runs.c.state).where(runs.c.id == holder.run_id)).scalar()

@@ -47,7 +47,7 @@ from harvester.catalogue import now
 from harvester.config import ConfigError, Source, SourcesConfig
 from harvester.harvest import Harvester, StopRequest
 from harvester.mapping import Mapper
-from harvester.runs import LEASE_SECONDS, RunNotQueued, RunRow, Runs, SourceBusy, _aware, _pid_alive
+from harvester.runs import LEASE_SECONDS, RunNotQueued, RunRow, Runs, SourceBusy, _aware, pid_alive
 from harvester.schedules import Schedule, format_duration, parse_schedule
 from harvester.schema import leases, runs, schedules
 
@@ -161,7 +161,7 @@ def running_daemon(engine: Engine) -> DaemonInfo | None:
 
 
 def _lease_dead(row: Any) -> bool:
-    return _aware(row.expires_at) < now() or (row.host == socket.gethostname() and not _pid_alive(row.pid))
+    return _aware(row.expires_at) < now() or (row.host == socket.gethostname() and not pid_alive(row.pid))
 
 
 def _take_daemon_lease(engine: Engine) -> None:

@@ -35,7 +35,7 @@ from typing import Any, Literal
 import indexer.document_dates
 import indexer.query
 from indexer.document_dates import date_interval_fields
-from indexer.query import FIELDS
+from indexer.query import FIELDS, PROJECTABLE
 from ontology.model import Concept, IdentifierScheme, Quantity, Record
 from ontology.vocabulary import license_concept, lookup
 
@@ -124,21 +124,7 @@ SORT_LEVELS: dict[str, tuple[str, ...]] = {
 """For each sort of `indexer.query.SORTABLE` (except relevance): the document fields whose tuple is the sort value.
 Documents without the first field sort after all others, in both directions."""
 
-SUMMARY_KEYS = (
-    "title",
-    "source",
-    "experiments",
-    "issued",
-    "year",
-    "doi",
-    "resource_type",
-    "landing_page",
-    "file_count",
-    "size_bytes",
-    "description",
-    "cluster_id",
-    "records",
-)
+SUMMARY_KEYS = PROJECTABLE
 """The stored fields every hit carries, always all present (null when the record has no value). A hit is a cluster:
 `cluster_id` names it and `records` lists each record in it (the hit's own first) as a provenance instance —
 id, source, native id, DOI, version, issued date and landing page."""
