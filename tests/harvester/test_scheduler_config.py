@@ -54,7 +54,9 @@ def test_durations_read_back_as_written() -> None:
 
 
 def test_the_sources_file_carries_schedule_timeout_and_scheduler_settings() -> None:
-    text = SOURCE.format(schedule='"every 6h"', timeout='"2h"') + '[scheduler]\nmisfire_grace = "5m"\ncoalesce = false\n'
+    text = (
+        SOURCE.format(schedule='"every 6h"', timeout='"2h"') + '[scheduler]\nmisfire_grace = "5m"\ncoalesce = false\n'
+    )
     config = parse(text, "s.toml")
     source = config.sources["z"]
     assert (source.schedule, source.timeout_seconds) == ("every 6h", 7200.0)
@@ -74,7 +76,12 @@ def test_the_sources_file_carries_schedule_timeout_and_scheduler_settings() -> N
         ("15", '"2h"', "", "s.toml:4: sources.z.schedule: 15 is not a schedule: write it in quotes"),
         ('"every 1h"', "7200", "", "s.toml:5: sources.z.timeout: 7200: the run timeout is a duration"),
         ('"every 1h"', '"2 hours"', "", "s.toml:5: sources.z.timeout: '2 hours' is not a duration"),
-        ('"every 1h"', '"2h"', '[scheduler]\nmisfire = "1m"\n', "s.toml:7: scheduler.misfire: unknown key 'misfire'; did you mean 'misfire_grace'?"),
+        (
+            '"every 1h"',
+            '"2h"',
+            '[scheduler]\nmisfire = "1m"\n',
+            "s.toml:7: scheduler.misfire: unknown key 'misfire'; did you mean 'misfire_grace'?",
+        ),
         ('"every 1h"', '"2h"', "[scheduler]\nworkers = 0\n", "s.toml:7: scheduler.workers:"),
     ],
 )
