@@ -11,6 +11,7 @@ import pytest
 from connectors import registry
 from connectors.base import Limits, SourceSpec
 from connectors.http import POLITE_REQUESTS_PER_MINUTE, POLITE_REQUESTS_PER_MINUTE_BY_HOST, polite_limits
+from doi import policy as doi_policy
 from harvester.config import ConfigError, RateOrigin, Source, load, parse
 
 KINDS = sorted(registry())
@@ -96,15 +97,25 @@ def test_selecting_an_unknown_source_lists_configured_ones() -> None:
         config.select(["cern"])
 
 
-def test_every_sources_example_in_the_readme_is_a_valid_sources_file() -> None:
+def test_every_sources_example_in_the_readme_is_a_valid_sources_file(tmp_path: Path) -> None:
+    """Every TOML example of the README loads: sources files through the config loader, the DOI policy
+    (`HOME/doi.toml`, a `[doi]` table) through its own."""
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     examples = re.findall(r"```toml\n(.*?)```", readme, flags=re.S)
     assert len(examples) >= 2
     kinds: set[str] = set()
+    policies = 0
     for text in examples:
+        if text.lstrip().startswith("[doi]"):
+            policy_file = tmp_path / "doi.toml"
+            policy_file.write_text(text, encoding="utf-8")
+            assert doi_policy.load(policy_file).prefix
+            policies += 1
+            continue
         config = parse(text, "README.md", sorted(registry()))
         kinds |= {source.spec.kind for source in config.sources.values()}
     assert {"cernopendata", "oaipmh", "gitlab", "kcdc"} <= kinds
+    assert policies == 1
 
 
 # -- request rates: omitted means the polite default, "unlimited" must be written --------------------------------
