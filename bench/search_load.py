@@ -8,15 +8,22 @@
    and measures the harvester, not search. The catalogue stays empty; search reads only the index. With
    `--reuse` an index of the same size from an earlier run is used again.
 2. **Service.** `dmlake serve` (uvicorn, the real service) starts on 127.0.0.1 over that home.
-3. **Load.** 16 closed-loop clients (asyncio + httpx, one process: each sends its next request when the previous
-   answer has arrived) run for `--duration` seconds over a fixed mix of portal queries (`QUERIES`: words, field
-   syntax, energies with units, overlap filters, facets, histograms, projection, highlighting, sorts).
-   Recorded: requests, throughput, p50/p95/p99 latency, errors (any non-200 or transport error; must be 0).
-4. **Baseline.** In the same run, a bare tantivy loop: the same texts parsed once and searched (top 20) in a tight
-   loop on one thread — what the engine alone costs, without HTTP, the query model, facets or JSON.
+3. **Load.** 16 closed-loop clients run for `--duration` seconds (after `--warmup` seconds not counted) over a
+   fixed mix of portal queries (`QUERIES`: words, field syntax, energies with units, overlap filters, facets,
+   histograms, projection, highlighting, sorts); each client sends its next request when the previous answer has
+   arrived. The clients are one event loop in this process speaking HTTP/1.1 keep-alive by hand
+   (`RawHttpConnection`, about 0.1 ms of CPU per request): on two cores, clients that cost a millisecond each
+   (httpx) would take CPU from the service they measure. Recorded: requests, throughput, p50/p95/p99 latency,
+   errors (any non-200, a body that is no search answer, or a transport error; must be 0), latency and matches per
+   query, the CPU of the clients and of the service's process tree, and the load average around the measured
+   window. The mix repeats twelve queries, so facets are counted once and then served from the index's facet
+   cache (per index state); the hits and totals are searched on every request.
+4. **Baseline.** In the same run, a bare tantivy loop: the same texts parsed once and searched (top 20 and the
+   count) in a tight loop on one thread — what the engine alone costs, without HTTP, filters, facets or JSON.
 
-The machine's load average (before and after) is recorded: on a shared machine the absolute figures are pessimistic.
-Prints a table; writes `bench/results/search-load-<N>-<time>.json`. Never fails a test run.
+`--py-spy FILE` records the service with py-spy (the thread holding the GIL, raw stack counts) during the load.
+On a shared machine the absolute figures are pessimistic. Prints a table; writes
+`bench/results/search-load-<N>-<time>.json`. Never fails a test run.
 """
 
 from __future__ import annotations
@@ -172,10 +179,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_service(home: Path, port: int, workers: int, log: Path) -> subprocess.Popen[bytes]:
+def start_service(home: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "harvester.cli", "--home", str(home), "serve", "--port", str(port)]
-    if workers > 1:
-        command += ["--workers", str(workers)]
     with log.open("wb") as stderr:  # a file, not a pipe nobody reads: a chatty service must never block on it
         process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=stderr)
     deadline = time.monotonic() + 600
@@ -193,7 +198,7 @@ def start_service(home: Path, port: int, workers: int, log: Path) -> subprocess.
 
 
 def process_tree_cpu_seconds(root: int) -> float:
-    """User + system CPU seconds of a process and all its descendants (uvicorn workers), read from /proc."""
+    """User + system CPU seconds of a process and all its descendants, read from /proc."""
     ticks = os.sysconf("SC_CLK_TCK")
     parents: dict[int, int] = {}
     times: dict[int, float] = {}
@@ -256,7 +261,7 @@ class RawHttpConnection:
 
     async def _read_chunks(self) -> bytes:
         assert self._reader is not None
-        parts = []
+        parts: list[bytes] = []
         while True:
             size = int((await self._reader.readuntil(b"\r\n")).split(b";")[0], 16)
             if size == 0:
@@ -286,6 +291,7 @@ async def closed_loop(host: str, port: int, clients: int, duration: float) -> di
     requests = search_requests(host, port)
     latencies: list[float] = []
     by_query: list[list[float]] = [[] for _ in QUERIES]
+    matches: list[int | None] = [None for _ in QUERIES]
     errors: list[str] = []
     stop = time.perf_counter() + duration
 
@@ -301,6 +307,8 @@ async def closed_loop(host: str, port: int, clients: int, duration: float) -> di
                     status, body = await connection.get(requests[which])
                     if status != 200 or not body.startswith(b'{"total":'):
                         errors.append(f"{QUERIES[which]}: {status}: {body[:200]!r}")
+                    elif matches[which] is None:
+                        matches[which] = int(orjson.loads(body)["total"])
                 except (OSError, asyncio.IncompleteReadError, ValueError) as error:
                     errors.append(f"{QUERIES[which]}: {type(error).__name__}: {error}")
                     await connection.close()
@@ -331,6 +339,7 @@ async def closed_loop(host: str, port: int, clients: int, duration: float) -> di
         "per_query": [
             {
                 "query": QUERIES[i],
+                "matches": matches[i],
                 "requests": len(samples),
                 "p50_ms": round(percentile(samples, 0.50), 2),
                 "p95_ms": round(percentile(samples, 0.95), 2),
@@ -379,7 +388,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds of load before measuring (not counted)")
-    parser.add_argument("--workers", type=int, default=1, help="dmlake serve --workers")
     parser.add_argument("--bare-seconds", type=float, default=20.0)
     parser.add_argument("--home", type=Path, default=None, help="default: var/bench-search-<N>")
     parser.add_argument("--reuse", action="store_true", help="use the index of an earlier run in --home")
@@ -398,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
     port = free_port()
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    service = start_service(home, port, args.workers, RESULTS / f"search-load-{args.records}-{stamp}.serve.log")
+    service = start_service(home, port, RESULTS / f"search-load-{args.records}-{stamp}.serve.log")
     profiler: subprocess.Popen[bytes] | None = None
     try:
         if args.warmup > 0:
@@ -434,7 +442,6 @@ def main(argv: list[str] | None = None) -> int:
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in load_after],
         "records": args.records,
-        "workers": args.workers,
         "warmup_seconds": args.warmup,
         "index": built,
         "queries": QUERIES,
@@ -456,10 +463,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{'bare tantivy (1 thread)':28} {bare['queries']:>9,} {bare['throughput_qps']:>9,.1f} "
         f"{bare['p50_ms']:>8.3f} {bare['p95_ms']:>8.3f} {bare['p99_ms']:>8.3f} {'-':>7}"
     )
+    print(f"  {'p50 ms':>8} {'p95 ms':>8} {'matches':>9}  query")
     for row in load["per_query"]:
-        print(f"  {row['p50_ms']:>8.2f} {row['p95_ms']:>8.2f} ms  {urlencode(row['query'], doseq=True)}")
+        found = "" if row["matches"] is None else f"{row['matches']:,}"
+        print(f"  {row['p50_ms']:>8.2f} {row['p95_ms']:>8.2f} {found:>9}  {urlencode(row['query'], doseq=True)}")
     print(
-        f"records {args.records:,}; workers {args.workers}; service CPU {load['service_cpu_share']:.2f} cores "
+        f"records {args.records:,}; service CPU {load['service_cpu_share']:.2f} cores "
         f"({load['service_cpu_ms_per_request']:.2f} ms/request); client CPU {load['client_cpu_share']:.2f} cores "
         f"({load['client_cpu_us_per_request']:.0f} µs/request); load average before {load_before[0]:.1f}, "
         f"after {load_after[0]:.1f}"
