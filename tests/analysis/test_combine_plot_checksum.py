@@ -170,3 +170,46 @@ def test_cli_open_writes_netcdf_and_csv_and_plot_writes_a_png(harvested: Any, tm
     assert wrong.exit_code == 1 and "has no numeric column 'no_such'" in wrong.output
     missing = runner.invoke(app, [*home, "open", COSINE, "nothing.csv"])
     assert missing.exit_code == 1 and "has no file 'nothing.csv'" in missing.output
+
+
+@pytest.mark.parametrize(
+    ("name", "write"),
+    [
+        ("rates-classic.nc", lambda ds, path: ds.to_netcdf(path, format="NETCDF3_CLASSIC", engine="scipy")),
+        ("rates.nc4", lambda ds, path: ds.to_netcdf(path, engine="h5netcdf")),
+        ("rates.h5", lambda ds, path: _plain_hdf5(ds, path)),
+    ],
+)
+def test_netcdf_3_netcdf_4_and_plain_hdf5_files_open_with_provenance(
+    harvested: Any, tmp_path: Path, name: str, write: Any
+) -> None:
+    """The formats analysts meet besides tables, each through the xarray engine made for it (scipy for netCDF-3
+    classic, h5netcdf for netCDF-4 and HDF5), from a local replica whose checksum is verified."""
+    with Catalog(harvested.home) as catalog:
+        record = catalog.get(COSINE)
+    written = xr.Dataset({"rate": ("day", np.array([0.5, 0.75, 1.25]))}, coords={"day": np.array([1.0, 2.0, 3.0])})
+    path = tmp_path / name
+    write(written, path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    file = record.distributions[0].model_copy(
+        update={
+            "name": f"data/{name}",
+            "checksum": Checksum(algorithm="sha256", value=digest),
+            "replicas": [Replica(site="here", state="available", url=path.as_uri())],
+        }
+    )
+    cache = FileCache(tmp_path / "cache")
+    dataset = open_file(record.model_copy(update={"distributions": [file]}), f"data/{name}", cache)
+    cache.close()
+    variable = next(v for v in dataset.data_vars if dataset[v].size == 3)
+    assert dataset[variable].values.tolist() == [0.5, 0.75, 1.25]
+    assert dataset.attrs["source_record"] == record.id and dataset.attrs["source_url"] == path.as_uri()
+    assert digest in dataset.attrs["file_checksum"]
+
+
+def _plain_hdf5(dataset: xr.Dataset, path: Path) -> None:
+    """An HDF5 file as instruments write it: a bare dataset, no netCDF dimension scales."""
+    import h5py
+
+    with h5py.File(path, "w") as hdf:
+        hdf.create_dataset("rate", data=dataset["rate"].values)
