@@ -10,11 +10,13 @@
 
 from __future__ import annotations
 
+import bisect
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from indexer.query import FacetValue, Range
-from indexer.query_text import overlap_syntax
+from indexer.query_text import TOLERANCE, overlap_syntax
 
 YEAR_HISTOGRAM = "year_histogram"
 ENERGY_HISTOGRAM = "energy_histogram"
@@ -75,3 +77,32 @@ def energy_histogram(counts: Sequence[int]) -> list[FacetValue]:
         FacetValue(DECADES[i].label, int(counts[i]), DECADES[i].low, DECADES[i].high)
         for i in range(filled[0], filled[-1] + 1)
     ]
+
+
+@dataclass(frozen=True)
+class DecadeBounds:
+    """What a decade's `energy=LOW..HIGH` filter compares with, exactly: the bounds widened by `TOLERANCE` as the
+    grammar widens them (`indexer.query_text`), and the first value above the upper one (for ranges whose upper end
+    is exclusive, as aggregation ranges are)."""
+
+    low: float
+    high: float
+    above_high: float
+
+
+def decade_bounds() -> list[DecadeBounds]:
+    out = []
+    for decade in DECADES:
+        high = decade.high * (1 + TOLERANCE)
+        out.append(DecadeBounds(decade.low * (1 - TOLERANCE), high, math.nextafter(high, math.inf)))
+    return out
+
+
+def cut_points(values: Sequence[float]) -> list[float]:
+    """Sorted distinct cut points: the aggregation ranges are (-inf, c0), [c0, c1), …, [cN, inf)."""
+    return sorted(set(values))
+
+
+def bucket_of(cuts: Sequence[float], value: float) -> int:
+    """The index of the range [value, …) starts: values >= `value` are in ranges `bucket_of(...)` and above."""
+    return bisect.bisect_left(cuts, value) + 1

@@ -28,9 +28,10 @@ import statistics
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,17 @@ from indexer.document import (
     index_document,
 )
 from indexer.highlight import highlight, query_words
-from indexer.histograms import DECADES, ENERGY_HISTOGRAM, YEAR_BUCKETS, YEAR_HISTOGRAM, energy_histogram, year_histogram
+from indexer.histograms import (
+    DECADES,
+    ENERGY_HISTOGRAM,
+    YEAR_BUCKETS,
+    YEAR_HISTOGRAM,
+    bucket_of,
+    cut_points,
+    decade_bounds,
+    energy_histogram,
+    year_histogram,
+)
 from indexer.query import (
     FacetValue,
     Hit,
@@ -79,7 +90,7 @@ from indexer.tantivy_schema import build_schema, register_analyzers, to_tantivy
 from ontology.model import Record
 
 MARKER_FILE = "dmlake-index.json"
-_MINIMUM, _MAXIMUM = ENERGY_OVERLAP[0], ENERGY_OVERLAP[1]
+_MINIMUM, _MAXIMUM, _SQRT_S = ENERGY_OVERLAP
 _HALF_OPEN_INTERVALS = tuple(
     (f" OR ({syntax})", syntax) for syntax in (f"{_MAXIMUM}:* -{_MINIMUM}:*", f"{_MINIMUM}:* -{_MAXIMUM}:*")
 )
@@ -608,8 +619,61 @@ class TantivyIndex(SearchBackend):
         return facets
 
     def _energy_histogram(self, view: View, base: tantivy.Query) -> list[FacetValue]:
-        """One count per decade (tantivy has no filters aggregation), after one count of whether any hit has an
-        energy at all."""
+        """Counts per decade from one aggregation pass where every interval has both ends (and no merged cluster's
+        minimum lies above its maximum), else one count per decade (tantivy has no filters aggregation)."""
+        if all(
+            self._matches_nothing(view, syntax, partial(self._text_query, syntax)) for _, syntax in _HALF_OPEN_INTERVALS
+        ):
+            counts = self._decade_counts(view.searcher, base)
+            if counts is not None:
+                return energy_histogram(counts)
+        return self._energy_histogram_by_counting(view, base)
+
+    def _decade_counts(self, searcher: tantivy.Searcher, base: tantivy.Query) -> list[int] | None:
+        """Per decade, the hits whose interval [min, max] or √s meets it (what `energy=LOW..HIGH` finds), from one
+        aggregation of min, max and √s cut at the decades' bounds: |interval meets| + |√s inside| − |both|.
+
+        |interval meets| = the (min, max) pairs with min <= high and max >= low, from the joint ranges of min and max.
+        |both| needs the triple (√s, min, max), which tantivy aggregates slowly (every √s range holds a min × max
+        table); with √s × min and √s × max instead, the hits with √s inside whose interval misses the decade are
+        those with min > high plus those with max < low, as long as no hit has both (min > high >= low > max,
+        a minimum above the maximum). The joint table says whether any has; then this gives None (count instead).
+        Needs every interval to have both ends: a one-ended one is in no max or no min range."""
+        bounds = decade_bounds()
+        minimum_cuts = cut_points([b.above_high for b in bounds])
+        maximum_cuts = cut_points([b.low for b in bounds])
+        sqrt_s_cuts = cut_points([v for b in bounds for v in (b.low, b.above_high)])
+        minimum = {"range": {"field": _MINIMUM, "ranges": _ranges(minimum_cuts)}}
+        maximum = {"range": {"field": _MAXIMUM, "ranges": _ranges(maximum_cuts)}}
+        spec = {
+            "intervals": {**minimum, "aggs": {"max": maximum}},
+            "sqrt_s": {
+                "range": {"field": _SQRT_S, "ranges": _ranges(sqrt_s_cuts)},
+                "aggs": {"min": minimum, "max": maximum},
+            },
+        }
+        result = searcher.aggregate(base, spec)
+        joint = [
+            [int(b["doc_count"]) for b in _range_buckets(row.get("max", {}), maximum_cuts)]
+            for row in _range_buckets(result["intervals"], minimum_cuts)
+        ]
+        sqrt_s_ranges = _range_buckets(result["sqrt_s"], sqrt_s_cuts)
+        minima = [[int(b["doc_count"]) for b in _range_buckets(r.get("min", {}), minimum_cuts)] for r in sqrt_s_ranges]
+        maxima = [[int(b["doc_count"]) for b in _range_buckets(r.get("max", {}), maximum_cuts)] for r in sqrt_s_ranges]
+        counts = []
+        for decade in bounds:
+            below = bucket_of(minimum_cuts, decade.above_high)  # min ranges before `below`: min <= high
+            start = bucket_of(maximum_cuts, decade.low)  # max ranges from `start` on: max >= low
+            if any(joint[i][j] for i in range(below, len(joint)) for j in range(start)):
+                return None
+            meets = sum(joint[i][j] for i in range(below) for j in range(start, len(joint[i])))
+            inside = range(bucket_of(sqrt_s_cuts, decade.low), bucket_of(sqrt_s_cuts, decade.above_high))
+            with_sqrt_s = sum(int(sqrt_s_ranges[b]["doc_count"]) for b in inside)
+            both = sum(sum(minima[b][:below]) - sum(maxima[b][:start]) for b in inside)
+            counts.append(meets + with_sqrt_s - both)
+        return counts
+
+    def _energy_histogram_by_counting(self, view: View, base: tantivy.Query) -> list[FacetValue]:
         with_energy = self._text_query("(energy_min_gev:* OR energy_max_gev:* OR sqrt_s_gev:*)")
         searcher = view.searcher
         if count_hits(searcher, _and(base, with_energy)) == 0:
@@ -645,6 +709,21 @@ def _chunks(items: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mapp
             chunk = []
     if chunk:
         yield chunk
+
+
+def _ranges(cuts: Sequence[float]) -> list[dict[str, float]]:
+    """Aggregation ranges covering every value, cut at `cuts` (see `indexer.histograms.cut_points`)."""
+    ranges: list[dict[str, float]] = [{"to": cuts[0]}]
+    ranges.extend({"from": low, "to": high} for low, high in pairwise(cuts))
+    ranges.append({"from": cuts[-1]})
+    return ranges
+
+
+def _range_buckets(aggregation: Mapping[str, Any], cuts: Sequence[float]) -> list[dict[str, Any]]:
+    """A range aggregation's buckets in the order of `_ranges(cuts)` (found by their lower bound; a range nothing
+    fell into counts 0)."""
+    by_start: dict[float | None, dict[str, Any]] = {b.get("from"): b for b in aggregation.get("buckets", [])}
+    return [by_start.get(start, {"doc_count": 0}) for start in (None, *cuts)]
 
 
 def _lacking(field: str) -> tantivy.Query:
