@@ -63,6 +63,7 @@ class PlainSearchRoute(Route):
     def __init__(self, path: str, answer: SearchAnswer, documented: APIRoute) -> None:
         super().__init__(path, self._serve, methods=["GET"], include_in_schema=False)
         self.app = self._serve  # an ASGI callable (Route would wrap a function as request -> response)
+        self.methods = {"GET"}  # as the documented route: Starlette would add HEAD, which FastAPI's route refuses
         self._answer = answer
         self._documented = documented
 

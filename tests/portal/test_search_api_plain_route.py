@@ -118,3 +118,8 @@ def test_cross_origin_requests_get_the_cors_headers(client: TestClient) -> None:
     answer = client.get("/api/search", params={"q": "muon"}, headers={"Origin": "https://portal.example.org"})
     assert answer.status_code == 200 and answer.headers["access-control-allow-origin"] == "*"
     assert "ETag" in answer.headers["access-control-expose-headers"]
+
+
+def test_other_methods_are_refused_as_before(client: TestClient) -> None:
+    for method in ("HEAD", "POST", "DELETE"):
+        assert client.request(method, "/api/search", params={"q": "muon"}).status_code == 405
