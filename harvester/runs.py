@@ -18,6 +18,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -119,12 +120,23 @@ class _Keeper:
         self._thread.start()
 
     def _loop(self) -> None:
+        renewed = time.monotonic()
         while not self.done.wait(self.runs.renew_seconds):
             try:
                 alive = self.runs.renew(self.run_id, self.lease)
             except Exception as error:  # a busy or unreachable database: try again at the next beat
-                log.warning("run %d: could not renew its lock and heartbeat: %s", self.run_id, error)
-                continue
+                if time.monotonic() - renewed < self.runs.lease_seconds:
+                    log.warning("run %d: could not renew its lock and heartbeat: %s", self.run_id, error)
+                    continue
+                # The lease has expired by now and another process may take the source over: stop renewing (a
+                # scheduler stops the run; see `Runs.ended_elsewhere`).
+                log.error(
+                    "run %d: its lock could not be renewed for %.0f s (%s); another process may now take %s over",
+                    self.run_id, time.monotonic() - renewed, error, self.lease,
+                )  # fmt: skip
+                self.ended_elsewhere.set()
+                return
+            renewed = time.monotonic()
             if not alive:
                 self.ended_elsewhere.set()
                 return

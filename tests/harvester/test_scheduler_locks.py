@@ -171,3 +171,22 @@ def test_abort_of_a_daemons_run_returns_once_the_run_lets_its_lock_go(catalogue:
     finally:
         daemon.kill()
         daemon.wait()
+
+
+def test_a_keeper_that_cannot_renew_past_its_lease_gives_the_run_up(
+    catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unreachable database for longer than the lease: another process may take the source over, so the keeper
+    stops renewing and marks the run ended elsewhere (a scheduler then stops it) instead of retrying for ever."""
+    holder = Runs(catalogue.engine)
+    holder.renew_seconds, holder.lease_seconds = 0.05, 0.3
+    run_id = holder.start("demo", "full")
+
+    def unreachable(self: Runs, run_id: int, lease: str) -> bool:
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(Runs, "renew", unreachable)
+    keeper = holder._keepers[run_id]
+    keeper._thread.join(5)
+    assert not keeper._thread.is_alive()
+    assert holder.ended_elsewhere(run_id)
