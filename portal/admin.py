@@ -63,9 +63,12 @@ def require_token(authorization: Annotated[str | None, Header()] = None) -> None
 
 def admin_router(lake: Lake) -> APIRouter:
     """The admin API (token required) and `/metrics` (open, like any Prometheus target), as one router."""
+    from portal.admin_schedules import schedule_routes  # it needs `require_token` from this module
+
     router = APIRouter()
     router.include_router(metrics_router(lake.catalogue.engine))
     router.include_router(_admin_routes(lake))
+    router.include_router(schedule_routes(lake))
     return router
 
 

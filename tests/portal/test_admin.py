@@ -59,7 +59,9 @@ def test_every_admin_route_refuses_without_the_token(tmp_path: Path, monkeypatch
     app = create_app(lake)
     client = TestClient(app)
     routes = admin_routes(app)
-    assert len(routes) >= 11  # sources, runs, run, abort, errors, records, retry, remap, deletions, confirm, reject
+    # sources, runs, run, abort, errors, records, retry, remap, deletions, confirm, reject; schedules: list, set,
+    # clear, pause, resume, run-now
+    assert len(routes) >= 17
 
     monkeypatch.delenv(TOKEN_ENV, raising=False)
     for method, path in routes:  # no token configured: the admin API is off, and says how to turn it on
@@ -228,4 +230,32 @@ def test_near_misses_of_the_token_are_refused(tmp_path: Path, token: str) -> Non
     for given in (TOKEN[:-1], TOKEN + "x", TOKEN.upper(), "", " "):
         assert client.get("/admin/runs", headers={"Authorization": f"Bearer {given}"}).status_code == 401
     assert client.get("/admin/runs", headers={"Authorization": f"Bearer  {TOKEN} "}).status_code == 200
+    lake.close()
+
+
+def test_schedules_are_listed_set_paused_and_run_as_the_cli_does(tmp_path: Path, token: str) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "sources.toml").write_text(
+        '[sources.demo]\nkind = "zenodo"\nurl = "http://127.0.0.1:9"\nschedule = "every 6h"\n', encoding="utf-8"
+    )
+    lake = Lake.open(home)
+    client = admin_app(lake)
+    [entry] = client.get("/admin/schedules", headers=AUTH).json()["sources"]
+    assert (entry["source"], entry["schedule"], entry["origin"], entry["paused"]) == ("demo", "every 6h", "config", False)
+
+    done = client.put("/admin/schedules/demo", json={"schedule": "every 30m"}, headers=AUTH)
+    assert done.status_code == 200, done.text
+    assert (done.json()["schedule"]["schedule"], done.json()["schedule"]["origin"]) == ("every 30m", "set")
+    assert "scheduler run" in done.json()["applies"]  # no daemon: it applies when one starts
+    refused = client.put("/admin/schedules/demo", json={"schedule": "every 5 minutes"}, headers=AUTH)
+    assert refused.status_code == 400 and "schedule of demo" in refused.json()["detail"]
+    assert client.put("/admin/schedules/nope", json={"schedule": "every 1h"}, headers=AUTH).status_code == 404
+
+    assert client.post("/admin/schedules/demo/pause", headers=AUTH).json()["schedule"]["paused"] is True
+    assert client.post("/admin/schedules/demo/resume", headers=AUTH).json()["schedule"]["paused"] is False
+    requested = client.post("/admin/schedules/demo/run-now", headers=AUTH).json()["schedule"]
+    assert requested["run_now_requested"] is not None
+    cleared = client.delete("/admin/schedules/demo", headers=AUTH).json()["schedule"]
+    assert (cleared["schedule"], cleared["origin"]) == ("every 6h", "config")
     lake.close()
