@@ -25,6 +25,7 @@ from harvester import config as sources_config
 from harvester.catalogue import Catalogue, StoredRecord
 from harvester.harvest import Harvester
 from harvester.home import Home, resolve
+from harvester.replica_ledger import ReplicaLedger
 from harvester.schema import records as records_table
 from indexer.consumer import IndexConsumer, SearchIndexConsumer, member_entries
 from indexer.document import merge_members
@@ -179,6 +180,12 @@ class Lake:
         with self._graph_lock:
             self.update_graph()
             return self.graph.query(text)
+
+    # -- replicas --------------------------------------------------------------------------------------------
+    def replica_ledger(self) -> ReplicaLedger:
+        """What replication knows of each file's copies (written by `replication/`, read by everything that shows a
+        record)."""
+        return ReplicaLedger(self.catalogue.engine)
 
     # -- records ---------------------------------------------------------------------------------------------
     def live_sources(self) -> list[str]:

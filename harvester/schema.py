@@ -289,3 +289,18 @@ dois = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+file_replicas = Table(
+    "file_replicas",
+    metadata,
+    # What replication (replication/, Rucio) knows of each file's copies: one row per file of a record per site,
+    # written by `harvester.replica_ledger.ReplicaLedger.replace`. The primary key leads with the record id, so it is
+    # also the index by which a record's replicas are read.
+    Column("record_id", String(1000), primary_key=True),
+    Column("file_name", String(1000), primary_key=True),  # Distribution.name
+    Column("site", String(200), primary_key=True),  # the Rucio RSE
+    Column("state", String(20), nullable=False),  # ontology.model.Availability: online, on-tape, requested, replicating
+    Column("url", Text),  # where an analyst reads this copy
+    Column("checksum_verified", Boolean, nullable=False, default=False, server_default=false()),
+    Column("updated_at", DateTime(timezone=True), nullable=False),  # when state, url or verification last changed
+)
