@@ -2,11 +2,12 @@
 
     python -m bench.search_load --records 100000 --clients 16 --duration 60
 
-1. **Index.** N generated records (varied titles, descriptions, experiments, √s, energy intervals, dates, files) are
-   indexed straight into the embedded tantivy index of a fresh dmlake home (`Record` → `index_document` →
-   `TantivyIndex.index_documents`): a full harvest of 1M records through the sandbox takes about half an hour here
-   and measures the harvester, not search. The catalogue stays empty; search reads only the index. With
-   `--reuse` an index of the same size from an earlier run is used again.
+1. **Index.** N generated records (`sandbox.generated_records`, the index tests' records: varied titles,
+   descriptions, experiments, √s, energy intervals, dates, files) are indexed straight into the embedded tantivy
+   index of a fresh dmlake home (`Record` → `index_document` → `TantivyIndex.index_documents`): a full harvest of
+   1M records through the sandbox takes about half an hour here and measures the harvester, not search. The
+   catalogue stays empty; search reads only the index. With `--reuse` an index of the same size and the same
+   generated records from an earlier run is used again.
 2. **Service.** `dmlake serve` (uvicorn, the real service) starts on 127.0.0.1 over that home.
 3. **Load.** 16 closed-loop clients run for `--duration` seconds (after `--warmup` seconds not counted) over a
    fixed mix of portal queries (`QUERIES`: words, field syntax, energies with units, overlap filters, facets,
@@ -33,12 +34,10 @@ import asyncio
 import contextlib
 import os
 import platform
-import random
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -46,9 +45,13 @@ from urllib.parse import urlencode
 import httpx
 import orjson
 
+from sandbox.generated_records import generated_records
+
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
 TARGET_P95_MS = 100.0
+# Written next to a built index: --reuse takes only an index of these records (not one of an earlier generator).
+GENERATOR = "sandbox.generated_records/1"
 
 QUERIES: list[dict[str, Any]] = [
     {"q": "muon"},
@@ -64,85 +67,6 @@ QUERIES: list[dict[str, Any]] = [
     {"q": "messenger:neutrino OR messenger:photon", "facet": ["technique"]},
     {"q": '"open data" date:>=2016', "size": "50"},
 ]
-
-EXPERIMENTS = ("CMS", "ATLAS", "ALICE", "LHCb", "XENON", "IceCube", "KASCADE", "CRESST", "LIGO", "Fermi-LAT")
-MESSENGERS = ("collider", "neutrino", "photon", "charged cosmic ray", "dark-matter direct detection")
-TITLES = ("Measurement of the inclusive cross section", "Search for dark matter", "Open data release",
-          "Muon spectrum", "Neutrino oscillation parameters", "Jet energy scale", "Higgs boson couplings",
-          "Cosmic-ray energy spectrum", "Limits on WIMP-nucleon scattering", "Dimuon events")  # fmt: skip
-ENDINGS = ("", "in pp collisions", "at 13 TeV", "with the full Run 2 data set", "in PbPb collisions at 5.02 TeV")
-WORDS = ("detector", "calibration", "trigger", "simulation", "efficiency", "background", "luminosity", "systematic",
-         "uncertainty", "events", "selection", "analysis", "reconstruction", "photon", "electron", "tau")  # fmt: skip
-ENERGIES = ((13.0, "TeV"), (7.0, "TeV"), (8.0, "TeV"), (900.0, "GeV"), (5.02, "TeV"), (91.2, "GeV"))
-
-
-def generated_records(count: int, seed: int = 1) -> Iterator[Any]:
-    """`count` varied records (the same for the same seed)."""
-    from ontology.model import (
-        Availability,
-        Collision,
-        Distribution,
-        EnergyRange,
-        Identifier,
-        IdentifierScheme,
-        Provenance,
-        Quantity,
-        Record,
-        TemporalCoverage,
-        record_id,
-    )
-    from ontology.vocabulary import concept, license_concept
-
-    rng = random.Random(seed)
-    sources = ("cernopendata", "zenodo", "hepdata", "kcdc", "gitlab")
-    experiments = {name: concept("experiment", name) for name in EXPERIMENTS}
-    messengers = {name: concept("messenger", name) for name in MESSENGERS}
-    collisions = {name: concept("collision-type", name) for name in ("pp", "PbPb", "e+e-")}
-    licences = [license_concept(name) for name in ("CC0-1.0", "CC-BY-4.0", "MIT")]
-    provenances = {s: Provenance(source=s, source_kind=s, raw_sha256="0" * 64, mapping_version="1") for s in sources}
-    for i in range(count):
-        source = sources[i % len(sources)]
-        experiment = rng.choice(EXPERIMENTS)
-        year = rng.randint(1995, 2025)
-        collision = None
-        if rng.random() < 0.5:
-            value, unit = rng.choice(ENERGIES)
-            collision = Collision(
-                type=collisions[rng.choice(list(collisions))], sqrt_s=Quantity(value=value, unit=unit)
-            )
-        energy_range = None
-        if rng.random() < 0.25:
-            low = rng.choice([0.001, 0.1, 1.0, 10.0, 1000.0])
-            energy_range = EnergyRange(min=low, max=low * rng.choice([10, 100, 1000]), unit=rng.choice(["GeV", "keV"]))
-        coverage = TemporalCoverage(start=str(year - 1), end=str(year)) if rng.random() < 0.4 else None
-        words = " ".join(rng.sample(WORDS, 6))
-        yield Record(
-            id=record_id(source, str(i)),
-            source=source,
-            native_id=str(i),
-            title=f"{rng.choice(TITLES)} {rng.choice(ENDINGS)}".strip(),
-            description=f"Data of the {experiment} experiment recorded in {year}: {words}.",
-            experiments=[experiments[experiment]],
-            messengers=[messengers[rng.choice(MESSENGERS)]],
-            keywords=rng.sample(("dark matter", "Higgs boson", "muon", "jets", "WIMP", "cosmic rays"), 2),
-            license=rng.choice(licences),
-            issued=f"{year}-{rng.randint(1, 12):02d}",
-            collision=collision,
-            energy_range=energy_range,
-            temporal_coverage=coverage,
-            distributions=[
-                Distribution(
-                    name=f"file{j}.root",
-                    url=f"https://example.org/{i}/file{j}.root",
-                    size_bytes=rng.randint(1, 10**9),
-                    format=rng.choice(("root", "csv", "hdf5")),
-                    availability=Availability.ONLINE,
-                )
-                for j in range(rng.randint(0, 2))
-            ],
-            identifiers=[Identifier(scheme=IdentifierScheme.DOI, value=f"10.5281/zenodo.{i}")] if i % 3 == 0 else [],
-            provenance=provenances[source],
-        )
 
 
 def build_index(home: Path, records: int) -> dict[str, Any]:
@@ -169,7 +93,9 @@ def build_index(home: Path, records: int) -> dict[str, Any]:
     index.commit()
     index.close()
     seconds = time.perf_counter() - started
-    (home / "bench-index.json").write_bytes(orjson.dumps({"records": records, "seconds": seconds}))
+    (home / "bench-index.json").write_bytes(
+        orjson.dumps({"records": records, "generator": GENERATOR, "seconds": seconds})
+    )
     return {"records": done, "seconds": round(seconds, 1), "documents_per_second": round(done / seconds)}
 
 
@@ -396,7 +322,12 @@ def main(argv: list[str] | None = None) -> int:
     home = args.home or REPO / "var" / f"bench-search-{args.records}"
     built: dict[str, Any] = {"reused": True}
     marker = home / "bench-index.json"
-    if not (args.reuse and marker.exists() and orjson.loads(marker.read_bytes()).get("records") == args.records):
+    if not (
+        args.reuse
+        and marker.exists()
+        and orjson.loads(marker.read_bytes()).get("records") == args.records
+        and orjson.loads(marker.read_bytes()).get("generator") == GENERATOR
+    ):
         if home.exists():
             import shutil
 

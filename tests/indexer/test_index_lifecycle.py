@@ -135,12 +135,13 @@ def test_a_writer_in_another_process_is_seen(tmp_path: Path, record_factory: Cal
     reader = TantivyIndex(tmp_path / "index")
     assert reader.count() == 5
     script = (
-        "import sys; sys.path.insert(0, sys.argv[2])\n"
-        "from conftest import generate\n"
+        "import sys\n"
+        "from sandbox.generated_records import generated_records\n"
         "from indexer.tantivy_backend import TantivyIndex\n"
-        "index = TantivyIndex(sys.argv[1]); index.index(generate(7, start=1000)); index.commit(); index.close()\n"
+        "index = TantivyIndex(sys.argv[1])\n"
+        "index.index(generated_records(7, start=1000)); index.commit(); index.close()\n"
     )
-    subprocess.run([sys.executable, "-c", script, str(tmp_path / "index"), str(Path(__file__).parent)], check=True)
+    subprocess.run([sys.executable, "-c", script, str(tmp_path / "index")], check=True)
     deadline = time.monotonic() + 10
     while reader.count() != 12 and time.monotonic() < deadline:
         time.sleep(0.05)

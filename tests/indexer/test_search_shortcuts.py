@@ -16,6 +16,7 @@ from indexer.query_text import overlap_filter_syntax, search_text
 from indexer.tantivy_backend import TantivyIndex, View, _lacking
 from indexer.tantivy_paging import count_hits
 from ontology.model import EnergyRange, Record
+from sandbox.generated_records import generated_records
 
 QUERIES: list[dict[str, Any]] = [
     {"text": "muon", "size": 15},
@@ -219,8 +220,6 @@ def test_the_energy_histogram_of_one_aggregation_is_the_counted_one(
 
 def test_exact_decade_bounds_and_values_on_them(tmp_path_factory: pytest.TempPathFactory) -> None:
     """√s and interval ends exactly on decade bounds count in both decades they touch, as the filters do."""
-    from bench.search_load import generated_records
-
     records = [
         r.model_copy(update={"energy_range": EnergyRange(min=10.0 ** (n % 7 - 3), max=10.0 ** (n % 7), unit="GeV")})
         if n % 3 == 0
@@ -242,8 +241,6 @@ def test_exact_decade_bounds_and_values_on_them(tmp_path_factory: pytest.TempPat
 def test_a_minimum_above_the_maximum_is_counted_the_long_way(tmp_path_factory: pytest.TempPathFactory) -> None:
     """A merged cluster can take its minimum from one member and its maximum from another; the aggregation's
     arithmetic assumes min <= max, so such an index is counted per decade."""
-    from bench.search_load import generated_records
-
     documents = [index_document(r) for r in generated_records(200, seed=4)]
     for document in documents[:5]:
         document["energy_min_gev"], document["energy_max_gev"] = 5000.0, 2.0

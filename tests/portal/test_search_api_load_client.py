@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 import uvicorn
 
-from bench.search_load import QUERIES, RawHttpConnection, closed_loop, free_port, generated_records
+from bench.search_load import QUERIES, RawHttpConnection, closed_loop, free_port
 from dmlake.lake import Lake
 from indexer.query import Query
 from portal.app import create_app
+from sandbox.generated_records import generated_records
 
 
 @pytest.fixture(scope="module")

@@ -11,11 +11,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 import portal.search_route
-from bench.search_load import QUERIES, generated_records
+from bench.search_load import QUERIES
 from dmlake.lake import Lake
 from indexer.query import Query
 from portal.app import create_app
 from portal.search_route import PlainSearchRoute, plain_search_arguments
+from sandbox.generated_records import generated_records
 
 REQUESTS: list[dict[str, Any] | list[tuple[str, str]]] = [
     *QUERIES,
