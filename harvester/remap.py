@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import groupby
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, select
+from sqlalchemy import ColumnElement, Select, and_, select
 
 from connectors.base import Connector, RawRecord
 from harvester import codec
@@ -235,114 +235,116 @@ class Remapper:
     # -- payloads from the raw store -------------------------------------------------------------------------
     def _live_payloads(self, source: str, report: RemapReport) -> Iterator[list[_Stored]]:
         """Every live record of the source that is not quarantined, with its own payload, in id order."""
-        last = ""
-        while True:
-            query = (
-                select(
-                    records.c.id,
-                    records.c.native_id,
-                    records.c.data,
-                    records.c.raw_sha256,
-                    records.c.source_url,
-                    records.c.source_updated,
-                    records.c.validators,
-                    records.c.updated_at,
-                    raw_payloads.c.data.label("payload"),
-                    raw_payloads.c.media_type,
-                )
-                .select_from(
-                    records.outerjoin(raw_payloads, raw_payloads.c.sha256 == records.c.raw_sha256).outerjoin(
-                        quarantine,
-                        and_(quarantine.c.source == records.c.source, quarantine.c.native_id == records.c.native_id),
-                    )
-                )
-                .where(
-                    and_(
-                        records.c.source == source,
-                        records.c.tombstone.is_(None),
-                        records.c.id > last,
-                        quarantine.c.id.is_(None),
-                    )
-                )
-                .order_by(records.c.id)
-                .limit(self.batch_size)
+        query = (
+            select(
+                records.c.id,
+                records.c.native_id,
+                records.c.data,
+                records.c.raw_sha256,
+                records.c.source_url,
+                records.c.source_updated,
+                records.c.validators,
+                records.c.updated_at,
+                raw_payloads.c.data.label("payload"),
+                raw_payloads.c.media_type,
             )
-            with self.catalogue.engine.connect() as conn:
-                rows = list(conn.execute(query))
-            if not rows:
-                return
-            last = rows[-1].id
-            batch = []
-            for row in rows:
-                if row.payload is None:
-                    report.skipped.append(Skipped(row.native_id, _missing_payload(source, row.raw_sha256)))
-                    continue
-                raw = RawRecord(
-                    native_id=row.native_id,
-                    payload=codec.decompress(row.payload),
-                    media_type=row.media_type,
-                    url=row.source_url or "",
-                    source_updated=row.source_updated,
-                    validators=orjson.loads(row.validators) if row.validators else None,
+            .select_from(
+                records.outerjoin(raw_payloads, raw_payloads.c.sha256 == records.c.raw_sha256).outerjoin(
+                    quarantine,
+                    and_(quarantine.c.source == records.c.source, quarantine.c.native_id == records.c.native_id),
                 )
-                batch.append(_Stored(raw, _retrieved_at(row.data) or _aware(row.updated_at)))
-            if batch:
-                yield batch
+            )
+            .where(records.c.source == source, records.c.tombstone.is_(None), quarantine.c.id.is_(None))
+        )
+
+        def why_skipped(row: Any) -> str | None:
+            return _missing_payload(source, row.raw_sha256) if row.payload is None else None
+
+        def stored(row: Any) -> _Stored:
+            raw = RawRecord(
+                native_id=row.native_id,
+                payload=codec.decompress(row.payload),
+                media_type=row.media_type,
+                url=row.source_url or "",
+                source_updated=row.source_updated,
+                validators=orjson.loads(row.validators) if row.validators else None,
+            )
+            return _Stored(raw, _retrieved_at(row.data) or _aware(row.updated_at))
+
+        return self._stored_batches(query, records.c.id, "", report, why_skipped, stored)
 
     def _quarantined_payloads(
         self, source: str, report: RemapReport, field: str | None, error_class: str | None
     ) -> Iterator[list[_Stored]]:
         """The source's quarantined records (narrowed to a field and error class if given), in quarantine order."""
-        last = 0
         conditions = [quarantine.c.source == source]
         if field is not None:
             conditions.append(quarantine.c.field == field)
         if error_class is not None:
             conditions.append(quarantine.c.error_class == error_class)
-        while True:
-            query = (
-                select(
-                    quarantine.c.id,
-                    quarantine.c.native_id,
-                    quarantine.c.raw_sha256,
-                    quarantine.c.source_url,
-                    quarantine.c.source_updated,
-                    quarantine.c.last_seen,
-                    raw_payloads.c.data.label("payload"),
-                    raw_payloads.c.media_type,
-                    records.c.source_url.label("record_url"),
-                    records.c.tombstone,
-                    records.c.tombstoned_at,
-                )
-                .select_from(
-                    quarantine.outerjoin(raw_payloads, raw_payloads.c.sha256 == quarantine.c.raw_sha256).outerjoin(
-                        records,
-                        and_(records.c.source == quarantine.c.source, records.c.native_id == quarantine.c.native_id),
-                    )
-                )
-                .where(and_(*conditions, quarantine.c.id > last))
-                .order_by(quarantine.c.id)
-                .limit(self.batch_size)
+        query = (
+            select(
+                quarantine.c.id,
+                quarantine.c.native_id,
+                quarantine.c.raw_sha256,
+                quarantine.c.source_url,
+                quarantine.c.source_updated,
+                quarantine.c.last_seen,
+                raw_payloads.c.data.label("payload"),
+                raw_payloads.c.media_type,
+                records.c.source_url.label("record_url"),
+                records.c.tombstone,
+                records.c.tombstoned_at,
             )
+            .select_from(
+                quarantine.outerjoin(raw_payloads, raw_payloads.c.sha256 == quarantine.c.raw_sha256).outerjoin(
+                    records,
+                    and_(records.c.source == quarantine.c.source, records.c.native_id == quarantine.c.native_id),
+                )
+            )
+            .where(*conditions)
+        )
+
+        def stored(row: Any) -> _Stored:
+            raw = RawRecord(
+                native_id=row.native_id,
+                payload=codec.decompress(row.payload),
+                media_type=row.media_type,
+                url=row.source_url or row.record_url,
+                source_updated=row.source_updated,
+            )
+            return _Stored(raw, _aware(row.last_seen))
+
+        return self._stored_batches(
+            query, quarantine.c.id, 0, report, lambda row: _why_not_retried(source, row), stored
+        )
+
+    def _stored_batches(
+        self,
+        query: Select[Any],
+        key: ColumnElement[Any],
+        first: object,
+        report: RemapReport,
+        why_skipped: Callable[[Any], str | None],
+        stored: Callable[[Any], _Stored],
+    ) -> Iterator[list[_Stored]]:
+        """The rows of `query` in `key` order, `batch_size` per transaction, each batch read after the last key of
+        the one before (a keyset: records committed by the batch before do not move the next one). A row
+        `why_skipped` names a reason for goes to the report's skipped; the others become `stored(row)`."""
+        last = first
+        while True:
             with self.catalogue.engine.connect() as conn:
-                rows = list(conn.execute(query))
+                rows = list(conn.execute(query.where(key > last).order_by(key).limit(self.batch_size)))
             if not rows:
                 return
-            last = rows[-1].id
+            last = rows[-1]._mapping[key]
             batch = []
             for row in rows:
-                reason = _why_not_retried(source, row)
+                reason = why_skipped(row)
                 if reason is not None:
                     report.skipped.append(Skipped(row.native_id, reason))
-                    continue
-                raw = RawRecord(
-                    native_id=row.native_id,
-                    payload=codec.decompress(row.payload),
-                    media_type=row.media_type,
-                    url=row.source_url or row.record_url,
-                    source_updated=row.source_updated,
-                )
-                batch.append(_Stored(raw, _aware(row.last_seen)))
+                else:
+                    batch.append(stored(row))
             if batch:
                 yield batch
 

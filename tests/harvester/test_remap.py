@@ -249,3 +249,28 @@ def test_unknown_source_or_kind_is_explained(catalogue: Catalogue) -> None:
     harvest(catalogue, FakeConnector, FakeStore(3))
     with Remapper(catalogue, {"other": FixedConnector}) as remapper, pytest.raises(RemapError, match="kind 'fake'"):
         remapper.remap("demo")
+
+
+def test_remap_skips_a_record_whose_payload_is_gone_and_maps_the_rest_batch_by_batch(catalogue: Catalogue) -> None:
+    from sqlalchemy import delete, select
+
+    from harvester.schema import raw_payloads, records
+
+    store = FakeStore(11)
+    for i in (2, 9):
+        store.items[f"r{i:05d}"]["title"] = f"special record {i}"
+    harvest(catalogue, FakeConnector, store)
+    with catalogue.engine.begin() as conn:
+        sha = conn.execute(select(records.c.raw_sha256).where(records.c.native_id == "r00005")).scalar_one()
+        conn.execute(delete(raw_payloads).where(raw_payloads.c.sha256 == sha))
+
+    with Remapper(catalogue, {"fake": TitleCaseConnector}, batch_size=3) as remapper:
+        report = remapper.remap("demo")
+    # 11 rows read 3 at a time: 4 batches of rows, the one without a payload skipped, not mapped
+    assert (report.attempted, report.batches, report.counts.updated, report.counts.unchanged) == (10, 4, 2, 8)
+    [skipped] = report.skipped
+    assert skipped.native_id == "r00005"
+    assert sha in skipped.reason and "dmlake harvest demo --full" in skipped.reason
+    assert report.state == "succeeded" and "1 records skipped" in (report.message or "")
+    kept = catalogue.find("demo", "r00005")
+    assert kept is not None and kept.record.provenance.mapping_version != "2"
