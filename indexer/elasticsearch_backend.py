@@ -43,6 +43,7 @@ from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, NotFoundError
 
+from indexer.disjunctive import search_disjunctive
 from indexer.document import ID_FIELD, SCHEMA_VERSION, SUMMARY_FIELD, index_document
 from indexer.elasticsearch_bulk import (
     BulkSettings,
@@ -288,6 +289,8 @@ class ElasticsearchIndex(SearchBackend):
         )
 
     def search(self, query: Query) -> SearchResult:
+        if query.disjunctive:
+            return search_disjunctive(self.search, query)
         sort = query.effective_sort
         print_ = fingerprint(query, sort)
         state = self._cursor_state(query, sort, print_)

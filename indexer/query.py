@@ -11,7 +11,8 @@ coverage or else its issued date, meets the range; several of one kind are OR-ed
 Facets: keyword field names and `year`, and the histograms `year_histogram` and `energy_histogram`
 (`indexer.histograms`). Sort: `relevance` (the default with text), a field name for ascending, `-field` for
 descending (`-issued` is the default without text). `fields` projects each hit's summary onto some of its keys;
-`highlight` adds the matched fragments of the title and description (`indexer.highlight`).
+`highlight` adds the matched fragments of the title and description (`indexer.highlight`); `disjunctive` counts each
+facet without the filters on its own field (`indexer.disjunctive`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ FIELDS: dict[str, FieldKind] = {
     "file_format": "keyword",
     "license": "keyword",
     "availability": "keyword",
+    "site": "keyword",
     "source": "keyword",
     "collision_type": "keyword",
     "target": "keyword",
@@ -120,6 +122,9 @@ class Query:
     fields: tuple[str, ...] | None = None
     """The summary fields each hit returns (None: all of them)."""
     highlight: bool = False
+    disjunctive: bool = False
+    """Count each facet without the query's own filters on that facet's field (`indexer.disjunctive`), so the
+    other values of a filtered field stay visible with the counts they would add."""
 
     @property
     def effective_sort(self) -> str:
@@ -139,6 +144,7 @@ class Query:
         facet_size: int = 50,
         fields: Iterable[str] | None = None,
         highlight: bool = False,
+        disjunctive: bool = False,
     ) -> Query:
         """Build a query from the strings of the CLI or the API; raises `QueryError` naming what is wrong."""
         from indexer.query_text import parse_overlap_filter, rewrite_text, sqrt_s_range
@@ -214,6 +220,7 @@ class Query:
             overlaps=tuple(sorted((k, tuple(v)) for k, v in overlaps.items())),
             fields=_projection(fields),
             highlight=highlight,
+            disjunctive=disjunctive,
         )
 
     def with_cursor(self, cursor: str | None) -> Query:

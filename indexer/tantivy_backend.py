@@ -38,6 +38,7 @@ from typing import Any
 import orjson
 import tantivy
 
+from indexer.disjunctive import search_disjunctive
 from indexer.document import (
     ID_FIELD,
     SCHEMA_VERSION,
@@ -264,6 +265,8 @@ class TantivyIndex(SearchBackend):
         return int(self._pinned_searcher()[0].num_docs)
 
     def search(self, query: Query) -> SearchResult:
+        if query.disjunctive:
+            return search_disjunctive(self.search, query)
         sort = query.effective_sort
         fingerprint = _fingerprint(query, sort)
         state = self._cursor_state(query, sort, fingerprint)
