@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from harvester.harvest import Progress as HarvestProgress
     from harvester.harvest import SourceReport
     from harvester.notify import Notifier
+    from sandbox.control import DoiSetup
 
 app = typer.Typer(
     name="dmlake",
@@ -635,9 +636,12 @@ def sandbox_up(
     sources_out: Annotated[
         Path | None, typer.Option("--sources-out", help="Write a sources file naming the replicas.")
     ] = None,
+    datacite: Annotated[
+        bool, typer.Option("--datacite/--no-datacite", help="Serve the DataCite replica and point doi.toml at it.")
+    ] = True,
 ) -> None:
-    """Start replicas of the portal APIs on 127.0.0.1 (ephemeral ports)."""
-    from sandbox.control import SandboxError, up
+    """Start replicas of the portal APIs on 127.0.0.1 (ephemeral ports), and of DataCite's REST API for DOIs."""
+    from sandbox.control import SandboxError, point_doi_policy, up
 
     if corpus is not None and generate is not None:
         raise fail("give --corpus DIR or --generate N, not both", code=2)
@@ -654,21 +658,43 @@ def sandbox_up(
             seed=seed,
             kinds=[k for k in kinds.split(",") if k] or None,
             sources_out=target.resolve(),
+            services=["datacite"] if datacite else None,
         )
     except SandboxError as error:
         raise fail(str(error)) from None
     for name, info in started["sources"].items():
         out.print(f"{name:<14} {info['kind']:<14} {info['url']}")
     out.print(f"sources file: {target.resolve()} (pid {started['pid']}); stop with `dmlake sandbox down`")
+    if "datacite" in started.get("services", {}):
+        _sandbox_datacite(point_doi_policy(home.path, started["services"]["datacite"]["url"]), target.resolve())
+
+
+def _sandbox_datacite(setup: DoiSetup, sources_file: Path) -> None:
+    """Say where the DataCite replica is and how the DOI commands reach it; note it in the sources file too."""
+    how = "" if setup.is_home_policy else f" --config {setup.policy}"
+    note = [
+        f"datacite replica (DOIs, not a source): {setup.endpoint}  prefix 10.80000, test account {setup.username}",
+        f"DOI policy for it: {setup.policy} (credentials in {setup.secrets}; DATACITE_USERNAME/_PASSWORD win)",
+        f"try: dmlake doi reserve{how} · dmlake doi publish --source dmdc{how} · dmlake doi check{how}",
+    ]
+    if not setup.is_home_policy:
+        note.insert(2, "(the home's own doi.toml is left alone)")
+    for line in note:
+        out.print(line, markup=False, highlight=False)
+    with sources_file.open("a", encoding="utf-8") as handle:
+        handle.write("\n".join(f"# {line}" for line in note) + "\n")
 
 
 @sandbox_app.command("down")
 def sandbox_down() -> None:
-    """Stop the replicas."""
-    from sandbox.control import down
+    """Stop the replicas (and remove the DOI policy `up` wrote for the DataCite replica)."""
+    from sandbox.control import down, remove_doi_policy
 
-    pid = down(lake().home.sandbox_state)
+    home = lake().home
+    pid = down(home.sandbox_state)
     out.print("no sandbox was running" if pid is None else f"sandbox (pid {pid}) stopped")
+    for path in remove_doi_policy(home.path):
+        out.print(f"removed {path}")
 
 
 @sandbox_app.command("status")
@@ -680,7 +706,7 @@ def sandbox_status() -> None:
     if running is None:
         out.print("no sandbox is running")
         return
-    for name, info in running["sources"].items():
+    for name, info in [*running["sources"].items(), *running.get("services", {}).items()]:
         out.print(f"{name:<14} {info['kind']:<14} {info['url']}")
 
 

@@ -1,4 +1,5 @@
-"""Local replicas of the portal APIs (and, later, DataCite), fed by corpus records or generated ones.
+"""Local replicas of the portal APIs, fed by corpus records or generated ones, and of the services dmlake writes to
+(DataCite).
 
 Used by the demo, the tests and the benchmarks; never by production harvests.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sandbox.replica import Replica
-from sandbox.replicas import REPLICA_CLASSES, replica_class
+from sandbox.replicas import REPLICA_CLASSES, SERVICE_CLASSES, replica_class
 from sandbox.server import RunningSandbox, sources_toml, start
 
 
@@ -30,4 +31,12 @@ def build_replicas(
     return replicas
 
 
-__all__ = ["Replica", "RunningSandbox", "build_replicas", "sources_toml", "start"]
+def build_services(names: list[str]) -> dict[str, Replica]:
+    """Replicas of services by name (= kind), e.g. `datacite`: empty at first, they hold what dmlake sends them."""
+    unknown = sorted(set(names) - set(SERVICE_CLASSES))
+    if unknown:
+        raise ValueError(f"no sandbox service {', '.join(map(repr, unknown))}; known: {', '.join(SERVICE_CLASSES)}")
+    return {name: replica_class(name).generated(0) for name in names}
+
+
+__all__ = ["Replica", "RunningSandbox", "build_replicas", "build_services", "sources_toml", "start"]

@@ -1,4 +1,5 @@
-"""`python -m sandbox --state FILE [--corpus DIR | --generate N] [--sources-out FILE]`: the sandbox daemon.
+"""`python -m sandbox --state FILE [--corpus DIR | --generate N] [--services datacite] [--sources-out FILE]`: the
+sandbox daemon.
 
 Started detached by `dmlake sandbox up`; serves the replicas until SIGTERM (`dmlake sandbox down`).
 """
@@ -10,7 +11,7 @@ import signal
 import sys
 from pathlib import Path
 
-from sandbox import build_replicas
+from sandbox import build_replicas, build_services
 from sandbox.server import run_daemon
 
 
@@ -23,9 +24,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--kinds", default="")
     parser.add_argument("--sources-out", type=Path)
+    parser.add_argument("--services", default="", help="Comma-separated service replicas (datacite) to serve too.")
     args = parser.parse_args(argv)
     kinds = [k for k in args.kinds.split(",") if k] or None
     replicas = build_replicas(corpus=args.corpus, generate=args.generate, seed=args.seed, kinds=kinds)
+    replicas |= build_services([s for s in args.services.split(",") if s])
     # uvicorn stops on SIGTERM itself; SIGINT too. Make SIGHUP (terminal closed) stop it the same way.
     signal.signal(signal.SIGHUP, lambda *_: sys.exit(0))
     run_daemon(replicas, args.state, args.sources_out)

@@ -21,6 +21,7 @@ import uvicorn
 
 from sandbox.faults import quiet_injected_faults
 from sandbox.replica import Replica
+from sandbox.replicas import SERVICE_CLASSES
 
 
 def _bind() -> socket.socket:
@@ -105,7 +106,12 @@ def _toml_value(value: Any) -> str:
 
 
 def _described(replicas: Mapping[str, Replica], urls: Mapping[str, str]) -> dict[str, SourceLine]:
-    return {name: (replica.kind, urls[name], replica.source_options()) for name, replica in replicas.items()}
+    # replicas of services dmlake writes to (DataCite) are not sources: a harvest of them would fail
+    return {
+        name: (replica.kind, urls[name], replica.source_options())
+        for name, replica in replicas.items()
+        if replica.kind not in SERVICE_CLASSES
+    }
 
 
 def _prepare(replicas: Mapping[str, Replica]) -> tuple[list[uvicorn.Server], list[socket.socket], dict[str, str]]:
@@ -144,13 +150,16 @@ def start(replicas: Mapping[str, Replica]) -> RunningSandbox:
 def run_daemon(replicas: Mapping[str, Replica], state_file: Path, sources_out: Path | None) -> None:
     """Serve in the foreground; write the state file once listening, remove it on exit."""
     servers, sockets, urls = _prepare(replicas)
+    described = _described(replicas, urls)
+    served = {name: {"kind": r.kind, "url": urls[name]} for name, r in replicas.items()}
     state = {
         "pid": os.getpid(),
-        "sources": {name: {"kind": r.kind, "url": urls[name]} for name, r in replicas.items()},
+        "sources": {name: info for name, info in served.items() if name in described},
+        "services": {name: info for name, info in served.items() if name not in described},
         "sources_file": str(sources_out) if sources_out else None,
     }
     if sources_out is not None:
-        sources_out.write_text(sources_toml(_described(replicas, urls)))
+        sources_out.write_text(sources_toml(described))
     temporary = state_file.with_suffix(".tmp")
     temporary.write_text(json.dumps(state, indent=2))
     temporary.replace(state_file)
