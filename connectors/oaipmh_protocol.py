@@ -67,6 +67,13 @@ class MetadataFormat:
 
 
 @dataclass(frozen=True)
+class OaiSet:
+    spec: str
+    name: str
+    """The setName, white space folded ("" when the repository gives none)."""
+
+
+@dataclass(frozen=True)
 class Header:
     identifier: str
     datestamp: str
@@ -235,7 +242,13 @@ class OaiClient:
 
     def list_sets(self, max_pages: int | None = None) -> tuple[list[str], bool]:
         """Set specs, and whether the listing was read to its end (False: stopped after `max_pages`)."""
-        specs: list[str] = []
+        sets, complete = self.list_named_sets(max_pages)
+        return [s.spec for s in sets], complete
+
+    def list_named_sets(self, max_pages: int | None = None) -> tuple[list[OaiSet], bool]:
+        """The sets (spec and name; a set without a spec is passed over), and whether the listing was read to its
+        end (False: stopped after `max_pages`). A repository without sets (`noSetHierarchy`) has none."""
+        sets: list[OaiSet] = []
         params: dict[str, str] = {"verb": "ListSets"}
         pages = 0
         while True:
@@ -247,14 +260,17 @@ class OaiClient:
                 raise
             node = root.find(_OAI + "ListSets")
             if node is None:
-                return specs, True
-            specs += [(s.text or "").strip() for s in node.iter(_OAI + "setSpec")]
+                return sets, True
+            for element in node.iterfind(_OAI + "set"):
+                spec = (element.findtext(_OAI + "setSpec") or "").strip()
+                if spec:
+                    sets.append(OaiSet(spec, " ".join((element.findtext(_OAI + "setName") or "").split())))
             pages += 1
             token = _token(node)
             if token is None or not token.token:
-                return specs, True
+                return sets, True
             if max_pages is not None and pages >= max_pages:
-                return specs, False
+                return sets, False
             params = {"verb": "ListSets", "resumptionToken": token.token}
 
     def list_page(self, verb: str, params: Mapping[str, str]) -> ListPage:

@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 from connectors.datacite_xml import OAI_DATACITE_NAMESPACES, is_kernel_namespace
 from connectors.http import HttpClient, HttpError
 from connectors.oai_dc import OAI_DC_NAMESPACE
-from connectors.oaipmh_protocol import _OAI, Identify, MetadataFormat, OaiClient, OaiError, header_of
+from connectors.oaipmh_protocol import Identify, MetadataFormat, OaiClient, OaiError, header_of
 from harvester.onboarding import ProbeError, ProbeReport, Proposal, host_label, propose_limits
 
 COMMON_PATHS = ("/oai2d", "/oai", "/oai/request", "/oai2", "/cgi/oai2", "/oai-pmh", "/api/oai", "/oai/provider")
@@ -201,32 +201,6 @@ def guess_profile(identify: Identify, base_url: str, identifier: str | None) -> 
     return "generic", "no repository-specific conventions recognised: the record as its metadata says"
 
 
-def list_sets(client: OaiClient) -> tuple[list[tuple[str, str]], bool]:
-    """(spec, name) of the first `SET_PAGES` pages of ListSets, and whether that was all of them."""
-    sets: list[tuple[str, str]] = []
-    params: dict[str, str] = {"verb": "ListSets"}
-    for _ in range(SET_PAGES):
-        try:
-            root, _status = client.call(params, "ListSets")
-        except OaiError as error:
-            if error.code == "noSetHierarchy":
-                return [], True
-            raise
-        node = root.find(_OAI + "ListSets")
-        if node is None:
-            return sets, True
-        for element in node.iterfind(_OAI + "set"):
-            spec = (element.findtext(_OAI + "setSpec") or "").strip()
-            if spec:
-                sets.append((spec, " ".join((element.findtext(_OAI + "setName") or "").split())))
-        token = node.find(_OAI + "resumptionToken")
-        text = (token.text or "").strip() if token is not None else ""
-        if not text:
-            return sets, True
-        params = {"verb": "ListSets", "resumptionToken": text}
-    return sets, False
-
-
 def probe_oai(url: str, kind: str, options: dict[str, Any], http: HttpClient) -> ProbeReport:
     located, tried = locate(url, http)
     identify = located.identify
@@ -252,25 +226,25 @@ def probe_oai(url: str, kind: str, options: dict[str, Any], http: HttpClient) ->
     if isinstance(sets_asked, str):
         sets_asked = [sets_asked]
     try:
-        sets, complete = list_sets(client)
+        sets, complete = client.list_named_sets(max_pages=SET_PAGES)
     except (OaiError, HttpError) as error:
         sets, complete = [], True
         report.failed.append(f"ListSets: {error}")
     if sets:
-        shown = ", ".join(f"{spec} ({name})" if name else spec for spec, name in sets[:SETS_SHOWN])
+        shown = ", ".join(f"{s.spec} ({s.name})" if s.name else s.spec for s in sets[:SETS_SHOWN])
         more = len(sets) - SETS_SHOWN
         count = f"{len(sets)}{'' if complete else '+'}"
         report.note(f"sets ({count})", shown + (f", … {more} more" if more > 0 else ""))
     else:
         report.note("sets", "none (the repository has no set hierarchy)")
     if sets_asked:
-        unknown = [s for s in sets_asked if complete and s not in {spec for spec, _ in sets}]
+        unknown = [s for s in sets_asked if complete and s not in {listed.spec for listed in sets}]
         if unknown:
             report.failed.append(f"no set {', '.join(map(repr, unknown))} in ListSets")
         proposal.options["sets"] = list(sets_asked)
         proposal.why["options.sets"] = "the set you asked for" if len(sets_asked) == 1 else "the sets you asked for"
     elif sets:
-        example = sets[0][0]
+        example = sets[0].spec
         proposal.hints.append(f'sets = ["{example}"]   # to harvest only some sets (none: the whole repository)')
 
     try:
