@@ -22,7 +22,14 @@ from portal.fair import add_fair_routes
 from portal.feed import add_cors, add_feed_routes, json_with_etag
 from portal.identity import add_identity_routes
 from portal.oai import add_oai_routes
-from portal.search_help import FACET_HELP, FIELDS_HELP, FILTER_HELP, HIGHLIGHT_HELP, SEARCH_TEXT_HELP
+from portal.search_help import (
+    DISJUNCTIVE_HELP,
+    FACET_HELP,
+    FIELDS_HELP,
+    FILTER_HELP,
+    HIGHLIGHT_HELP,
+    SEARCH_TEXT_HELP,
+)
 from portal.search_route import add_plain_search_route
 from portal.sparql import add_sparql_routes
 from portal.suggest import add_suggest_routes
@@ -38,8 +45,9 @@ energy interval or its √s; units eV…EeV), `energy:>=13TeV`, `sqrt_s:13TeV`, 
 the temporal coverage, else the issued date). Filters are `field=value` (several values of a field are OR-ed,
 fields are AND-ed), `field=low..high`, `energy=1TeV..100TeV`, `date=2015-01-01..2018-12-31`, `sqrt_s=13TeV`;
 facets are field names or `year_histogram` / `energy_histogram`; `fields` chooses the summary fields of each hit;
-`highlight=true` adds the matched fragments of title and description with `<mark>` tags; page with `cursor` (the
-`next_cursor` of the previous page) — there is no 10,000-hit limit.
+`highlight=true` adds the matched fragments of title and description with `<mark>` tags; `disjunctive=true` counts
+each facet without the filters on its own field (so a filtered field's other values stay selectable); page with
+`cursor` (the `next_cursor` of the previous page) — there is no 10,000-hit limit.
 """
 
 
@@ -62,6 +70,7 @@ def create_app(lake: Lake) -> FastAPI:
         cursor: Annotated[str | None, Param(description="next_cursor of the previous page.")] = None,
         fields: Annotated[str | None, Param(description=FIELDS_HELP)] = None,
         highlight: Annotated[bool, Param(description=HIGHLIGHT_HELP)] = False,
+        disjunctive: Annotated[bool, Param(description=DISJUNCTIVE_HELP)] = False,
     ) -> Response:
         query = Query.parse(
             q,
@@ -72,6 +81,7 @@ def create_app(lake: Lake) -> FastAPI:
             cursor=cursor,
             fields=None if fields is None else [fields],
             highlight=highlight,
+            disjunctive=disjunctive,
         )
         return json_with_etag(request, lake.search(query).to_json())
 

@@ -20,3 +20,8 @@ FACET_HELP = (
 )
 FIELDS_HELP = "Comma-separated summary fields to return per hit (id and score always): " + ", ".join(PROJECTABLE) + "."
 HIGHLIGHT_HELP = "Add per hit the matched fragments of title and description, with <mark> tags, HTML-escaped."
+DISJUNCTIVE_HELP = (
+    "Count each facet without the filters on its own field (year and year_histogram without year=, "
+    "energy_histogram without energy=), with every other filter and the text: a filtered field's other values stay "
+    "listed with the datasets each would add. Hits and total are unchanged."
+)

@@ -3,9 +3,9 @@
 FastAPI validates the query parameters of every request through pydantic models built from the endpoint's signature:
 under load that was about a third of the service's time outside tantivy (measured with py-spy in
 `bench/search_load.py`). `PlainSearchRoute` answers a search whose parameters are all plainly well-formed (a size of
-digits in range, a highlight of true/false/1/0) itself, with exactly the values FastAPI would have passed; any other
-request goes on to the documented FastAPI route, which gives its usual answer (a 422 naming the parameter, or a
-lenient reading such as `highlight=yes`). The OpenAPI description still comes from the FastAPI route.
+digits in range, `highlight` and `disjunctive` of true/false/1/0) itself, with exactly the values FastAPI would have
+passed; any other request goes on to the documented FastAPI route, which gives its usual answer (a 422 naming the
+parameter, or a lenient reading such as `highlight=yes`). The OpenAPI description still comes from the FastAPI route.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ def plain_search_arguments(params: QueryParams) -> dict[str, Any] | None:
     if size is not None and not _plain_size(size):
         return None
     highlight = params.get("highlight")
-    if highlight is not None and highlight not in BOOLEANS:
+    disjunctive = params.get("disjunctive")
+    if any(flag is not None and flag not in BOOLEANS for flag in (highlight, disjunctive)):
         return None
     # Like FastAPI: a single-valued parameter takes its last occurrence, a list all of them, None when absent.
     return {
@@ -48,6 +49,7 @@ def plain_search_arguments(params: QueryParams) -> dict[str, Any] | None:
         "cursor": params.get("cursor"),
         "fields": params.get("fields"),
         "highlight": False if highlight is None else BOOLEANS[highlight],
+        "disjunctive": False if disjunctive is None else BOOLEANS[disjunctive],
     }
 
 

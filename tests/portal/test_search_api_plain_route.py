@@ -28,6 +28,8 @@ REQUESTS: list[dict[str, Any] | list[tuple[str, str]]] = [
     [("q", "first"), ("q", "muon"), ("size", "3"), ("size", "7")],  # the last of a repeated single value
     [("facet", "experiment,source"), ("facet", "year"), ("filter", "year=2000..2020"), ("filter", "source=zenodo")],
     {"q": "dark matter", "unknown": "ignored"},
+    [("facet", "experiment,year_histogram"), ("filter", "experiment=CMS"), ("disjunctive", "1")],
+    {"q": "muon", "facet": "source", "filter": "source=zenodo", "disjunctive": "false"},
 ]
 REFUSED_OR_LENIENT: list[dict[str, str]] = [
     {"size": "1001"},
@@ -39,6 +41,8 @@ REFUSED_OR_LENIENT: list[dict[str, str]] = [
     {"highlight": "yes"},
     {"highlight": "True"},
     {"highlight": "maybe"},
+    {"disjunctive": "yes"},
+    {"disjunctive": "maybe"},
     {"q": "title:("},
     {"filter": "nonsense"},
 ]
@@ -110,7 +114,7 @@ def test_everything_else_is_answered_by_the_documented_route(client: TestClient,
 def test_the_openapi_still_describes_the_search(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     names = {p["name"] for p in spec["paths"]["/api/search"]["get"]["parameters"]}
-    assert names == {"q", "facet", "filter", "sort", "size", "cursor", "fields", "highlight"}
+    assert names == {"q", "facet", "filter", "sort", "size", "cursor", "fields", "highlight", "disjunctive"}
     first = client.app.router.routes[0]  # type: ignore[attr-defined]
     assert isinstance(first, PlainSearchRoute) and not first.include_in_schema
 
