@@ -9,6 +9,7 @@ consumer's position and lag behind the newest change.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from fastapi import APIRouter
@@ -16,13 +17,46 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import Connection, Engine, and_, func, select
+from sqlalchemy import ColumnElement, Connection, Engine, Table, and_, func, select
 
 from harvester.schema import changes, cursors, pending_deletions, quarantine, records, runs
 
 HARVEST_MODES = ("full", "incremental", "resume")
 """Runs that fetch from the source (retry and remap runs only re-map the raw store)."""
 ENDED = ("succeeded", "failed", "aborted", "interrupted")
+RUN_OUTCOMES = ("added", "updated", "unchanged", "deleted", "errored", "quarantined")
+
+
+@dataclass(frozen=True)
+class RowsBySource:
+    """A gauge: the rows of a catalogue table (those `where` selects), counted by source."""
+
+    name: str
+    documentation: str
+    table: Table
+    where: ColumnElement[bool] | None = None
+
+    def collect(self, conn: Connection) -> GaugeMetricFamily:
+        gauge = GaugeMetricFamily(self.name, self.documentation, labels=["source"])
+        query = select(self.table.c.source, func.count()).group_by(self.table.c.source)
+        for row in conn.execute(query if self.where is None else query.where(self.where)):
+            gauge.add_metric([row.source], row[1])
+        return gauge
+
+
+QUARANTINED = RowsBySource("dmlake_quarantined_records", "Records in the quarantine, by source.", quarantine)
+PENDING_DELETIONS = RowsBySource(
+    "dmlake_pending_deletions",
+    "Disappearances waiting for a data manager's confirmation, by source.",
+    pending_deletions,
+)
+RUNNING = RowsBySource("dmlake_runs_running", "Runs in progress, by source.", runs, runs.c.state == "running")
+RUN_TOTALS_BY_SOURCE = (
+    ("dmlake_http_requests", "HTTP requests made by harvest runs, by source.", runs.c.requests),
+    ("dmlake_http_retries", "HTTP requests retried by harvest runs, by source.", runs.c.retries),
+    ("dmlake_http_not_modified", "Conditional requests answered 304 Not Modified, by source.", runs.c.not_modified),
+)
+"""Counters: a column of `runs` summed over the runs of each source."""
 
 
 class CatalogueCollector(Collector):
@@ -50,34 +84,19 @@ class CatalogueCollector(Collector):
                 "Records handled by harvest runs, summed over runs, by source and outcome.",
                 labels=["source", "outcome"],
             )
-            http_requests = CounterMetricFamily(
-                "dmlake_http_requests", "HTTP requests made by harvest runs, by source.", labels=["source"]
-            )
-            http_retries = CounterMetricFamily(
-                "dmlake_http_retries", "HTTP requests retried by harvest runs, by source.", labels=["source"]
-            )
-            not_modified = CounterMetricFamily(
-                "dmlake_http_not_modified",
-                "Conditional requests answered 304 Not Modified, by source.",
-                labels=["source"],
-            )
-            names = ("added", "updated", "unchanged", "deleted", "errored", "quarantined")
-            sums = [func.coalesce(func.sum(getattr(runs.c, name)), 0).label(name) for name in names]
+            totals = [CounterMetricFamily(name, text, labels=["source"]) for name, text, _ in RUN_TOTALS_BY_SOURCE]
+            summed = [getattr(runs.c, name) for name in RUN_OUTCOMES] + [column for *_, column in RUN_TOTALS_BY_SOURCE]
             for row in conn.execute(
-                select(
-                    runs.c.source,
-                    *sums,
-                    func.coalesce(func.sum(runs.c.requests), 0).label("requests"),
-                    func.coalesce(func.sum(runs.c.retries), 0).label("retries"),
-                    func.coalesce(func.sum(runs.c.not_modified), 0).label("not_modified"),
-                ).group_by(runs.c.source)
+                select(runs.c.source, *(func.coalesce(func.sum(column), 0) for column in summed)).group_by(
+                    runs.c.source
+                )
             ):
-                for name in names:
-                    outcomes.add_metric([row.source, name], getattr(row, name))
-                http_requests.add_metric([row.source], row.requests)
-                http_retries.add_metric([row.source], row.retries)
-                not_modified.add_metric([row.source], row.not_modified)
-            yield from (outcomes, http_requests, http_retries, not_modified)
+                sums = row[1:]
+                for name, value in zip(RUN_OUTCOMES, sums[: len(RUN_OUTCOMES)], strict=True):
+                    outcomes.add_metric([row.source, name], value)
+                for total, value in zip(totals, sums[len(RUN_OUTCOMES) :], strict=True):
+                    total.add_metric([row.source], value)
+            yield from (outcomes, *totals)
 
             stored = GaugeMetricFamily(
                 "dmlake_records",
@@ -92,22 +111,8 @@ class CatalogueCollector(Collector):
                 stored.add_metric([row.source, "live" if row.live else "tombstoned"], row[2])
             yield stored
 
-            held = GaugeMetricFamily(
-                "dmlake_quarantined_records", "Records in the quarantine, by source.", labels=["source"]
-            )
-            for row in conn.execute(select(quarantine.c.source, func.count()).group_by(quarantine.c.source)):
-                held.add_metric([row.source], row[1])
-            yield held
-
-            pending = GaugeMetricFamily(
-                "dmlake_pending_deletions", "Disappearances waiting for a data manager's confirmation, by source.",
-                labels=["source"],
-            )  # fmt: skip
-            for row in conn.execute(
-                select(pending_deletions.c.source, func.count()).group_by(pending_deletions.c.source)
-            ):
-                pending.add_metric([row.source], row[1])
-            yield pending
+            yield QUARANTINED.collect(conn)
+            yield PENDING_DELETIONS.collect(conn)
 
             yield from self._last_runs(conn, now)
 
@@ -140,7 +145,6 @@ class CatalogueCollector(Collector):
             "1 for the state of each source's last ended harvest run (succeeded, failed, aborted, interrupted).",
             labels=["source", "state"],
         )
-        running = GaugeMetricFamily("dmlake_runs_running", "Runs in progress, by source.", labels=["source"])
         latest = (
             select(runs.c.source, func.max(runs.c.id).label("id"))
             .where(and_(runs.c.mode.in_(HARVEST_MODES), runs.c.state.in_(ENDED)))
@@ -155,11 +159,7 @@ class CatalogueCollector(Collector):
             duration.add_metric([row.source], (finished - started).total_seconds())
             age.add_metric([row.source], max(0.0, (now - finished).total_seconds()))
             state.add_metric([row.source, row.state], 1)
-        for row in conn.execute(
-            select(runs.c.source, func.count()).where(runs.c.state == "running").group_by(runs.c.source)
-        ):
-            running.add_metric([row.source], row[1])
-        yield from (duration, age, state, running)
+        yield from (duration, age, state, RUNNING.collect(conn))
 
 
 def metrics_text(engine: Engine) -> bytes:

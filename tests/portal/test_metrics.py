@@ -70,3 +70,29 @@ def test_an_empty_catalogue_still_parses(tmp_path: Path) -> None:
     m = scrape(TestClient(create_app(lake)))
     assert m == {("dmlake_change_feed_sequence", ()): 0}
     lake.close()
+
+
+def test_runs_in_progress_and_http_totals_by_source(tmp_path: Path) -> None:
+    from harvester.runs import Runs
+    from harvester.schema import runs
+
+    lake = Lake.open(tmp_path / "home")
+    lab = Lab(lake.catalogue)
+    lab.source("alpha", [{"id": str(i)} for i in range(3)])
+    lab.harvest()
+    lab.harvest("alpha", full=True)
+    with lake.catalogue.engine.begin() as conn:  # the fake source makes no requests: as a real one would have
+        conn.execute(runs.update().where(runs.c.source == "alpha").values(requests=7, retries=2, not_modified=3))
+    Runs(lake.catalogue.engine).start("alpha", "incremental")
+    Runs(lake.catalogue.engine).start("gamma", "full")
+    m = scrape(TestClient(create_app(lake)))
+    assert m[("dmlake_runs_running", (("source", "alpha"),))] == 1
+    assert m[("dmlake_runs_running", (("source", "gamma"),))] == 1
+    assert (
+        m[("dmlake_http_requests_total", (("source", "alpha"),))] == 7 * 2
+    )  # both ended runs (the running one: none yet)
+    assert m[("dmlake_http_retries_total", (("source", "alpha"),))] == 2 * 2
+    assert m[("dmlake_http_not_modified_total", (("source", "alpha"),))] == 3 * 2
+    assert m[("dmlake_http_requests_total", (("source", "gamma"),))] == 0
+    assert ("dmlake_quarantined_records", (("source", "alpha"),)) not in m  # no rows, no sample
+    lake.close()
