@@ -148,10 +148,6 @@ class Prefetched:
             close()
 
 
-def prefetched(pages: Iterator[Page], depth: int = 2) -> Prefetched:
-    return Prefetched(pages, depth)
-
-
 class CommitBatch:
     """Mapped pages waiting to commit together, in one transaction with the last page's checkpoint.
 
@@ -372,7 +368,7 @@ class Harvester:
         # Two stages in flight: page N+1 is mapped (by the worker pool) while the pages before it commit. Pages
         # commit strictly in order, in batches (`CommitBatch`). When fetching fails, the pages before it still commit;
         # when a commit fails, nothing after it does (its checkpoint must never be passed).
-        pages = prefetched(connector.pages(state))
+        pages = Prefetched(connector.pages(state))
         pending: tuple[Page, MappingJob] | None = None
         halt: tuple[str, str] | None = None
         try:
