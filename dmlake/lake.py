@@ -185,7 +185,7 @@ class Lake:
     def replica_ledger(self) -> ReplicaLedger:
         """What replication knows of each file's copies (written by `replication/`, read by everything that shows a
         record)."""
-        return ReplicaLedger(self.catalogue.engine)
+        return self.catalogue.replicas
 
     # -- records ---------------------------------------------------------------------------------------------
     def live_sources(self) -> list[str]:

@@ -6,26 +6,33 @@ connector's checkpoint — all in one transaction. A killed harvest therefore lo
 next run, resuming from the checkpoint, produces the same catalogue as an uninterrupted one.
 
 The catalogue also implements `ontology.feed.ChangeFeed` for the consumers (indexer, DOI registrar, replication).
+
+Records are read with what replication knows of their files (`harvester.replica_ledger`): `records`, `get` and
+`find` lay the ledger's replicas and the availability they give over each distribution, so the index, the record
+page, the API and analysts see the same thing. The stored record and its content hash are the source's alone;
+`iter_records` (exports, FAIR assessment) gives them as stored.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, select, update
 
 from connectors.base import Deletion, FetchFailure, RawRecord
 from harvester import codec, db, identity
 from harvester.identity_rules import MatchKey
+from harvester.replica_ledger import ReplicaLedger, overlay
 from harvester.schema import (
     changes,
     checkpoints,
     cursors,
+    file_replicas,
     listing_seen,
     pending_deletions,
     quarantine,
@@ -159,6 +166,8 @@ class Catalogue:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.replicas = ReplicaLedger(engine)
+        """What replication knows of each file's copies (written by `replication/`)."""
 
     @classmethod
     def open(cls, url: str) -> Catalogue:
@@ -593,17 +602,26 @@ class Catalogue:
                         found[row.native_id] = orjson.loads(row.validators)
         return found
 
-    def get(self, record_id: str) -> StoredRecord | None:
+    def get(self, record_id: str, *, with_replicas: bool = True) -> StoredRecord | None:
+        """The record (tombstoned or not), its distributions overlaid with the ledger's replicas unless told not to."""
         with self.engine.connect() as conn:
             row = conn.execute(select(records).where(records.c.id == record_id)).first()
-        return None if row is None else _stored(row)
+        return None if row is None else self._with_replicas(_stored(row), with_replicas)
 
-    def find(self, source: str, native_id: str) -> StoredRecord | None:
+    def find(self, source: str, native_id: str, *, with_replicas: bool = True) -> StoredRecord | None:
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(records).where(and_(records.c.source == source, records.c.native_id == native_id))
             ).first()
-        return None if row is None else _stored(row)
+        return None if row is None else self._with_replicas(_stored(row), with_replicas)
+
+    def _with_replicas(self, stored: StoredRecord, wanted: bool) -> StoredRecord:
+        if not wanted or not stored.record.distributions:
+            return stored
+        known = self.replicas.for_records([stored.id]).get(stored.id)
+        if not known:
+            return stored
+        return replace(stored, record=overlay(stored.record, known))
 
     def iter_records(
         self, source: str | None = None, include_tombstones: bool = False, batch: int = 1000
@@ -685,7 +703,8 @@ class Catalogue:
             )
             return [Change(row.seq, row.record_id, row.kind) for row in rows]
 
-    def records(self, ids: Sequence[str]) -> dict[str, Record]:
+    def records(self, ids: Sequence[str], *, with_replicas: bool = True) -> dict[str, Record]:
+        """Live records among `ids`, their distributions overlaid with the ledger's replicas unless told not to."""
         found: dict[str, Record] = {}
         with self.engine.connect() as conn:
             for chunk in _chunks(list(ids)):
@@ -695,10 +714,18 @@ class Catalogue:
                     )
                 )
                 found.update({row.id: codec.decode_record(row.data) for row in rows})
+        if with_replicas and found:
+            known = self.replicas.for_records(list(found))
+            for rid, replicas in known.items():
+                found[rid] = overlay(found[rid], replicas)
         return found
 
     def index_entries(self, ids: Sequence[str], version: str) -> dict[str, bytes]:
+        """Kept entries of live records among `ids` built by code of `version`. A record replication knows copies of
+        has none: its kept entry shows the files as the source has them, so the consumer renders it from `records`,
+        which carries the replicas."""
         found: dict[str, bytes] = {}
+        replicated = exists().where(file_replicas.c.record_id == records.c.id)
         with self.engine.connect() as conn:
             for chunk in _chunks(list(ids)):
                 rows = conn.execute(
@@ -707,6 +734,7 @@ class Catalogue:
                             records.c.id.in_(chunk),
                             records.c.index_doc_version == version,
                             records.c.tombstone.is_(None),
+                            ~replicated,
                         )
                     )
                 )

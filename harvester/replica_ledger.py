@@ -212,7 +212,12 @@ def overlay(record: Record, replicas: Sequence[FileReplica]) -> Record:
                 update={
                     "availability": file_availability(copies, distribution.availability),
                     "replicas": [
-                        Replica(site=c.site, state=Availability(c.state).value, url=c.url)
+                        Replica(
+                            site=c.site,
+                            state=Availability(c.state).value,
+                            url=c.url,
+                            checksum_verified=c.checksum_verified,
+                        )
                         for c in sorted(copies, key=lambda c: (_STATE_RANK.get(Availability(c.state), 9), c.site))
                     ],
                 }

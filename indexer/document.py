@@ -36,10 +36,10 @@ import indexer.document_dates
 import indexer.query
 from indexer.document_dates import date_interval_fields
 from indexer.query import FIELDS, PROJECTABLE
-from ontology.model import Concept, IdentifierScheme, Quantity, Record
+from ontology.model import Availability, Concept, Distribution, IdentifierScheme, Quantity, Record
 from ontology.vocabulary import license_concept, lookup
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """Bump when the document's fields or analysers change: an index built with another version must be rebuilt."""
 
 ID_FIELD = "id"
@@ -307,6 +307,23 @@ def normalise_format(value: str) -> str | None:
     return text.upper() if _SHORT_FORMAT.match(text) else text
 
 
+HELD_REPLICA_STATES = frozenset({Availability.ONLINE.value, Availability.ON_TAPE.value})
+"""Replica states in which a site holds a file (`site` facet): a copy requested or still being transferred is not
+held yet, and an online copy counts once its checksum was verified against the file's."""
+
+
+def _sites_holding(distributions: Sequence[Distribution]) -> list[str]:
+    return sorted(
+        {
+            replica.site
+            for d in distributions
+            for replica in d.replicas
+            if replica.state in HELD_REPLICA_STATES
+            and (replica.checksum_verified or replica.state != Availability.ONLINE.value)
+        }
+    )
+
+
 def _labels(values: Iterable[Concept | None]) -> list[str]:
     seen: dict[str, None] = {}
     for concept in values:
@@ -372,6 +389,7 @@ def index_document(record: Record) -> dict[str, Any]:
         "license": _labels([record.license]),
         # distinct members first: one str() per availability instead of one per file
         "availability": [str(a) for a in dict.fromkeys(d.availability for d in distributions)],
+        "site": _sites_holding(distributions),
         "source": [record.source],
         "collision_type": _labels([collision_type]),
         "target": _labels(record.targets),
@@ -582,6 +600,8 @@ def filter_terms(field: str, value: str) -> tuple[str, ...]:
         terms.append(normalise_format(value) or value)
     elif field == "availability":
         terms.append(value.lower())
+    elif field == "site":
+        terms.append(value.upper())  # Rucio names its sites (RSEs) in capitals; people type them as they like
     return tuple(dict.fromkeys(t for t in terms if t))
 
 

@@ -289,6 +289,9 @@ class Replica(_Model):
     site: str
     state: str
     url: str | None = None
+    checksum_verified: bool = False
+    """Replication compared this copy's checksum with the file's and they matched (a copy not yet checked may still
+    be incomplete or corrupt)."""
 
 
 class Distribution(_Model):
