@@ -486,6 +486,46 @@ class HttpClient:
 
         return self._retrying(limits, attempt)
 
+    def download(
+        self,
+        url: str,
+        sink: Callable[[], Any],
+        *,
+        headers: Mapping[str, str] | None = None,
+        chunk_size: int = 1 << 20,
+    ) -> int:
+        """Stream a body into a binary file without holding it in memory (large data files), with the same gates
+        and retries as every request. `sink()` returns the file to write, called afresh for each attempt (a retry
+        starts the file over: open it with "wb"). Returns the bytes written; a body cut short is retried."""
+        gate, limits = self._gate(url)
+
+        def attempt() -> int:
+            with gate.in_flight:
+                waited = gate.wait_turn(self._sleep)
+                try:
+                    with self._client.stream("GET", url, headers=headers, timeout=limits.timeout) as response:
+                        self._count(response.status_code, waited)
+                        status = response.status_code
+                        if status == 429 or status >= 500:
+                            response.read()
+                            refused = _RetryableStatus(response)
+                            if refused.retry_after is not None and refused.retry_after <= self.max_retry_after:
+                                gate.hold(refused.retry_after)
+                            raise refused
+                        if not response.is_success:
+                            response.read()
+                            raise HttpError(str(response.request.url), _short_body(response), status)
+                        written = 0
+                        with sink() as out:
+                            for chunk in response.iter_bytes(chunk_size):
+                                out.write(chunk)
+                                written += len(chunk)
+                        return written
+                except httpx.TransportError as error:
+                    raise HttpError(url, f"{type(error).__name__}: {error}", retryable=True) from error
+
+        return self._retrying(limits, attempt)
+
     def map_concurrently(self, fn: Callable[[T], R], items: Sequence[T], workers: int | None = None) -> list[R]:
         """Apply `fn` to each item with up to `workers` threads (per-host limits still apply inside `fn`)."""
         if len(items) <= 1:
