@@ -11,8 +11,9 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
 fi
 
 # The browser test drives Debian's chromium (never a browser downloaded by Playwright: the test machines have no
-# internet beyond the package registries). Checked on every run, so a machine set up before the test existed gets it.
-install_chromium() {
+# internet beyond the package registries); the replication tests drive Debian's qbittorrent-nox (one per Rucio site,
+# the local stack's transfer tool). Checked on every run, so a machine set up before a test existed gets it.
+apt_install() {
   local apt_get
   if [ "$(id -u)" -eq 0 ]; then
     apt_get="apt-get"
@@ -22,14 +23,36 @@ install_chromium() {
     return 1
   fi
   export DEBIAN_FRONTEND=noninteractive
-  $apt_get install -y chromium >&2 || { $apt_get update >&2 && $apt_get install -y chromium >&2; }
+  $apt_get install -y "$@" >&2 || { $apt_get update >&2 && $apt_get install -y "$@" >&2; }
 }
 if [ ! -x /usr/bin/chromium ]; then
   echo "installing chromium for the browser test (apt-get install -y chromium)" >&2
-  if ! install_chromium; then
+  if ! apt_install chromium; then
     echo "could not install chromium (needs root or password-less sudo, and the Debian registry): run" \
       "'sudo apt-get install -y chromium' so that /usr/bin/chromium exists; until then tests/browser fails" >&2
   fi
+fi
+if ! command -v qbittorrent-nox >/dev/null 2>&1; then
+  echo "installing qbittorrent-nox for the replication tests (apt-get install -y --no-install-recommends" \
+    "qbittorrent-nox)" >&2
+  if ! apt_install --no-install-recommends qbittorrent-nox; then
+    echo "could not install qbittorrent-nox (needs root or password-less sudo, and the Debian registry): run" \
+      "'sudo apt-get install -y --no-install-recommends qbittorrent-nox'; until then tests/replication skips" \
+      "(and fails on CI, where DMLAKE_REQUIRE_RUCIO=1)" >&2
+  fi
+fi
+
+# The local Rucio stack (deploy/rucio) runs the Rucio server, its daemons and the stack controller from their own
+# environment: the server package and the project's rucio-clients both ship the top-level `rucio` package.
+rucio_requirements=deploy/rucio/server-requirements.txt
+rucio_stamp=".rucio-venv/.installed-$(sha256sum "$rucio_requirements" | cut -c1-16)"
+if [ ! -f "$rucio_stamp" ]; then
+  echo "setting up .rucio-venv for the local Rucio stack (from $rucio_requirements)" >&2
+  [ -x .rucio-venv/bin/python ] || "$PYTHON" -m venv .rucio-venv
+  .rucio-venv/bin/python -m pip install --quiet --upgrade pip
+  .rucio-venv/bin/python -m pip install --quiet -r "$rucio_requirements"
+  rm -f .rucio-venv/.installed-*
+  touch "$rucio_stamp"
 fi
 
 stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"

@@ -1,0 +1,256 @@
+"""The local stack's Rucio daemons, run in one process: each daemon's own work function, once per loop.
+
+This is how Rucio's own test suite drives the daemons. The stock loop-mode executables are not used: the loop-mode
+conveyor poller does not look at a request again for 600 s after polling it (`get_and_mark_next`'s
+`processed_at_delay`, not configurable), so a transfer not finished at its first poll would be seen done ten
+minutes late. In once mode requests are not marked, and every loop polls every submitted transfer.
+
+One loop: judge-evaluator (rules of files attached to datasets that already have rules), conveyor submitter,
+poller and finisher (the transfers), the qBittorrent janitor, judge-cleaner (expired and deleted rules) and, every
+few loops, the undertaker (expired DIDs) and the reaper (deletes unlocked replicas: each RSE has greedyDeletion).
+An exception in one daemon's turn is logged and the loop goes on. Run by the stack controller (stack.py), with
+RUCIO_CONFIG, RUCIO_HOME and TMPDIR set to the stack's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rucio.common.logging import setup_logging
+from rucio.daemons.common import run_daemon
+from rucio.daemons.conveyor import finisher, poller, submitter
+from rucio.daemons.judge import cleaner, evaluator
+from rucio.daemons.reaper import reaper
+from rucio.daemons.undertaker import undertaker
+
+LOG = logging.getLogger("rucio-engine")
+
+
+@dataclass
+class Turn:
+    name: str
+    run: Callable[[], object]
+    every: int = 1  # run in every n-th loop
+
+
+def daemon_turns(reaper_every: int) -> list[Turn]:
+    # The judge evaluator and cleaner hard-code a 1 s partition wait in their entry points; their work functions
+    # are called through the same run_daemon without it (two seconds less per loop). Paused DIDs and rules
+    # persist across loops, as in the loop-mode daemons.
+    paused_dids: dict[Any, Any] = {}
+    paused_rules: dict[Any, Any] = {}
+    paused_expired: dict[Any, Any] = {}
+    return [
+        Turn(
+            "judge-evaluator",
+            lambda: run_daemon(
+                once=True,
+                graceful_stop=evaluator.graceful_stop,
+                executable=evaluator.DAEMON_NAME,
+                partition_wait_time=0,
+                sleep_time=30,
+                run_once_fnc=functools.partial(evaluator.run_once, did_limit=1000, paused_dids=paused_dids),
+            ),
+        ),
+        Turn("conveyor-submitter", lambda: submitter.submitter(once=True, partition_wait_time=0)),
+        Turn("conveyor-poller", lambda: poller.poller(once=True, older_than=0, partition_wait_time=0)),
+        Turn("conveyor-finisher", lambda: finisher.finisher(once=True, partition_wait_time=0)),
+        Turn("qbittorrent-janitor", QBittorrentJanitor()),
+        Turn(
+            "judge-cleaner",
+            lambda: run_daemon(
+                once=True,
+                graceful_stop=cleaner.graceful_stop,
+                executable=cleaner.DAEMON_NAME,
+                partition_wait_time=0,
+                sleep_time=60,
+                run_once_fnc=functools.partial(cleaner.run_once, paused_rules=paused_rules),
+            ),
+        ),
+        Turn(
+            "undertaker",
+            lambda: run_daemon(
+                once=True,
+                graceful_stop=undertaker.graceful_stop,
+                executable=undertaker.DAEMON_NAME,
+                partition_wait_time=0,
+                sleep_time=60,
+                run_once_fnc=functools.partial(undertaker.run_once, paused_dids=paused_expired, chunk_size=10),
+            ),
+            every=reaper_every,
+        ),
+        Turn(
+            "reaper",
+            lambda: reaper.reaper(once=True, rses=[], include_rses=None, exclude_rses=None),
+            every=reaper_every,
+        ),
+    ]
+
+
+def stop_daemons() -> None:
+    """Make a daemon call in progress return at its next check."""
+    for module in (submitter, poller, finisher, reaper):
+        module.GRACEFUL_STOP.set()
+    for module in (evaluator, cleaner, undertaker):
+        module.graceful_stop.set()
+
+
+class QBittorrentJanitor:
+    """Forgets finished torrents (their files stay) once no submitted transfer uses them.
+
+    The reaper deletes a replica's file but never tells qBittorrent. A torrent's hash depends only on the file's
+    scope:name and merkle tree, so replicating the same file to that RSE again would find the stale torrent
+    complete and the replica would be marked AVAILABLE with no file on disk (observed). Dropping finished torrents
+    that no SUBMITTED bittorrent request refers to prevents that; a seeding source stays while a transfer needs it.
+    """
+
+    def __init__(self) -> None:
+        self.clients: dict[str, Any] = {}
+
+    def __call__(self) -> None:
+        import qbittorrentapi
+        from rucio.common.config import get_rse_credentials
+        from rucio.core.rse import list_rse_attributes, list_rses
+        from rucio.db.sqla import models
+        from rucio.db.sqla.constants import RequestState
+        from rucio.db.sqla.session import get_session
+        from sqlalchemy import select
+
+        session = get_session()
+        try:
+            in_use = {
+                external_id
+                for (external_id,) in session.execute(
+                    select(models.Request.external_id).where(
+                        models.Request.state == RequestState.SUBMITTED, models.Request.transfertool == "bittorrent"
+                    )
+                )
+            }
+            credentials = get_rse_credentials()
+            rses = [
+                (rse["rse"], rse["id"], list_rse_attributes(rse["id"], session=session))
+                for rse in list_rses(session=session)
+            ]
+        finally:
+            session.remove()
+        for name, rse_id, rse_attributes in rses:
+            address = rse_attributes.get("qbittorrent_management_address")
+            credential = credentials.get(rse_id)
+            if not address or not credential:
+                continue
+            client = self.clients.get(address)
+            if client is None:
+                client = qbittorrentapi.Client(
+                    host=address,
+                    username=credential["qbittorrent_username"],
+                    password=credential["qbittorrent_password"],
+                    FORCE_SCHEME_FROM_HOST=True,
+                    REQUESTS_ARGS={"timeout": 10},
+                )
+                self.clients[address] = client
+            finished = [t.hash for t in client.torrents_info() if t.progress >= 1 and t.hash not in in_use]
+            if finished:
+                client.torrents_delete(delete_files=False, torrent_hashes=finished)
+                LOG.info("qbittorrent-janitor: forgot %d finished torrents on %s", len(finished), name)
+
+
+class Engine:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.stopping = False
+        self.turns = daemon_turns(args.reaper_every)
+
+    def request_stop(self, signum: int, _frame: object) -> None:
+        LOG.info("rucio-engine: signal %d, stopping after the current daemon turn", signum)
+        self.stopping = True
+        stop_daemons()
+
+    def run(self) -> None:
+        loop = 0
+        while not self.stopping and (self.args.iterations == 0 or loop < self.args.iterations):
+            started = time.monotonic()
+            if self.owner_gone():
+                self.take_the_stack_down()
+                return
+            self.beat(loop)
+            for turn in self.turns:
+                if self.stopping:
+                    break
+                if loop % turn.every:
+                    continue
+                try:
+                    turn.run()
+                except Exception:
+                    LOG.exception("rucio-engine: %s failed in loop %d; the engine goes on", turn.name, loop)
+            loop += 1
+            time.sleep(max(0.0, self.args.interval - (time.monotonic() - started)))
+        LOG.info("rucio-engine stopped after %d loops", loop)
+
+    def beat(self, loop: int) -> None:
+        """The heartbeat file: the controller waits for the first one, `stack.py status` shows its age."""
+        if self.args.heartbeat is None:
+            return
+        partial = self.args.heartbeat.with_suffix(".tmp")
+        partial.write_text(json.dumps({"loop": loop, "time": time.time(), "pid": os.getpid()}))
+        partial.replace(self.args.heartbeat)
+
+    def owner_gone(self) -> bool:
+        owner = self.args.owner_pid
+        if owner is None:
+            return False
+        try:
+            os.kill(owner, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+
+    def take_the_stack_down(self) -> None:
+        """The process that started the stack (a test session) died without stopping it: stop it ourselves."""
+        LOG.warning("rucio-engine: owner process %d is gone; stopping the stack %s", self.args.owner_pid, self.args.dir)
+        controller = Path(__file__).resolve().parent / "stack.py"
+        subprocess.Popen(
+            [sys.executable, str(controller), "down", "--dir", str(self.args.dir)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+
+def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dir", type=Path, required=True, help="the stack directory")
+    parser.add_argument("--interval", type=float, default=1.0, help="seconds from the start of one loop to the next")
+    parser.add_argument("--reaper-every", type=int, default=3, help="run the undertaker and reaper every n loops")
+    parser.add_argument("--iterations", type=int, default=0, help="stop after n loops (0: run until SIGTERM)")
+    parser.add_argument("--heartbeat", type=Path, help="file rewritten at the start of every loop")
+    parser.add_argument("--owner-pid", type=int, help="stop the whole stack when this process is gone")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_arguments(argv)
+    setup_logging(process_name="rucio-engine")
+    engine = Engine(args)
+    signal.signal(signal.SIGTERM, engine.request_stop)
+    signal.signal(signal.SIGINT, engine.request_stop)
+    LOG.info("rucio-engine started: interval %.1f s, reaper every %d loops", args.interval, args.reaper_every)
+    engine.run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""The local Rucio stack (deploy/rucio) for the replication tests.
+
+`rucio_stack` starts one stack per test session in a temporary folder, on ports chosen free at start, and stops it at
+the end (also when tests fail or the session is interrupted; should the test process die outright, the stack's engine
+notices and stops the stack itself). Tests that use it carry `pytest.mark.xdist_group("rucio")`, so that under
+`pytest -n 2 --dist loadgroup` one worker runs them all against one stack.
+
+The stack needs qbittorrent-nox, PostgreSQL 15 and the Rucio server environment `.rucio-venv` (scripts/setup.sh
+installs the first and makes the last). Where one is missing the tests are skipped with the reason, unless
+DMLAKE_REQUIRE_RUCIO=1 (as on CI): then they fail with it.
+
+While the stack runs, RUCIO_CONFIG and TMPDIR point at the stack's client config and temporary folder, so
+`rucio.client.Client()` talks to it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from rucio_stack import CONTROLLER, REPO, RUCIO_PYTHON, RucioStack
+
+ARTIFACTS = REPO / "test-artifacts" / "rucio-stack"
+EXIT_UNAVAILABLE = 3  # stack.py: this machine cannot run the stack
+START_TIMEOUT = 300
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("DMLAKE_REQUIRE_RUCIO") == "1":
+        pytest.fail(f"the local Rucio stack is required here (DMLAKE_REQUIRE_RUCIO=1) but {reason}", pytrace=False)
+    pytest.skip(f"the local Rucio stack cannot run here: {reason}")
+
+
+def _controller(*arguments: str | Path, timeout: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(RUCIO_PYTHON), str(CONTROLLER), *map(str, arguments)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        cwd=REPO,
+    )
+
+
+def _forget_rucio_config() -> None:
+    """The Rucio client caches the config it read first; another test may have read another one."""
+    config = sys.modules.get("rucio.common.config")
+    if config is not None:
+        config.clean_cached_config()
+
+
+def _keep_logs(directory: Path) -> Path:
+    target = ARTIFACTS / datetime.now().strftime("%Y%m%d-%H%M%S")
+    shutil.copytree(directory / "log", target / "log", dirs_exist_ok=True)
+    for extra in ("stack.json", "etc/rucio.cfg"):
+        if (directory / extra).exists():
+            shutil.copy2(directory / extra, target / Path(extra).name)
+    return target
+
+
+@pytest.fixture(scope="session")
+def rucio_stack(request: pytest.FixtureRequest) -> Iterator[RucioStack]:
+    if not RUCIO_PYTHON.exists():
+        _unavailable(f"{RUCIO_PYTHON} does not exist (scripts/setup.sh makes it)")
+    directory = Path(tempfile.mkdtemp(prefix="dmlake-rucio-"))
+    try:
+        started = _controller("up", "--dir", directory, "--owner-pid", os.getpid(), timeout=START_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        _controller("down", "--dir", directory, timeout=120)
+        kept = _keep_logs(directory)
+        shutil.rmtree(directory, ignore_errors=True)
+        pytest.fail(f"the local Rucio stack did not start within {START_TIMEOUT} s (logs kept in {kept})")
+    if started.returncode != 0:
+        kept = _keep_logs(directory) if (directory / "log").is_dir() else None
+        shutil.rmtree(directory, ignore_errors=True)
+        reason = started.stderr.strip().splitlines()[-1] if started.stderr.strip() else "(no message)"
+        if started.returncode == EXIT_UNAVAILABLE:
+            _unavailable(reason.split("cannot run here: ", 1)[-1])
+        pytest.fail(f"the local Rucio stack did not start (logs kept in {kept}):\n{started.stderr[-4000:]}")
+    stack = RucioStack.from_description(json.loads(started.stdout))
+    failures_before = request.session.testsfailed
+    try:
+        with pytest.MonkeyPatch.context() as environment:
+            for key, value in stack.environment.items():
+                environment.setenv(key, value)
+            _forget_rucio_config()
+            yield stack
+            _forget_rucio_config()
+    finally:
+        stopped = _controller("down", "--dir", directory, timeout=180)
+        if request.session.testsfailed > failures_before or stopped.returncode != 0:
+            print(f"\nlocal Rucio stack logs kept in {_keep_logs(directory)}", file=sys.stderr)
+        leftovers = [name for name, pid in stack.info["pids"].items() if name != "postgresql" and _runs(pid, directory)]
+        if (directory / "pg" / "data" / "postmaster.pid").exists():
+            leftovers.append("postgresql")
+        shutil.rmtree(directory, ignore_errors=True)
+        if stopped.returncode != 0 or leftovers:
+            pytest.fail(f"stopping the local Rucio stack failed ({leftovers} still running):\n{stopped.stderr}")
+
+
+def _runs(pid: int, directory: Path) -> bool:
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        status = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return status != "Z" and f"{directory}/" in command
