@@ -24,20 +24,21 @@ from __future__ import annotations
 import base64
 import hashlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlencode
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from sandbox.replica import Replica
 from sandbox.replicas.gitlab_projects import (
     ROOT,
     CorpusProjects,
+    GeneratedBlob,
     GeneratedProjects,
     Group,
     broken_project,
@@ -48,6 +49,7 @@ from sandbox.replicas.gitlab_projects import (
     iso,
     revise,
     root_group,
+    with_large_files,
 )
 from sandbox.store import Entry, ReplicaStore
 
@@ -104,10 +106,16 @@ class GitLabReplica(Replica):
         return {"group": ROOT}
 
     @classmethod
-    def from_corpus(cls, corpus: Path, broken_descriptor: bool = False) -> GitLabReplica | None:
+    def from_corpus(
+        cls, corpus: Path, broken_descriptor: bool = False, large_files: Mapping[str, int] | None = None
+    ) -> GitLabReplica | None:
+        """The corpus group; `large_files` (path → bytes) adds generated Git LFS files to the COSINE-100 release,
+        served streamed (replication tests move hundreds of MiB through them)."""
         cosine = cosine_project(corpus)
         if cosine is None:
             return None
+        if large_files:
+            cosine = with_large_files(cosine, large_files)
         projects = [cosine, *fixture_projects()]
         if broken_descriptor:
             projects.append(broken_project())
@@ -513,6 +521,9 @@ class GitLabReplica(Replica):
                     (line.split(" ", 1)[1] for line in data.decode().splitlines() if line.startswith("oid ")), ""
                 )
                 obj = project["lfs"].get(oid)
+                if isinstance(obj, GeneratedBlob):
+                    headers["content-length"] = str(obj.size)
+                    return StreamingResponse(obj.chunks(), media_type="text/plain; charset=utf-8", headers=headers)
                 if obj is not None:
                     data = obj
             return Response(data, media_type="text/plain; charset=utf-8", headers=headers)

@@ -20,7 +20,7 @@ import hashlib
 import io
 import json
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -91,6 +91,48 @@ def commit_id(*parts: Any) -> str:
 def iso(moment: datetime) -> str:
     """GitLab's timestamp format: UTC with milliseconds and a Z."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+class GeneratedBlob:
+    """A large file of deterministic pseudo-random bytes (a pure function of seed and size), made chunk by chunk
+    whenever it is served: the replica serves files of hundreds of MiB without holding them in memory."""
+
+    CHUNK = 1 << 20
+
+    def __init__(self, size: int, seed: str) -> None:
+        self.size = size
+        self.seed = seed
+        self._sha256: str | None = None
+
+    def chunks(self) -> Iterator[bytes]:
+        for index, start in enumerate(range(0, self.size, self.CHUNK)):
+            yield random.Random(f"{self.seed}:{index}").randbytes(min(self.CHUNK, self.size - start))
+
+    @property
+    def sha256(self) -> str:
+        if self._sha256 is None:
+            digest = hashlib.sha256()
+            for chunk in self.chunks():
+                digest.update(chunk)
+            self._sha256 = digest.hexdigest()
+        return self._sha256
+
+
+def with_large_files(project: dict[str, Any], sizes: Mapping[str, int]) -> dict[str, Any]:
+    """The project with generated files (path → size in bytes) added to every commit as Git LFS objects, as a
+    collaboration keeps its large data files: the repository holds pointers, the LFS store the bytes."""
+    for path, size in sizes.items():
+        blob = GeneratedBlob(size, f"{project['id']}:{path}")
+        oid = "sha256:" + blob.sha256
+        pointer = f"version https://git-lfs.github.com/spec/v1\noid {oid}\nsize {size}\n".encode()
+        project["lfs"][oid] = blob
+        for commit in project["commits"].values():
+            files = commit["files"]
+            files[path] = pointer
+            rule = f"{path} filter=lfs diff=lfs merge=lfs -text\n".encode()
+            if rule not in files.get(".gitattributes", b""):
+                files[".gitattributes"] = files.get(".gitattributes", b"") + rule
+    return project
 
 
 def lfs_pointer(content: bytes) -> tuple[bytes, str]:
