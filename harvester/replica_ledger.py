@@ -17,6 +17,8 @@ transaction, so the search index re-renders the record's cluster with the new av
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -226,6 +228,20 @@ def overlay(record: Record, replicas: Sequence[FileReplica]) -> Record:
     if not touched:
         return record
     return record.model_copy(update={"distributions": distributions})
+
+
+def replica_tag(record: Record) -> str:
+    """A short digest of what replication laid over the record (its files' replicas and availability): "" when
+    nothing was. Whatever caches a record by its content hash (an ETag) adds this, since replica state changes the
+    record shown while its content hash, the source's alone, stays."""
+    shown = [
+        [d.name, d.availability.value, [[r.site, r.state, r.url, r.checksum_verified] for r in d.replicas]]
+        for d in record.distributions
+        if d.replicas
+    ]
+    if not shown:
+        return ""
+    return hashlib.sha256(json.dumps(shown, separators=(",", ":")).encode()).hexdigest()[:12]
 
 
 def overlay_all(records_by_id: Mapping[str, Record], ledger: ReplicaLedger) -> dict[str, Record]:

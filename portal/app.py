@@ -14,6 +14,8 @@ from fastapi import Query as Param
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from dmlake.lake import Lake, RecordNotFound
+from dmlake.where import SettingsError, where_to_read
+from harvester.replica_ledger import replica_tag
 from indexer.query import Query, QueryError
 from ontology.datacite import DataCiteError
 from ontology.views import FORMATS, MEDIA_TYPES, negotiate, render
@@ -97,6 +99,49 @@ def create_app(lake: Lake) -> FastAPI:
     app.include_router(web_router(lake))  # the web page's record pages and plots
 
     @app.get(
+        "/api/records/{record_id:path}/where",
+        summary="Where to read each file of a record",
+        tags=["records"],
+        responses={
+            200: {
+                "description": "Per file: name, size, checksum, availability, the best URL to read it at, the site "
+                "of that copy (null: the source portal's own URL), why it was chosen, and every copy replication "
+                "knows of (site, state, URL, whether its checksum was verified).",
+            },
+            400: {"description": "The home's [where] settings cannot be read."},
+            404: {"description": "No such record."},
+            410: {"description": "The record was removed at its source (tombstone)."},
+        },
+    )
+    def where(
+        record_id: str,
+        site: Annotated[
+            list[str] | None,
+            Param(
+                description="Sites (Rucio RSEs) you prefer, nearest first (repeatable or comma-separated); "
+                "default: the service's DMLAKE_SITES or [where] preferred_sites."
+            ),
+        ] = None,
+    ) -> Response:
+        sites = [s for value in site or () for s in value.split(",")]
+        try:
+            answer = where_to_read(lake, record_id, sites)
+        except RecordNotFound as error:
+            return JSONResponse({"error": str(error)}, status_code=404)
+        except SettingsError as error:
+            return JSONResponse({"error": str(error)}, status_code=400)
+        if answer.gone:
+            return JSONResponse(
+                {
+                    "error": "this record was removed at its source",
+                    "id": answer.stored.id,
+                    "tombstone": answer.stored.tombstone,
+                },
+                status_code=410,
+            )
+        return JSONResponse(answer.to_json())
+
+    @app.get(
         "/api/records/{record_id:path}",
         summary="One record, in the format asked for",
         tags=["records"],
@@ -127,7 +172,9 @@ def create_app(lake: Lake) -> FastAPI:
             stored = lake.record(record_id)
         except RecordNotFound as error:
             return JSONResponse({"error": str(error)}, status_code=404)
-        etag = f'"{stored.content_hash[:32]}-{fmt}"'
+        # the content hash is the source's; replica state, laid over the record, changes what is served too
+        replicas = replica_tag(stored.record)
+        etag = f'"{stored.content_hash[:32]}{"-" + replicas if replicas else ""}-{fmt}"'
         if request.headers.get("if-none-match") == etag:
             return Response(status_code=304, headers={"ETag": etag})
         if stored.tombstone:

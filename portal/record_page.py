@@ -5,8 +5,10 @@ in. `portal.web` renders it with the templates in `portal/templates/`.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 from lxml import html as lxml_html
@@ -14,7 +16,8 @@ from lxml import html as lxml_html
 from dmlake.lake import Lake
 from harvester.catalogue import StoredRecord
 from ontology import schemaorg
-from ontology.model import RECORD_ID_BASE, Distribution, Identifier, Record
+from ontology.model import RECORD_ID_BASE, Availability, Distribution, Identifier, Record, Replica
+from ontology.rdf import iri
 from ontology.views import FORMATS, MEDIA_TYPES
 from portal.citation import bibtex, citation
 from portal.table_files import human_size
@@ -58,6 +61,15 @@ class FileRow:
     size: str
     plottable: bool
 
+    @property
+    def sites(self) -> list[Replica]:
+        """The file's copies, readable ones (online, with a URL) first: what the page lists under "Sites"."""
+        return sorted(self.file.replicas, key=lambda r: (not _readable(r), r.site))
+
+
+def _readable(replica: Replica) -> bool:
+    return replica.state == Availability.ONLINE.value and bool(replica.url)
+
 
 @dataclass(frozen=True)
 class Member:
@@ -76,6 +88,7 @@ class RecordPage:
     record: Record
     page: str
     api: str
+    where: str
     description: list[str]
     files: list[FileRow]
     total_size: str
@@ -101,19 +114,42 @@ def record_page(lake: Lake, stored: StoredRecord) -> RecordPage:
         record=record,
         page=page_path(record.id),
         api=api_path(record.id),
+        where=api_path(record.id) + "/where",
         description=paragraphs(record.description),
         files=files,
         total_size=human_size(total),
         members=_members(lake, record),
         citation=citation(record),
         bibtex=bibtex(record),
-        jsonld=script_json(schemaorg.serialize(record)),
+        jsonld=script_json(json.dumps(page_jsonld(record), indent=2, ensure_ascii=False)),
         formats=[
             (fmt, FORMAT_NAMES.get(fmt, fmt), MEDIA_TYPES[fmt], f"{api_path(record.id)}?format={quote(fmt)}")
             for fmt in FORMATS
         ],
         relations=[(label, getattr(record, name)) for name, label in RELATIONS if getattr(record, name)],
     )
+
+
+WEB_SCHEMES = ("https://", "http://", "root://", "davs://", "s3://")
+"""Replica URLs a reader elsewhere can use; `file://` names a path on one machine, meaningless on a web page."""
+
+
+def page_jsonld(record: Record) -> dict[str, Any]:
+    """The record's schema.org JSON-LD, each file's `contentUrl` also listing the URLs of its online copies whose
+    checksum replication verified (the source's own URL first)."""
+    document = schemaorg.document(record)
+    for entry, file in zip(document.get("distribution", []), record.distributions, strict=True):
+        mirrors = [
+            str(iri(r.url))
+            for r in file.replicas
+            if r.url and r.checksum_verified and r.state == Availability.ONLINE.value and r.url.startswith(WEB_SCHEMES)
+        ]
+        if not mirrors:
+            continue
+        own = entry.get("contentUrl")
+        urls = list(dict.fromkeys([*([own] if own else []), *mirrors]))
+        entry["contentUrl"] = urls[0] if len(urls) == 1 else urls
+    return document
 
 
 def file_rows(record: Record) -> list[FileRow]:

@@ -9,9 +9,12 @@ from replica_records import File, make_record, store, tombstone
 from sqlalchemy import select
 
 from dmlake.lake import Lake
+from harvester import codec
 from harvester.catalogue import Catalogue
-from harvester.replica_ledger import FileReplica, ReplicaLedger
+from harvester.replica_ledger import FileReplica, ReplicaLedger, file_availability
 from harvester.schema import records
+from indexer.consumer import member_entries
+from indexer.document import DOCUMENT_FINGERPRINT
 from ontology.model import Availability
 
 ONLINE, REPLICATING = Availability.ONLINE, Availability.REPLICATING
@@ -121,3 +124,66 @@ def test_the_lake_opens_the_ledger_of_its_home(tmp_path: Path, database_url: str
         assert [c.site for c in again.replica_ledger().for_records([rid])[rid]] == ["SITE_B"]
     finally:
         again.close()
+
+
+# -- the overlay: what every reader of a record sees ----------------------------------------------------------------
+def test_file_availability_follows_the_best_copy() -> None:
+    def copy(state: Availability, verified: bool = False) -> FileReplica:
+        return FileReplica("r", "f", f"SITE_{len(state.value)}", state, "root://x//f", verified)
+
+    own = Availability.ON_REQUEST
+    assert file_availability([], own) == own  # replication knows nothing: the source's own value
+    assert file_availability([copy(ONLINE, True), copy(Availability.REQUESTED)], own) == ONLINE
+    # an online copy not yet verified is not yet known to be the file
+    assert file_availability([copy(ONLINE)], own) == REPLICATING
+    assert file_availability([copy(Availability.REQUESTED), copy(REPLICATING)], own) == REPLICATING
+    assert file_availability([copy(Availability.REQUESTED), copy(Availability.ON_TAPE)], own) == Availability.REQUESTED
+    assert file_availability([copy(Availability.ON_TAPE)], own) == Availability.ON_TAPE
+
+
+def test_feed_reads_and_record_reads_carry_the_ledger_s_replicas(catalogue: Catalogue, ledger: ReplicaLedger) -> None:
+    rid = cosine(catalogue)
+    plain = catalogue.records([rid])[rid]
+    assert [d.replicas for d in plain.distributions] == [[], []]
+    stored_hash = catalogue.get(rid).content_hash  # type: ignore[union-attr]
+    ledger.replace(
+        rid,
+        [
+            FileReplica(rid, "a.csv", "SITE_C", REPLICATING),
+            FileReplica(rid, "a.csv", "SITE_B", ONLINE, "root://b//a.csv", checksum_verified=True),
+            FileReplica(rid, "no-such-file.csv", "SITE_B", ONLINE, "root://b//x", checksum_verified=True),
+        ],
+    )
+    for record in (
+        catalogue.records([rid])[rid],
+        catalogue.get(rid).record,  # type: ignore[union-attr]
+        catalogue.find("zenodo", "7").record,  # type: ignore[union-attr]
+    ):
+        a, b = record.distributions
+        assert a.availability == ONLINE
+        assert [(r.site, r.state, r.url, r.checksum_verified) for r in a.replicas] == [
+            ("SITE_B", "online", "root://b//a.csv", True),
+            ("SITE_C", "replicating", None, False),
+        ]
+        assert b == plain.distributions[1]  # a file replication knows nothing of is as the source has it
+        assert codec.content_hash(record) != stored_hash  # what is shown differs…
+    # … the stored record does not, and the raw reads give it as stored
+    assert catalogue.get(rid).content_hash == stored_hash  # type: ignore[union-attr]
+    assert catalogue.records([rid], with_replicas=False)[rid] == plain
+    assert catalogue.get(rid, with_replicas=False).record == plain  # type: ignore[union-attr]
+    assert next(catalogue.iter_records()).record == plain
+
+
+def test_kept_index_entries_are_left_out_for_records_with_replicas(catalogue: Catalogue, ledger: ReplicaLedger) -> None:
+    rid = cosine(catalogue)
+    other = store(catalogue, make_record("zenodo", "8", [File("c.csv")]))[0]
+    assert set(catalogue.index_entries([rid, other], DOCUMENT_FINGERPRINT)) == {rid, other}
+    ledger.replace(rid, [FileReplica(rid, "a.csv", "SITE_B", ONLINE, "root://b//a.csv", checksum_verified=True)])
+    assert set(catalogue.index_entries([rid, other], DOCUMENT_FINGERPRINT)) == {other}
+    # so the index consumer builds the entry from the overlaid record
+    entries = member_entries(catalogue, [rid, other])
+    assert entries[rid]["document"]["site"] == ["SITE_B"]
+    assert entries[rid]["document"]["availability"] == ["online"]
+    assert entries[other]["document"]["site"] == []
+    ledger.replace(rid, [])
+    assert set(catalogue.index_entries([rid, other], DOCUMENT_FINGERPRINT)) == {rid, other}

@@ -9,9 +9,13 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import orjson
+
 from connectors.base import Deletion, RawRecord
 from harvester import codec
 from harvester.catalogue import Catalogue, Mapped, PageWork
+from harvester.identity_rules import match_keys
+from indexer.document import DOCUMENT_FINGERPRINT, member_entry
 from ontology import Record, record_id
 from ontology.model import Availability, Checksum, Distribution, Identifier, IdentifierScheme, Provenance
 
@@ -25,7 +29,9 @@ class File:
     url: str | None = None
 
 
-def make_record(source: str, native_id: str, files: Sequence[File], title: str = "", doi: str | None = None) -> Record:
+def make_record(
+    source: str, native_id: str, files: Sequence[File], title: str = "", doi: str | None = None, kind: str = "fake"
+) -> Record:
     payload = f'{{"id": "{native_id}", "title": "{title}", "files": {[f.name for f in files]!r}}}'.encode()
     return Record(
         id=record_id(source, native_id),
@@ -45,7 +51,7 @@ def make_record(source: str, native_id: str, files: Sequence[File], title: str =
             for f in files
         ],
         provenance=Provenance(
-            source=source, source_kind="fake", raw_sha256=hashlib.sha256(payload).hexdigest(), mapping_version="1"
+            source=source, source_kind=kind, raw_sha256=hashlib.sha256(payload).hexdigest(), mapping_version="1"
         ),
     )
 
@@ -67,6 +73,10 @@ def store(catalogue: Catalogue, *items: Record, run_id: int = 0) -> list[str]:
                 content_hash=codec.content_hash(item),
                 blob=codec.encode_record(item),
                 raw_blob=codec.compress(payload),
+                match_keys=tuple(match_keys(item)),
+                # the kept index entry, as the mapping worker builds it
+                index_entry=codec.compress(orjson.dumps(member_entry(item))),
+                index_entry_version=DOCUMENT_FINGERPRINT,
             )
         )
     catalogue.ensure_source(source, "fake", "http://fake.invalid")
