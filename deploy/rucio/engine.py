@@ -7,7 +7,8 @@ minutes late. In once mode requests are not marked, and every loop polls every s
 
 One loop: judge-evaluator (rules of files attached to datasets that already have rules), conveyor submitter,
 poller and finisher (the transfers), the qBittorrent janitor, judge-cleaner (expired and deleted rules) and, every
-few loops, the undertaker (expired DIDs) and the reaper (deletes unlocked replicas: each RSE has greedyDeletion).
+few loops, minos and the necromancer (replicas declared bad are copied again from a good one), the undertaker
+(expired DIDs) and the reaper (deletes unlocked replicas: each RSE has greedyDeletion).
 An exception in one daemon's turn is logged and the loop goes on. Run by the stack controller (stack.py), with
 RUCIO_CONFIG, RUCIO_HOME and TMPDIR set to the stack's.
 """
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from rucio.common.logging import setup_logging
+from rucio.daemons.badreplicas import minos, necromancer
 from rucio.daemons.common import run_daemon
 from rucio.daemons.conveyor import finisher, poller, submitter
 from rucio.daemons.judge import cleaner, evaluator
@@ -45,50 +47,41 @@ class Turn:
     every: int = 1  # run in every n-th loop
 
 
+def once(module: Any, graceful_stop: Any, **arguments: Any) -> Callable[[], object]:
+    """One turn of a daemon's work function through Rucio's own run_daemon, without a partition wait.
+
+    Several daemons hard-code a partition wait in their entry points (judge evaluator and cleaner 1 s, minos and
+    necromancer 10 s) even in once mode; calling their work function the way the entry point does, minus the wait,
+    keeps a loop short."""
+    return lambda: run_daemon(
+        once=True,
+        graceful_stop=graceful_stop,
+        executable=module.DAEMON_NAME,
+        partition_wait_time=0,
+        sleep_time=60,
+        run_once_fnc=functools.partial(module.run_once, **arguments),
+    )
+
+
 def daemon_turns(reaper_every: int) -> list[Turn]:
-    # The judge evaluator and cleaner hard-code a 1 s partition wait in their entry points; their work functions
-    # are called through the same run_daemon without it (two seconds less per loop). Paused DIDs and rules
-    # persist across loops, as in the loop-mode daemons.
+    # paused DIDs and rules persist from loop to loop, as in the loop-mode daemons
     paused_dids: dict[Any, Any] = {}
     paused_rules: dict[Any, Any] = {}
     paused_expired: dict[Any, Any] = {}
     return [
-        Turn(
-            "judge-evaluator",
-            lambda: run_daemon(
-                once=True,
-                graceful_stop=evaluator.graceful_stop,
-                executable=evaluator.DAEMON_NAME,
-                partition_wait_time=0,
-                sleep_time=30,
-                run_once_fnc=functools.partial(evaluator.run_once, did_limit=1000, paused_dids=paused_dids),
-            ),
-        ),
+        Turn("judge-evaluator", once(evaluator, evaluator.graceful_stop, did_limit=1000, paused_dids=paused_dids)),
         Turn("conveyor-submitter", lambda: submitter.submitter(once=True, partition_wait_time=0)),
         Turn("conveyor-poller", lambda: poller.poller(once=True, older_than=0, partition_wait_time=0)),
         Turn("conveyor-finisher", lambda: finisher.finisher(once=True, partition_wait_time=0)),
         Turn("qbittorrent-janitor", QBittorrentJanitor()),
-        Turn(
-            "judge-cleaner",
-            lambda: run_daemon(
-                once=True,
-                graceful_stop=cleaner.graceful_stop,
-                executable=cleaner.DAEMON_NAME,
-                partition_wait_time=0,
-                sleep_time=60,
-                run_once_fnc=functools.partial(cleaner.run_once, paused_rules=paused_rules),
-            ),
-        ),
+        Turn("judge-cleaner", once(cleaner, cleaner.graceful_stop, paused_rules=paused_rules)),
+        # bad replicas: minos turns declared bad PFNs into bad replicas, the necromancer has them copied again from
+        # a good replica (or declares the file lost when there is none)
+        Turn("minos", once(minos, minos.graceful_stop, bulk=1000), every=reaper_every),
+        Turn("necromancer", once(necromancer, necromancer.graceful_stop, bulk=1000), every=reaper_every),
         Turn(
             "undertaker",
-            lambda: run_daemon(
-                once=True,
-                graceful_stop=undertaker.graceful_stop,
-                executable=undertaker.DAEMON_NAME,
-                partition_wait_time=0,
-                sleep_time=60,
-                run_once_fnc=functools.partial(undertaker.run_once, paused_dids=paused_expired, chunk_size=10),
-            ),
+            once(undertaker, undertaker.graceful_stop, paused_dids=paused_expired, chunk_size=10),
             every=reaper_every,
         ),
         Turn(
@@ -103,7 +96,7 @@ def stop_daemons() -> None:
     """Make a daemon call in progress return at its next check."""
     for module in (submitter, poller, finisher, reaper):
         module.GRACEFUL_STOP.set()
-    for module in (evaluator, cleaner, undertaker):
+    for module in (evaluator, cleaner, undertaker, minos, necromancer):
         module.graceful_stop.set()
 
 

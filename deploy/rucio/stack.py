@@ -262,7 +262,7 @@ def start_server(layout: Layout, pids: Pids, port: int, workers: int) -> None:
     command = [
         sys.executable, "-m", "gunicorn",
         "--bind", f"127.0.0.1:{port}",
-        "--workers", str(workers), "--threads", "4", "--timeout", "300",
+        "--workers", str(workers), "--threads", "4", "--timeout", "300", "--graceful-timeout", "10",
         # gunicorn 27 otherwise opens a control socket in ~/.gunicorn
         "--no-control-socket",
         "--access-logfile", str(layout.log / "server-access.log"),
@@ -485,14 +485,16 @@ def start(layout: Layout, pids: Pids, sites: Sequence[str], args: argparse.Names
 
 
 def stop_everything(layout: Layout) -> None:
-    """Stop every recorded process (engine first: it must not work against a server going away), then PostgreSQL."""
+    """Stop every recorded process, then PostgreSQL.
+
+    The engine and the server first, together (the engine talks to the database and to qBittorrent, never to the
+    server): no daemon must find its qBittorrent or the database gone in the middle of a turn."""
     recorded: dict[str, int] = {name: int(pid) for name, pid in (read_json(layout.pids_json) or {}).items()}
     recorded.pop("postgresql", None)  # stopped by pg_ctl, which waits for a clean shutdown
-    if "engine" in recorded:
-        processes.stop({"engine": recorded.pop("engine")}, layout.marker, grace=30.0)
-    killed = processes.stop(recorded, layout.marker)
+    first: dict[str, int] = {name: recorded.pop(name) for name in ("engine", "server") if name in recorded}
+    killed = processes.stop(first, layout.marker, grace=30.0) + processes.stop(recorded, layout.marker)
     if killed:
-        say(f"had to kill {', '.join(killed)} (did not stop within 10 s of SIGTERM)")
+        say(f"had to kill {', '.join(killed)} (did not stop after SIGTERM)")
     cluster = layout.postgres()
     cluster.stop()
     if cluster.pid() is not None:

@@ -165,3 +165,33 @@ def test_a_deleted_rule_lets_the_reaper_free_the_copy_and_a_new_rule_brings_it_b
     rucio_stack.wait_rule(client, again)
     assert copy.exists(), "the rule is OK, so the file must be back on disk"
     assert file_checksums(copy) == (md5, adler32)
+
+
+def test_a_copy_declared_bad_is_copied_again_from_a_good_one(
+    rucio_stack: RucioStack, client: Any, tmp_path: Path
+) -> None:
+    original = random_file(tmp_path, 8 * MiB)
+    checksums = file_checksums(original)
+    upload(client, original, "SITE_A")
+    did = [{"scope": SCOPE, "name": original.name}]
+    rule_id = client.add_replication_rule(did, 1, "SITE_B")[0]
+    rucio_stack.wait_rule(client, rule_id)
+    copy = rucio_stack.physical_copies(client, SCOPE, original.name)["SITE_B"]
+    with open(copy, "r+b") as handle:  # a silently damaged copy, as a checksum check would find it
+        handle.seek(3 * MiB)
+        handle.write(b"\0" * 4096)
+    assert file_checksums(copy) != checksums
+
+    assert client.declare_bad_file_replicas([{**did[0], "rse": "SITE_B"}], "checksum mismatch (stack test)") == {}
+    deadline = time.monotonic() + 120
+    while True:
+        states = next(iter(client.list_replicas(did, all_states=True)))["states"]
+        rule = client.get_replication_rule(rule_id)
+        if states.get("SITE_B") == "AVAILABLE" and rule["state"] == "OK" and file_checksums(copy) == checksums:
+            break
+        if time.monotonic() > deadline:
+            pytest.fail(
+                f"the bad copy at SITE_B was not replaced within 120 s (replica states {states}, rule "
+                f"{rule['state']}). Engine log:\n{rucio_stack.log_tail()}"
+            )
+        time.sleep(1)
