@@ -6,7 +6,8 @@
 
 For each file, in this order:
 1. an online copy whose checksum replication verified, at a site the reader prefers (in the reader's order);
-2. an online, verified copy on this machine (a `file://` URL whose file exists);
+2. an online, verified copy on this machine (a `file://` URL whose file exists; one whose file is not here is
+   never chosen);
 3. any other online, verified copy (sites in name order);
 4. the source portal's own URL (what the record says), when no copy is verified;
 5. an online copy not verified yet (it may still be incomplete), when the source gives no URL either.
@@ -105,7 +106,12 @@ def _clean(sites: Sequence[str]) -> list[str]:
 def choose(file: Distribution, replicas: Sequence[FileReplica], preferred: Sequence[str] = ()) -> FileChoice:
     """The best place to read `file` from, given its known copies (see the module doc for the order)."""
     copies = tuple(sorted(replicas, key=lambda r: r.site))
-    readable = [r for r in copies if r.state == Availability.ONLINE and r.url]
+    # a file:// URL names a path on one machine: a copy is readable there only if this is that machine
+    readable = [
+        r
+        for r in copies
+        if r.state == Availability.ONLINE and r.url and (_local_file(r.url) or not _is_file_url(r.url))
+    ]
     verified = [r for r in readable if r.checksum_verified]
 
     def chosen(url: str | None, site: str | None, reason: str) -> FileChoice:
@@ -154,6 +160,10 @@ def _no_verified_copy(copies: Sequence[FileReplica]) -> str:
         f"{r.state.value}{' (not verified)' if r.state == Availability.ONLINE else ''} at {r.site}" for r in copies
     )
     return f"no verified copy ({states})"
+
+
+def _is_file_url(url: str) -> bool:
+    return url.startswith("file:")
 
 
 def _local_file(url: str | None) -> bool:
