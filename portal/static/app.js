@@ -1,54 +1,23 @@
-// The search page: text with field syntax, facets that filter, removable filter chips, cursor paging and experiment
-// suggestions, all through /api. The address bar holds q, filter and sort, so a search can be bookmarked and
-// reloaded; every string from the API is inserted as text (textContent), never as HTML.
+// The search page: text with field syntax, facets that filter (disjunctively: a field's other values stay
+// selectable), year and energy histograms that filter by click or drag, highlighted results, and pages by cursor.
+//
+// The address is the state: q, every filter, sort, the page number and the cursors that lead to it live in the
+// URL, so reload, back/forward and a shared link show the same page. A new search, filter or sort pushes a history
+// entry; so does every page turn, so Back returns to the previous page of results. The API pages by opaque
+// cursors (no offsets), so the URL keeps the cursors of the pages walked (`cursor`, one per page after the first,
+// the last MAX_TRAIL of them): Previous can go back that far, First page always.
 "use strict";
 
-const FACETS = [
-  "source", "experiment", "messenger", "resource_category", "collision_type", "technique", "target",
-  "data_level", "file_format", "license", "availability", "year",
-];
-const FACET_NAMES = {
-  source: "Source", experiment: "Experiment", messenger: "Messenger", resource_category: "Resource category",
-  collision_type: "Collision", technique: "Technique", target: "Target", data_level: "Data level",
-  file_format: "File format", license: "Licence", availability: "Availability", year: "Year",
-};
-const SHOWN_VALUES = 8;
+import { el, number, plural } from "./dom.js";
+import { FACET_NAMES, HISTOGRAMS, TERMS_FACETS, describeFilter, filterName, renderFacets } from "./facets.js";
+import { renderHits } from "./hits.js";
+
 const PAGE_SIZE = 20;
-const RECORD_BASE = "https://w3id.org/dmlake/record/";
+const MAX_TRAIL = 20;
 
-const state = { q: "", filters: [], sort: "", cursor: null, expanded: new Set() };
+const state = { q: "", filters: [], sort: "", page: 1, trail: [], expanded: new Set(), facets: null };
 let pending = null;
-
-function el(tag, attributes = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attributes)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === "class") node.className = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value === true ? "" : String(value));
-  }
-  for (const child of children) {
-    if (child === null || child === undefined) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
-
-function recordPage(id) {
-  return "/records/" + (id.startsWith(RECORD_BASE) ? id.slice(RECORD_BASE.length) : id);
-}
-
-function filterFor(facet, value) {
-  return facet === "year" ? `year=${value}..${value}` : `${facet}=${value}`;
-}
-
-function describeFilter(filter) {
-  const [name, ...rest] = filter.split("=");
-  const value = rest.join("=");
-  const range = value.match(/^(.*)\.\.(.*)$/);
-  const shown = range && range[1] === range[2] ? range[1] : value.replace("..", "–");
-  return `${FACET_NAMES[name] || name}: ${shown}`;
-}
+const $ = (id) => document.getElementById(id);
 
 // -- the address bar ---------------------------------------------------------------------------------------------
 function readLocation() {
@@ -56,150 +25,172 @@ function readLocation() {
   state.q = params.get("q") || "";
   state.filters = params.getAll("filter");
   state.sort = params.get("sort") || "";
-  state.cursor = null;
-  document.getElementById("q").value = state.q;
-  document.getElementById("sort").value = state.sort;
+  state.trail = params.getAll("cursor").filter(Boolean).slice(-MAX_TRAIL);
+  const page = Number.parseInt(params.get("page") || "1", 10);
+  state.page = Number.isInteger(page) && page > 1 && state.trail.length ? page : 1;
+  if (state.page === 1) state.trail = [];
+  $("q").value = state.q;
+  $("sort").value = state.sort;
 }
 
-function writeLocation(replace) {
+function locationFor() {
   const params = new URLSearchParams();
   if (state.q) params.set("q", state.q);
   state.filters.forEach((f) => params.append("filter", f));
   if (state.sort) params.set("sort", state.sort);
-  const url = window.location.pathname + (params.toString() ? "?" + params.toString() : "");
+  if (state.page > 1) {
+    params.set("page", String(state.page));
+    state.trail.forEach((c) => params.append("cursor", c));
+  }
+  const query = params.toString();
+  return window.location.pathname + (query ? "?" + query : "");
+}
+
+function writeLocation(replace) {
+  const url = locationFor();
   if (url === window.location.pathname + window.location.search) return;
   (replace ? history.replaceState : history.pushState).call(history, null, "", url);
 }
 
-// -- searching ---------------------------------------------------------------------------------------------------
-function apiUrl(cursor) {
-  const params = new URLSearchParams({ q: state.q, size: String(PAGE_SIZE) });
-  FACETS.forEach((f) => params.append("facet", f));
-  state.filters.forEach((f) => params.append("filter", f));
-  if (state.sort) params.set("sort", state.sort);
-  if (cursor) params.set("cursor", cursor);
-  return "/api/search?" + params.toString();
+/** The cursor of page `page` if the trail still has it (page 1 needs none), else undefined. */
+function cursorOf(page) {
+  if (page === 1) return null;
+  const at = state.trail.length - 1 - (state.page - page);
+  return at >= 0 ? state.trail[at] : undefined;
 }
 
-async function search(append) {
-  const error = document.getElementById("error");
-  const summary = document.getElementById("summary");
-  if (pending) pending.abort();
-  pending = new AbortController();
-  document.body.setAttribute("aria-busy", "true");
-  let body;
-  let response;
-  try {
-    response = await fetch(apiUrl(append ? state.cursor : null), { signal: pending.signal });
-    body = await response.json();
-  } catch (failure) {
-    if (failure.name === "AbortError") return;
-    error.textContent = `The search service did not answer: ${failure.message}`;
-    error.hidden = false;
-    document.body.removeAttribute("aria-busy");
-    return;
-  }
-  document.body.removeAttribute("aria-busy");
-  if (!response.ok) {
-    const where = Number.isInteger(body.position) ? ` (at character ${body.position + 1} of the ${body.parameter})` : "";
-    error.textContent = `${body.error || response.statusText}${where}${body.hint ? ". " + body.hint : ""}`;
-    error.hidden = false;
-    summary.textContent = "No results: the query could not be read.";
-    document.getElementById("hits").replaceChildren();
-    document.getElementById("more").hidden = true;
-    renderChips();
-    return;
-  }
-  error.hidden = true;
-  const shownBefore = append ? document.getElementById("hits").children.length : 0;
-  renderHits(body.hits, append);
-  const shown = shownBefore + body.hits.length;
-  summary.textContent = `${body.total.toLocaleString("en")} dataset${body.total === 1 ? "" : "s"}` +
-    (body.total ? `, showing ${shown.toLocaleString("en")}` : "");
-  summary.dataset.total = String(body.total);
-  state.cursor = body.next_cursor;
-  document.getElementById("more").hidden = !body.next_cursor;
-  if (!append) {
-    renderFacets(body.facets || {});
-    renderChips();
-  }
-}
-
-function renderHits(hits, append) {
-  const list = document.getElementById("hits");
-  if (!append) list.replaceChildren();
-  for (const hit of hits) {
-    const members = Array.isArray(hit.records) ? hit.records : [];
-    const sources = [...new Set([hit.source, ...members.map((m) => m.source)].filter(Boolean))];
-    const meta = el("p", { class: "meta" },
-      ...sources.map((s) => el("span", { class: "badge source" }, s)),
-      (hit.experiments || []).length ? " " + hit.experiments.join(", ") : "",
-      hit.year ? ` · ${hit.year}` : "",
-      hit.resource_type ? ` · ${hit.resource_type}` : "",
-      hit.file_count ? ` · ${hit.file_count} file${hit.file_count === 1 ? "" : "s"}` : "");
-    const item = el("li", { class: "hit", "data-id": hit.id },
-      el("h3", {}, el("a", { href: recordPage(hit.id) }, hit.title || hit.id)), meta);
-    if (hit.description) {
-      const text = hit.description.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim();
-      item.append(el("p", { class: "snippet" }, text.length > 280 ? text.slice(0, 277) + "…" : text));
-    }
-    const others = members.filter((m) => m.id !== hit.id);
-    if (others.length) {
-      const also = el("p", { class: "also" }, "Also from: ");
-      others.forEach((m, i) => {
-        if (i) also.append(", ");
-        also.append(el("a", { href: recordPage(m.id) }, m.source + (m.version ? ` ${m.version}` : "")));
-      });
-      item.append(also);
-    }
-    list.append(item);
-  }
+// -- changing the search -----------------------------------------------------------------------------------------
+function restart() {
+  state.page = 1;
+  state.trail = [];
+  writeLocation(false);
+  search({ moved: false });
 }
 
 function toggleFilter(filter) {
   const at = state.filters.indexOf(filter);
   if (at >= 0) state.filters.splice(at, 1);
   else state.filters.push(filter);
-  state.cursor = null;
-  writeLocation(false);
-  search(false);
+  restart();
 }
 
-function renderFacets(facets) {
-  const aside = document.getElementById("facets");
-  aside.replaceChildren(el("h2", { class: "visually-hidden" }, "Filter by"));
-  for (const name of FACETS) {
-    const values = facets[name];
-    if (!Array.isArray(values) || !values.length) continue;
-    const ordered = name === "year" ? [...values].sort((a, b) => Number(b.value) - Number(a.value)) : values;
-    const expanded = state.expanded.has(name);
-    const list = el("ul", { class: "facet-values" });
-    ordered.slice(0, expanded ? ordered.length : SHOWN_VALUES).forEach(({ value, count }) => {
-      const filter = filterFor(name, value);
-      const active = state.filters.includes(filter);
-      list.append(el("li", {},
-        el("button", {
-          type: "button", class: "facet-value", "aria-pressed": active ? "true" : "false",
-          "data-facet": name, "data-value": value, onclick: () => toggleFilter(filter),
-        }, el("span", { class: "value" }, value), el("span", { class: "count" }, count.toLocaleString("en")))));
-    });
-    const section = el("section", { class: "facet", "data-facet": name },
-      el("h3", {}, FACET_NAMES[name] || name), list);
-    if (ordered.length > SHOWN_VALUES) {
-      section.append(el("button", {
-        type: "button", class: "link", "aria-expanded": expanded ? "true" : "false",
-        onclick: () => {
-          expanded ? state.expanded.delete(name) : state.expanded.add(name);
-          renderFacets(facets);
-        },
-      }, expanded ? "fewer" : `all ${ordered.length}`));
+/** Replace every filter of `field` with `filter` (none when null): a histogram's range, a panel's "clear". */
+function setFieldFilter(field, filter) {
+  state.filters = state.filters.filter((f) => filterName(f) !== field);
+  if (filter) state.filters.push(filter);
+  restart();
+}
+
+function turnTo(page, cursor) {
+  if (page === 1) state.trail = [];
+  else if (page === state.page + 1) state.trail = [...state.trail, cursor].slice(-MAX_TRAIL);
+  else state.trail = state.trail.slice(0, state.trail.length - (state.page - page));
+  state.page = page;
+  writeLocation(false);
+  search({ moved: true });
+}
+
+const facetActions = {
+  toggle: toggleFilter,
+  setRange: setFieldFilter,
+  expand: (name) => {
+    state.expanded.has(name) ? state.expanded.delete(name) : state.expanded.add(name);
+    if (state.facets) renderFacets($("facets"), state.facets, state.filters, state.expanded, facetActions);
+  },
+};
+
+// -- searching ---------------------------------------------------------------------------------------------------
+function apiUrl() {
+  const params = new URLSearchParams({ q: state.q, size: String(PAGE_SIZE), disjunctive: "true" });
+  [...TERMS_FACETS, ...HISTOGRAMS].forEach((f) => params.append("facet", f));
+  state.filters.forEach((f) => params.append("filter", f));
+  if (state.sort) params.set("sort", state.sort);
+  if (state.q) params.set("highlight", "true");
+  const cursor = cursorOf(state.page);
+  if (cursor) params.set("cursor", cursor);
+  return "/api/search?" + params.toString();
+}
+
+async function search({ moved }) {
+  if (pending) pending.abort();
+  const controller = new AbortController();
+  pending = controller;
+  document.body.setAttribute("aria-busy", "true");
+  let body;
+  let response;
+  try {
+    response = await fetch(apiUrl(), { signal: controller.signal });
+    body = await response.json();
+  } catch (failure) {
+    if (failure.name === "AbortError") return;
+    showServiceError(`The search service did not answer: ${failure.message}`);
+    return;
+  } finally {
+    if (pending === controller) document.body.removeAttribute("aria-busy");
+  }
+  if (pending !== controller) return;
+  $("error").hidden = true;
+  if (!response.ok) {
+    if (response.status === 400 && body.parameter === "cursor") {
+      notice("That page of results is no longer available (the catalogue changed since); here is the first page.");
+      state.page = 1;
+      state.trail = [];
+      writeLocation(true);
+      search({ moved: false });
+      return;
     }
-    aside.append(section);
+    if (response.status === 400) showQueryError(body);
+    else showServiceError(`The search failed (${response.status}): ${body.error || body.detail || response.statusText}`);
+    return;
+  }
+  clearQueryError();
+  render(body, moved);
+}
+
+function render(body, moved) {
+  const first = (state.page - 1) * PAGE_SIZE + 1;
+  renderHits($("hits"), body.hits, first);
+  const summary = $("summary");
+  const last = first + body.hits.length - 1;
+  summary.textContent = plural(body.total, "dataset") +
+    (body.hits.length ? ` · ${number(first)}–${number(last)}` : "") +
+    (state.page > 1 ? ` · page ${number(state.page)}` : "");
+  summary.dataset.total = String(body.total);
+  summary.dataset.page = String(state.page);
+  state.facets = body.facets || {};
+  renderFacets($("facets"), state.facets, state.filters, state.expanded, facetActions);
+  renderChips();
+  renderPager(body.next_cursor);
+  if (moved) {
+    summary.focus({ preventScroll: true });
+    $("results").scrollIntoView({ block: "start" });
   }
 }
 
+function renderPager(nextCursor) {
+  const pager = $("pager");
+  const buttons = [];
+  const previous = cursorOf(state.page - 1);
+  if (state.page > 2) {
+    buttons.push(el("button", { type: "button", class: "page first", onclick: () => turnTo(1, null) }, "« First page"));
+  }
+  if (state.page > 1 && previous !== undefined) {
+    buttons.push(el("button", {
+      type: "button", class: "page previous", rel: "prev", onclick: () => turnTo(state.page - 1, previous),
+    }, "‹ Previous"));
+  }
+  if (state.page > 1 || nextCursor) buttons.push(el("span", { class: "page-number" }, `Page ${number(state.page)}`));
+  if (nextCursor) {
+    buttons.push(el("button", {
+      type: "button", class: "page next", rel: "next", onclick: () => turnTo(state.page + 1, nextCursor),
+    }, "Next ›"));
+  }
+  pager.replaceChildren(...buttons);
+  pager.hidden = buttons.length === 0;
+}
+
 function renderChips() {
-  const chips = document.getElementById("chips");
+  const chips = $("chips");
   chips.replaceChildren();
   for (const filter of state.filters) {
     chips.append(el("li", {}, el("button", {
@@ -211,11 +202,69 @@ function renderChips() {
     chips.append(el("li", {}, el("button", {
       type: "button", class: "link", onclick: () => {
         state.filters = [];
-        writeLocation(false);
-        search(false);
+        restart();
       },
     }, "clear all")));
   }
+}
+
+// -- messages ----------------------------------------------------------------------------------------------------
+function notice(text) {
+  const box = $("notice");
+  box.textContent = text;
+  box.hidden = false;
+}
+
+function showServiceError(text) {
+  const error = $("error");
+  error.textContent = text;
+  error.hidden = false;
+}
+
+/** A 400 from the API, beside the box: what is wrong, where (the text with the character marked), and the hint. */
+function showQueryError(body) {
+  const box = $("query-error");
+  const parts = [el("strong", {}, body.error || "The search could not be read.")];
+  const characters = Array.from(body.parameter === "q" ? state.q : "");
+  const position = Number.isInteger(body.position) ? body.position : null;
+  if (body.parameter === "q" && position !== null) {
+    const at = Math.min(position, characters.length);
+    const end = at === characters.length;
+    parts.push(" ", end ? "(at the end of the text)" : `(at character ${at + 1})`);
+    parts.push(el("code", { class: "where" },
+      characters.slice(0, at).join(""),
+      el("span", { class: end ? "at end" : "at", title: end ? "the end of the text" : `character ${at + 1}` },
+        end ? "\u00a0" : characters[at]),
+      characters.slice(at + 1).join("")));
+  } else if (body.parameter && body.parameter !== "q") {
+    const name = FACET_NAMES[body.parameter] || body.parameter;
+    parts.push(" ", `(in the ${name}${position !== null ? `, at character ${position + 1}` : ""})`);
+  }
+  if (body.hint) parts.push(el("span", { class: "hint" }, "Hint: ", body.hint));
+  parts.push(el("button", {
+    type: "button", class: "link", onclick: () => {
+      $("syntax").open = true;
+      $("syntax").querySelector("summary").focus();
+    },
+  }, "Search syntax"));
+  box.replaceChildren(...parts);
+  box.hidden = false;
+  box.dataset.parameter = body.parameter || "";
+  box.dataset.position = position === null ? "" : String(position);
+  $("q").setAttribute("aria-invalid", body.parameter === "q" ? "true" : "false");
+  const summary = $("summary");
+  summary.textContent = "No results: the search could not be read.";
+  delete summary.dataset.total;
+  $("hits").replaceChildren();
+  $("pager").hidden = true;
+  state.facets = null;
+  $("facets").replaceChildren(); // the counts of the last search that could be read would mislead here
+  renderChips();
+}
+
+function clearQueryError() {
+  $("query-error").hidden = true;
+  $("q").removeAttribute("aria-invalid");
 }
 
 // -- suggestions -------------------------------------------------------------------------------------------------
@@ -223,10 +272,9 @@ let suggestTimer = null;
 function suggest() {
   clearTimeout(suggestTimer);
   suggestTimer = setTimeout(async () => {
-    const input = document.getElementById("q");
-    const text = input.value;
+    const text = $("q").value;
     const match = text.match(/(^|\s)(experiment:)?"?([^\s":]{1,40})$/i);
-    const list = document.getElementById("suggestions");
+    const list = $("suggestions");
     if (!match) { list.replaceChildren(); return; }
     const before = text.slice(0, text.length - match[0].length) + match[1];
     try {
@@ -235,30 +283,37 @@ function suggest() {
       const body = await response.json();
       list.replaceChildren(...body.suggestions.map((s) => {
         const value = /\s/.test(s.label) ? `"${s.label}"` : s.label;
-        return el("option", { value: `${before}experiment:${value}` }, `${s.label} (${s.count} datasets)`);
+        return el("option", { value: `${before}experiment:${value}` }, `${s.label} (${plural(s.count, "dataset")})`);
       }));
     } catch (_ignored) { /* suggestions are a convenience: a failed one changes nothing */ }
   }, 150);
 }
 
 // -- wiring ------------------------------------------------------------------------------------------------------
-document.getElementById("search").addEventListener("submit", (event) => {
+$("search").addEventListener("submit", (event) => {
   event.preventDefault();
-  state.q = document.getElementById("q").value.trim();
-  state.cursor = null;
-  document.getElementById("syntax").open = false;
-  writeLocation(false);
-  search(false);
+  state.q = $("q").value.trim();
+  $("syntax").open = false;
+  $("notice").hidden = true;
+  restart();
 });
-document.getElementById("q").addEventListener("input", suggest);
-document.getElementById("sort").addEventListener("change", (event) => {
+$("q").addEventListener("input", suggest);
+$("sort").addEventListener("change", (event) => {
   state.sort = event.target.value;
-  writeLocation(false);
-  search(false);
+  restart();
 });
-document.getElementById("more").addEventListener("click", () => search(true));
+// the syntax help's examples go into the box
+$("syntax").addEventListener("click", (event) => {
+  const example = event.target.closest("button.example");
+  if (!example) return;
+  const input = $("q");
+  const text = example.textContent;
+  input.value = input.value.trim() ? `${input.value.trim()} ${text}` : text;
+  $("syntax").open = false;
+  input.focus();
+});
 document.addEventListener("keydown", (event) => {
-  const syntax = document.getElementById("syntax");
+  const syntax = $("syntax");
   if (event.key === "Escape" && syntax.open) {
     syntax.open = false;
     syntax.querySelector("summary").focus();
@@ -266,7 +321,7 @@ document.addEventListener("keydown", (event) => {
 });
 window.addEventListener("popstate", () => {
   readLocation();
-  search(false);
+  search({ moved: false });
 });
 readLocation();
-search(false);
+search({ moved: false });
