@@ -25,9 +25,11 @@ from harvester.fair_cli import fair_command
 from harvester.gc_tuning import tune_for_bulk_work
 from harvester.graph_cli import export_command, graph_command, sparql_command
 from harvester.identity_cli import identity_app
+from harvester.replication_cli import replication_app
 from harvester.schedule_cli import schedule_app, scheduler_app
 from harvester.source_cli import source_app
 from harvester.triage_cli import errors_app, remap_command, run_abort_command
+from harvester.where_cli import where
 
 if TYPE_CHECKING:
     from dmlake.lake import Lake
@@ -57,7 +59,9 @@ app.add_typer(errors_app, name="errors")
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(scheduler_app, name="scheduler")
 app.add_typer(source_app, name="source")
+app.add_typer(replication_app, name="replication")
 app.command("remap")(remap_command)
+app.command("where")(where)
 app.command("open")(open_command)
 app.command("plot")(plot_command)
 run_app.command("abort")(run_abort_command)
