@@ -1,5 +1,6 @@
 """What we send DataCite for a record: `ontology.datacite.attributes` with our DOI, our landing page and the
-concept/version links, checked against the DataCite 4.6 JSON schema and XSD before any call."""
+concept/version and release/part links; for a table or file of a release, metadata of its own drawn from the
+release's; each checked against the DataCite 4.6 JSON schema and XSD before any call."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import re
 from typing import Any
 
+from doi.parts import Part
 from ontology.datacite import DataCiteError, attributes, json_errors, xml_errors, xml_from_attributes
 from ontology.model import Record
 
@@ -24,9 +26,16 @@ class InvalidMetadata(ValueError):
 
 
 def record_attributes(
-    record: Record, doi: str, url: str, *, concept_doi: str | None = None, version_dois: list[str] | None = None
+    record: Record,
+    doi: str,
+    url: str,
+    *,
+    concept_doi: str | None = None,
+    version_dois: list[str] | None = None,
+    part_dois: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The attributes for `doi` (a record's, or a concept's when `version_dois` are given), validated."""
+    """The attributes for `doi` (a record's, or a concept's when `version_dois` are given), validated; a release
+    lists its tables' and files' DOIs (`part_dois`) as HasPart."""
     try:
         data = attributes(record, doi)
     except DataCiteError as error:
@@ -39,6 +48,10 @@ def record_attributes(
         )
     for version in version_dois or []:
         related.append({"relatedIdentifier": version, "relatedIdentifierType": "DOI", "relationType": "HasVersion"})
+    for part in part_dois or []:
+        entry = {"relatedIdentifier": part, "relatedIdentifierType": "DOI", "relationType": "HasPart"}
+        if entry not in related:
+            related.append(entry)
     if version_dois is not None:
         # a concept stands for every version: the version-specific fields of the newest one do not describe it
         data.pop("version", None)
@@ -53,6 +66,44 @@ def record_attributes(
     problems = validation_problems(data)
     if problems:
         raise InvalidMetadata(record.id, problems)
+    return data
+
+
+_INHERITED = ("creators", "publisher", "publicationYear", "rightsList", "language", "version")
+"""What a part takes from its release: who made and published it, when, under which licence, which version."""
+
+
+def part_attributes(
+    release: dict[str, Any], record_id: str, part: Part, doi: str, url: str, release_doi: str
+) -> dict[str, Any]:
+    """The attributes of a release's table or file: valid DataCite 4.6 in their own right, `IsPartOf` the release.
+
+    `release` is the release's own (validated) attributes: a part is titled by its name and the release's title,
+    and made, published and licensed as the release is."""
+    title = release["titles"][0]["title"]
+    data: dict[str, Any] = {
+        "doi": doi,
+        "url": url,
+        "types": {"resourceTypeGeneral": "Dataset", "resourceType": "Table" if part.kind == "table" else "File"},
+        "titles": [{"title": f"{part.name} — {title}"}],
+        **{key: release[key] for key in _INHERITED if key in release},
+        "alternateIdentifiers": [
+            {"alternateIdentifier": f"{record_id}#{part.key}", "alternateIdentifierType": "dmlake"}
+        ],
+        "relatedIdentifiers": [
+            {"relatedIdentifier": release_doi, "relatedIdentifierType": "DOI", "relationType": "IsPartOf"}
+        ],
+        "schemaVersion": release["schemaVersion"],
+    }
+    if part.formats:
+        data["formats"] = part.formats
+    if part.size_bytes is not None:
+        data["sizes"] = [f"{part.size_bytes} bytes"]
+    if part.description:
+        data["descriptions"] = [{"description": part.description, "descriptionType": "Abstract"}]
+    problems = validation_problems(data)
+    if problems:
+        raise InvalidMetadata(f"{record_id}#{part.key}", problems)
     return data
 
 

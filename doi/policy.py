@@ -13,7 +13,14 @@ Read from the `[doi]` table of the home's `doi.toml` (or a file given with `--co
     per_seconds = 300
     secrets_file = "~/.config/dmlake/datacite"   # username=..., password=... (DATACITE_USERNAME/_PASSWORD win)
 
-A record that already has a DOI never gets one of ours.
+    [[doi.parts]]                                # DOIs per table or per file too (off unless a rule is given);
+    sources = ["dmdc"]                           # the first rule naming a record's source (or kind) applies;
+    kinds = []                                   # a rule naming neither applies to every record that gets a DOI
+    dois = "files"                               # "tables" (HEPData's <release>/t<n>), "files", or "none"
+    roles = ["data"]                             # "files": which files (Distribution roles; default data)
+
+A record that already has a DOI never gets one of ours; nor do its tables (or files) when the source gave any of
+them a DOI of its own (HEPData's `…/t<n>`).
 """
 
 from __future__ import annotations
@@ -48,6 +55,25 @@ class Credentials:
         return f"{self.username} (password hidden)"
 
 
+PART_MODES = ("tables", "files", "none")
+FILE_ROLES = ("data", "index", "documentation", "software", "auxiliary")
+
+
+@dataclass(frozen=True)
+class PartRule:
+    """Which records get DOIs for their parts, and for which parts: a table of `[[doi.parts]]`."""
+
+    dois: str = "none"
+    sources: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ("data",)
+
+    def applies(self, source: str, kind: str | None) -> bool:
+        if not self.sources and not self.kinds:
+            return True
+        return source in self.sources or (kind is not None and kind in self.kinds)
+
+
 @dataclass(frozen=True)
 class DoiPolicy:
     endpoint: str = "https://api.test.datacite.org"
@@ -59,6 +85,15 @@ class DoiPolicy:
     requests: int = 300
     per_seconds: float = 300.0
     secrets_file: Path | None = None
+    parts: tuple[PartRule, ...] = ()
+
+    def part_rule(self, source: str, kind: str | None) -> PartRule | None:
+        """The first `[[doi.parts]]` rule for a record of `source` (of `kind`); None: no DOIs for its parts."""
+        rule = next((r for r in self.parts if r.applies(source, kind)), None)
+        return None if rule is None or rule.dois == "none" else rule
+
+    def ours(self, doi: str) -> bool:
+        return doi.lower().startswith(self.prefix.lower() + "/")
 
     @property
     def requests_per_minute(self) -> float:
@@ -123,7 +158,9 @@ _KEYS = {
     "requests",
     "per_seconds",
     "secrets_file",
+    "parts",
 }
+_PART_KEYS = {"dois", "sources", "kinds", "roles"}
 
 
 def load(path: Path | None) -> DoiPolicy:
@@ -143,6 +180,8 @@ def load(path: Path | None) -> DoiPolicy:
             if not isinstance(options[key], list) or not all(isinstance(v, str) for v in options[key]):
                 raise PolicyError(f"{path}: [doi] {key} must be a list of strings")
             options[key] = tuple(options[key])
+    if "parts" in options:
+        options["parts"] = _part_rules(path, options["parts"])
     if "secrets_file" in options:
         options["secrets_file"] = Path(str(options["secrets_file"])).expanduser()
     prefix = str(options.get("prefix", DoiPolicy.prefix))
@@ -152,3 +191,33 @@ def load(path: Path | None) -> DoiPolicy:
         if key in options and (not isinstance(options[key], int | float) or options[key] <= 0):
             raise PolicyError(f"{path}: [doi] {key} must be a positive number")
     return DoiPolicy(**options)
+
+
+def _part_rules(path: Path, tables: Any) -> tuple[PartRule, ...]:
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise PolicyError(f'{path}: [doi] parts must be tables: [[doi.parts]] with dois = "tables" or "files"')
+    rules = []
+    for number, table in enumerate(tables, start=1):
+        where = f"{path}: [[doi.parts]] number {number}"
+        unknown = sorted(set(table) - _PART_KEYS)
+        if unknown:
+            raise PolicyError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(_PART_KEYS))}")
+        mode = table.get("dois")
+        if mode not in PART_MODES:
+            raise PolicyError(f"{where}: dois = {mode!r}; say one of {', '.join(map(repr, PART_MODES))}")
+        lists: dict[str, tuple[str, ...]] = {}
+        for key in ("sources", "kinds", "roles"):
+            if key in table:
+                value = table[key]
+                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                    raise PolicyError(f"{where}: {key} must be a list of strings")
+                lists[key] = tuple(value)
+        roles = lists.get("roles", ("data",))
+        wrong = sorted(set(roles) - set(FILE_ROLES))
+        if wrong:
+            hint = ' (a table\'s formats share one DOI: use dois = "tables")' if "table" in wrong else ""
+            raise PolicyError(f"{where}: roles {', '.join(wrong)} not file roles{hint}; known: {', '.join(FILE_ROLES)}")
+        if "roles" in table and mode != "files":
+            raise PolicyError(f"{where}: roles choose files; they mean nothing with dois = {mode!r}")
+        rules.append(PartRule(dois=str(mode), **lists))
+    return tuple(rules)

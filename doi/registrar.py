@@ -16,6 +16,12 @@ Versioned releases (a record that `is_version_of` something, as GitLab tags are 
 `<concept DOI>.vN` (N in order of appearance) and share a concept DOI carrying the newest version's metadata; the
 version says IsVersionOf the concept, the concept HasVersion each version.
 
+Tables and files (`[[doi.parts]]`, doi/parts.py) get DOIs under their release's, `<release DOI>/t<n>` or
+`/f.<slug>`, one row each keyed by release and part (never two DOIs for one part), and the release's lifecycle: drafts
+reserved with it, published with it, hidden with it, their metadata updated on every change of the release. They are
+written before the release, which lists them (HasPart: once public, only the public ones; each says IsPartOf it). A
+part the release no longer has is hidden (registered), or withdrawn if it was only ever a draft, as a release is.
+
 `DMLAKE_DOI_CRASH_AT=after-<action>` (create, update, publish, register, hide, delete) kills the process with SIGKILL
 right after DataCite answered that action and before the answer is committed; `after-intent` right after the intent
 was committed and before DataCite was called. The crash tests use them.
@@ -30,8 +36,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from doi.client import DataCiteClient, DataCiteError, RemoteDoi
-from doi.metadata import InvalidMetadata, fingerprint, record_attributes
-from doi.policy import DoiPolicy
+from doi.metadata import InvalidMetadata, fingerprint, part_attributes, record_attributes
+from doi.parts import Part, file_segment, record_parts
+from doi.policy import FILE_ROLES, DoiPolicy, PartRule
 from doi.store import DoiRow, DoiStore
 from indexer.consumer import FeedConsumer, Progress
 from ontology.feed import Change, ChangeFeed
@@ -41,6 +48,7 @@ log = logging.getLogger(__name__)
 CRASH_ENV = "DMLAKE_DOI_CRASH_AT"
 CONSUMER = "doi"
 _RANK = {None: 0, "deleted": 0, "draft": 1, "registered": 2, "findable": 3}
+PART_KINDS = ("table", "file")
 
 
 @dataclass
@@ -83,6 +91,30 @@ def listed_versions(versions: Sequence[DoiRow], concept_state: str) -> list[str]
     if concept_state in ("registered", "findable"):
         return [v.doi for v in versions if v.intended in ("registered", "findable")]
     return [v.doi for v in versions if v.intended != "deleted"]
+
+
+def listed_parts(parts: Sequence[DoiRow], release_state: str) -> list[str]:
+    """The part DOIs a release lists (HasPart): the parts it still has; once it is public, only public ones."""
+    live = [p for p in parts if p.live and p.intended != "deleted"]
+    if release_state in ("registered", "findable"):
+        return [p.doi for p in live if p.intended in ("registered", "findable")]
+    return [p.doi for p in live]
+
+
+def part_candidates(record: Record, prefix: str, rule: PartRule | None) -> dict[str, Part]:
+    """Every table and file of `record` that could have a DOI row, by part key: the files of the rule's roles, or of
+    any role when no rule chooses files (rows made under an earlier policy keep following their parts)."""
+    roles = rule.roles if rule is not None and rule.dois == "files" else FILE_ROLES
+    found = [
+        *record_parts(record, PartRule("tables"), prefix),
+        *record_parts(record, PartRule("files", roles=roles), prefix),
+    ]
+    return {part.key: part for part in found}
+
+
+def part_url(release_url: str, part_doi: str) -> str:
+    """A part's landing: its release's page, anchored at the part's DOI segment (`#t3`, `#f.data-events.csv`)."""
+    return f"{release_url}#{part_doi.rsplit('/', 1)[1]}"
 
 
 def concept_id(record: Record) -> str | None:
@@ -140,18 +172,26 @@ class DoiRegistrar(FeedConsumer[DoiStore]):
 
     def retry_unsettled(self) -> None:
         rows = self.store.unsettled()
-        records = self.feed.records([r.key for r in rows if r.kind == "record"])
+        releases = [r.parent_key for r in rows if r.kind in PART_KINDS and r.parent_key]
+        keys = [r.key for r in rows if r.kind == "record"] + releases
+        records = self.feed.records(keys)
         for row in rows:
             if row.kind == "concept":
                 self.sync_concept(row.key)
-            elif row.key in records:
-                self.sync_record(records[row.key])
-            else:
-                self.sync_gone(row.key)
+            elif row.kind == "record":
+                self._sync_key(row.key, records)
+        for key in dict.fromkeys(releases):
+            self._sync_key(key, records)  # a part is synced with its release, which says what the part is now
+
+    def _sync_key(self, key: str, records: Mapping[str, Record]) -> None:
+        if key in records:
+            self.sync_record(records[key])
+        else:
+            self.sync_gone(key)
 
     # -- one record --------------------------------------------------------------------------------------------
     def sync_record(self, record: Record) -> int:
-        """Make DataCite's DOI of a live record match it; returns 1 if DataCite was written to."""
+        """Make DataCite's DOIs of a live record (and of its tables or files) match it; returns the writes made."""
         row = self.store.get(record.id)
         if row is None:
             if not self.policy.eligible(record, self.source_kinds.get(record.source)):
@@ -175,28 +215,76 @@ class DoiRegistrar(FeedConsumer[DoiStore]):
             self.outcome.reserved.append(row.doi)
         concept_row = self.store.get(row.concept_key) if row.concept_key else None
         try:
-            data = record_attributes(
-                record,
-                row.doi,
-                self.policy.landing_page(record.id),
-                concept_doi=concept_row.doi if concept_row else None,
-            )
+            data = self._release_attributes(record, row, None)
         except InvalidMetadata as error:
             self._fail(row, str(error))
             return 0
         target = "findable" if row.approved else ("registered" if _RANK[row.confirmed] >= 2 else "draft")
-        written = self._apply_state(row, target, True, data)
+        written = self._sync_parts(record, row, data, target)
+        parts = self.store.parts(row.key)
+        if parts:
+            try:
+                data = self._release_attributes(record, row, listed_parts(parts, target))
+            except InvalidMetadata as error:
+                self._fail(row, str(error))
+                return written
+        written += self._apply_state(row, target, True, data)
         if concept_row is not None:
             written += self.sync_concept(concept_row.key)
         return written
 
+    def _release_attributes(self, record: Record, row: DoiRow, part_dois: list[str] | None) -> dict[str, object]:
+        concept_row = self.store.get(row.concept_key) if row.concept_key else None
+        return record_attributes(
+            record,
+            row.doi,
+            self.policy.landing_page(record.id),
+            concept_doi=concept_row.doi if concept_row else None,
+            part_dois=part_dois,
+        )
+
+    def _sync_parts(self, record: Record, row: DoiRow, release: dict[str, object], target: str) -> int:
+        """Reserve DOIs for the parts the policy chooses that have none, then bring every part row in step with the
+        release: `target` (the release's state) for the parts it has, hidden or withdrawn for those it lost."""
+        rule = self.policy.part_rule(record.source, self.source_kinds.get(record.source))
+        held = self.store.parts(row.key)
+        if rule is None and not held:
+            return 0
+        known = {p.part_key for p in held}
+        for chosen in record_parts(record, rule, self.policy.prefix) if rule is not None else []:
+            if chosen.key not in known:
+                segment = None if chosen.kind == "table" else file_segment(chosen.name)
+                self.outcome.reserved.append(self.store.reserve_part(row, chosen.kind, chosen.key, segment).doi)
+        candidates = part_candidates(record, self.policy.prefix, rule)
+        url = self.policy.landing_page(record.id)
+        written = 0
+        for part_row in self.store.parts(row.key):
+            part = candidates.get(part_row.part_key or "")
+            if part is None:
+                written += self._part_gone(part_row)
+                continue
+            try:
+                data = part_attributes(release, record.id, part, part_row.doi, part_url(url, part_row.doi), row.doi)
+            except InvalidMetadata as error:
+                self._fail(part_row, str(error))
+                continue
+            written += self._apply_state(part_row, target, True, data)
+        return written
+
+    def _part_gone(self, row: DoiRow) -> int:
+        """A part its release no longer has (or of a tombstoned release): hidden, or withdrawn if only a draft."""
+        target = "registered" if max(_RANK[row.confirmed], _RANK[row.intended]) >= 2 else "deleted"
+        return self._apply_state(row, target, False, None)
+
     def sync_gone(self, record_id: str) -> int:
-        """A tombstoned record: its DOI is hidden (registered), or withdrawn if it was only ever a draft."""
+        """A tombstoned record: its DOI is hidden (registered), or withdrawn if it was only ever a draft; its parts'
+        DOIs with it."""
         row = self.store.get(record_id)
         if row is None:
             return 0
+        written = sum(self._part_gone(part) for part in self.store.parts(row.key))
         target = "registered" if max(_RANK[row.confirmed], _RANK[row.intended]) >= 2 else "deleted"
-        written = self._apply_state(row, target, False, None)
+        written += self._apply_state(row, target, False, None)
         if row.concept_key:
             written += self.sync_concept(row.concept_key)
         return written
@@ -349,12 +437,22 @@ class DoiChecker:
                 return None
             dois = listed_versions(versions, row.confirmed or "draft")
             return record_attributes(newest, row.doi, reg.policy.landing_page(newest.id), version_dois=dois)
+        if row.kind in PART_KINDS:
+            release = reg.store.get(row.parent_key or "")
+            record = reg.feed.records([release.key]).get(release.key) if release is not None else None
+            rule = reg.policy.part_rule(record.source, reg.source_kinds.get(record.source)) if record else None
+            candidates = part_candidates(record, reg.policy.prefix, rule) if record is not None else {}
+            part = candidates.get(row.part_key or "")
+            if release is None or record is None or part is None or not row.live:
+                return None  # a hidden part: only its state is ours to check
+            url = reg.policy.landing_page(record.id)
+            data = reg._release_attributes(record, release, None)
+            return part_attributes(data, record.id, part, row.doi, part_url(url, row.doi), release.doi)
         record = reg.feed.records([row.key]).get(row.key)
         if record is None:
             return None
-        concept = reg.store.get(row.concept_key) if row.concept_key else None
-        return record_attributes(record, row.doi, reg.policy.landing_page(record.id),
-                                 concept_doi=concept.doi if concept else None)  # fmt: skip
+        parts = reg.store.parts(row.key)
+        return reg._release_attributes(record, row, listed_parts(parts, row.confirmed or "draft") if parts else None)
 
     def check(self, fix: bool = False, source: str | None = None) -> list[Drift]:
         drifts: list[Drift] = []

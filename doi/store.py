@@ -1,7 +1,9 @@
-"""The registrar's rows in the catalogue database (table `dois`, migration 0007): intent first, confirmation after."""
+"""The registrar's rows in the catalogue database (table `dois`, migrations 0007 and 0009): intent first,
+confirmation after."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +31,9 @@ class DoiRow:
     metadata_sha256: str | None
     report: str | None
     updated_at: datetime
+    parent_key: str | None = None
+    part_key: str | None = None
+    part_number: int | None = None
 
     @property
     def settled(self) -> bool:
@@ -54,6 +59,9 @@ def _row(row: Any) -> DoiRow:
         row.metadata_sha256,
         row.report,
         row.updated_at,
+        row.parent_key,
+        row.part_key,
+        row.part_number,
     )
 
 
@@ -112,6 +120,55 @@ class DoiStore:
             rows = conn.execute(select(dois).where(dois.c.concept_key == concept_key).order_by(dois.c.version_number))
             return [_row(r) for r in rows]
 
+    def parts(self, parent_key: str) -> list[DoiRow]:
+        """The table and file rows of a release, tables in the order of their n, files by key."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(dois).where(dois.c.parent_key == parent_key).order_by(dois.c.part_number, dois.c.key)
+            )
+            return [_row(r) for r in rows]
+
+    def reserve_part(self, parent: DoiRow, kind: str, part_key: str, segment: str | None) -> DoiRow:
+        """The row of a release's part, created (intent: draft) if it has none: one per release and part key.
+
+        A file's DOI is `<release DOI>/<segment>`; a table's is `<release DOI>/t<n>`, n the next free number of the
+        release's tables (`segment` None), fixed here, before DataCite ever hears of it."""
+        key = _part_row_key(parent.key, part_key)
+        with self.engine.begin() as conn:
+            existing = conn.execute(
+                select(dois).where(and_(dois.c.parent_key == parent.key, dois.c.part_key == part_key))
+            ).first()
+            if existing is not None:
+                return _row(existing)
+            number = None
+            if segment is None:
+                last = conn.execute(
+                    select(func.max(dois.c.part_number)).where(
+                        and_(dois.c.parent_key == parent.key, dois.c.kind == kind)
+                    )
+                ).scalar()
+                number = int(last or 0) + 1
+                segment = f"t{number}"
+            stamp = _now()
+            conn.execute(
+                insert(dois).values(
+                    key=key,
+                    doi=f"{parent.doi}/{segment}".lower(),
+                    source=parent.source,
+                    kind=kind,
+                    parent_key=parent.key,
+                    part_key=part_key,
+                    part_number=number,
+                    intended="draft",
+                    confirmed=None,
+                    approved=False,
+                    live=True,
+                    created_at=stamp,
+                    updated_at=stamp,
+                )
+            )
+            return _row(conn.execute(select(dois).where(dois.c.key == key)).one())
+
     def reserve(
         self, key: str, doi: str, source: str, kind: str, concept_key: str | None = None, version_of: bool = False
     ) -> DoiRow:
@@ -167,3 +224,12 @@ class DoiStore:
                 update(dois).where(and_(dois.c.key.in_(keys), dois.c.approved.is_(False))).values(approved=True)
             )
             return int(done.rowcount or 0)
+
+
+def _part_row_key(parent_key: str, part_key: str) -> str:
+    """`<release key>#<part key>`, readable in `dmlake doi status`; a digest of the part key when that is too long
+    for the column (the pair parent key, part key is what identifies the part either way)."""
+    key = f"{parent_key}#{part_key}"
+    if len(key) <= 1000:
+        return key
+    return f"{parent_key}#{part_key.partition(':')[0]}:{hashlib.sha256(part_key.encode()).hexdigest()}"

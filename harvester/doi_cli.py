@@ -3,7 +3,8 @@
 dmlake doi reserve                     run the registrar over the change feed: drafts for new records, metadata
                                        updates, tombstoned records hidden; then retry what failed before
 dmlake doi publish ID… | --source S    a data manager's approval: the records' DOIs become findable
-dmlake doi status [--source S] [--json] every DOI we hold: intended and confirmed state, approval, last report
+dmlake doi status [--source S] [--json] every DOI we hold (releases, concepts, tables, files): intended and
+                                       confirmed state, approval, last report
 dmlake doi check [--fix]               compare DataCite's copy of every DOI we own with our records, field by field
 
 The policy is the `[doi]` table of the home's `doi.toml` (or `--config FILE`); credentials come from
@@ -159,14 +160,16 @@ def status_command(
     lake = lake_of(ctx)
     rows = list(DoiStore(lake.catalogue.engine).rows(source=source))
     if as_json:
-        fields = ("key", "doi", "source", "kind", "intended", "confirmed", "approved", "live", "report")
+        fields = ("key", "doi", "source", "kind", "intended", "confirmed", "approved", "live", "report",
+                  "parent_key", "part_key")  # fmt: skip
         out.print_json(json.dumps([{f: getattr(r, f) for f in fields} for r in rows]))
         return
     table = Table(title=f"{len(rows)} DOIs")
     for column in ("DOI", "record", "intended", "confirmed", "approved", "report"):
         table.add_column(column, overflow="fold")
     for r in rows:
-        table.add_row(r.doi, r.key if r.live else f"{r.key} (tombstoned)", r.intended, r.confirmed or "-",
+        gone = " (removed from its release)" if r.parent_key else " (tombstoned)"
+        table.add_row(r.doi, r.key if r.live else f"{r.key}{gone}", r.intended, r.confirmed or "-",
                       "yes" if r.approved else "no", r.report or "")  # fmt: skip
     out.print(table)
 

@@ -277,9 +277,12 @@ dois = Table(
     Column("key", String(1000), primary_key=True),  # the record id; `concept:` + source + concept id for concepts
     Column("doi", String(300), nullable=False, unique=True),
     Column("source", String(200), nullable=False, index=True),
-    Column("kind", String(10), nullable=False),  # record, concept
+    Column("kind", String(10), nullable=False),  # record, concept, table, file
     Column("concept_key", String(1000)),  # a version's concept row
     Column("version_number", Integer),  # the N of `.vN`
+    Column("parent_key", String(1000), index=True),  # a table's or file's release row (migration 0009)
+    Column("part_key", String(1000)),  # its identity within the release: `table:…`, `file:<name>`
+    Column("part_number", Integer),  # a table's n of `/t<n>`
     Column("intended", String(20), nullable=False),  # draft, registered, findable, deleted (a draft withdrawn)
     Column("confirmed", String(20)),  # what DataCite said last; NULL: never confirmed
     Column("approved", Boolean, nullable=False, default=False, server_default=false()),  # `dmlake doi publish`
@@ -288,6 +291,7 @@ dois = Table(
     Column("report", Text),  # why the last attempt failed (validation or DataCite's refusal); NULL when it did not
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("parent_key", "part_key", name="uq_dois_parent_part"),
 )
 
 file_replicas = Table(

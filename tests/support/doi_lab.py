@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -12,7 +13,11 @@ from typing import Any
 import httpx
 from lakes import harvest_all, sources_of
 
+from connectors.base import RawRecord
 from dmlake.lake import Lake
+from harvester import codec
+from harvester.catalogue import Mapped, PageWork
+from ontology.model import Record
 from sandbox.replicas.datacite import DEFAULT_ACCOUNT, DataCiteReplica
 from sandbox.server import RunningSandbox
 
@@ -50,6 +55,36 @@ class DoiLab:
         lake = Lake.open(self.home)
         try:
             harvest_all(lake, sources_of(self.portals), **options)
+        finally:
+            lake.close()
+
+    def parts_policy(self, rule: str) -> None:
+        """Add a `[[doi.parts]]` rule (TOML lines) to the home's DOI policy."""
+        with (self.home / "doi.toml").open("a") as policy:
+            policy.write(f"\n[[doi.parts]]\n{rule}\n")
+
+    def store(self, record: Record, kind: str = "gitlab") -> None:
+        """Store a revision of `record` through the catalogue's own write path (a harvested page of one record, its
+        change in the feed): what a harvest stores when the source changed the release that way."""
+        payload = record.model_dump_json().encode()
+        sha = hashlib.sha256(payload).hexdigest()
+        raw = RawRecord(record.native_id, payload, "application/json", f"lab:{record.native_id}", sha[:12])
+        mapped = Mapped(raw=raw, record_id=record.id, native_id=record.native_id, raw_sha256=sha,
+                        mapping_version="lab", content_hash=codec.content_hash(record),
+                        blob=codec.encode_record(record), raw_blob=codec.compress(payload))  # fmt: skip
+        lake = Lake.open(self.home)
+        try:
+            lake.catalogue.ensure_source(record.source, kind, "http://lab.invalid")
+            lake.catalogue.commit_page(record.source, 0, PageWork(checkpoint={}, mapped=[mapped]), None)
+        finally:
+            lake.close()
+
+    def record(self, record_id: str) -> Record:
+        lake = Lake.open(self.home)
+        try:
+            stored = lake.catalogue.get(record_id)
+            assert stored is not None and stored.tombstone is None, record_id
+            return stored.record
         finally:
             lake.close()
 
