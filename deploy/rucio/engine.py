@@ -153,10 +153,13 @@ class QBittorrentJanitor:
                     REQUESTS_ARGS={"timeout": 10},
                 )
                 self.clients[address] = client
-            finished = [t.hash for t in client.torrents_info() if t.progress >= 1 and t.hash not in in_use]
-            if finished:
-                client.torrents_delete(delete_files=False, torrent_hashes=finished)
-                LOG.info("qbittorrent-janitor: forgot %d finished torrents on %s", len(finished), name)
+            try:
+                finished = [t.hash for t in client.torrents_info() if t.progress >= 1 and t.hash not in in_use]
+                if finished:
+                    client.torrents_delete(delete_files=False, torrent_hashes=finished)
+                    LOG.info("qbittorrent-janitor: forgot %d finished torrents on %s", len(finished), name)
+            except qbittorrentapi.APIError as error:  # one site's qBittorrent down must not stop the others' cleaning
+                LOG.warning("qbittorrent-janitor: qBittorrent of %s at %s: %s", name, address, error)
 
 
 class Engine:
