@@ -6,6 +6,7 @@ This is the composition root: the one place that knows every package. The packag
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import threading
@@ -28,10 +29,12 @@ from harvester.home import Home, resolve
 from harvester.replica_ledger import ReplicaLedger
 from harvester.schema import records as records_table
 from indexer.consumer import IndexConsumer, SearchIndexConsumer, member_entries
-from indexer.document import merge_members
+from indexer.document import SCHEMA_VERSION, merge_members
 from indexer.query import Query, SearchResult
-from indexer.tantivy_backend import TantivyIndex
+from indexer.tantivy_backend import IndexVersionError, TantivyIndex
 from ontology.model import record_id, split_record_id
+
+log = logging.getLogger(__name__)
 
 ES_URL_ENV = "DMLAKE_ES_URL"
 """Set to an Elasticsearch cluster's URL (`https://user:password@host:9200`) to search there instead of in tantivy."""
@@ -129,22 +132,40 @@ class Lake:
             return self._index
 
     def update_index(self, batch_size: int = 2000) -> int:
-        """Bring the index up to the change feed; returns the number of changes applied."""
+        """Bring the index up to the change feed; returns the number of changes applied. An index built for another
+        document schema (`indexer.document.SCHEMA_VERSION`: this dmlake shapes documents differently) is rebuilt
+        from the catalogue first, so the follower never writes documents the index cannot hold."""
+        if self.index_outdated():
+            log.warning("the search index was built for another document schema: rebuilding it from the catalogue")
+            return self.rebuild_index(batch_size)
         return SearchIndexConsumer(self.catalogue, self.index, name=INDEX_CONSUMER).run(batch_size=batch_size)
+
+    def index_outdated(self) -> bool:
+        """Whether the index holds documents of another schema version than this code writes."""
+        if os.environ.get(ES_URL_ENV):
+            names = self.index.aliased_indices()  # type: ignore[union-attr]
+            return bool(names) and not any(f"-v{SCHEMA_VERSION}-" in name for name in names)
+        try:
+            self.index  # noqa: B018 (opening the index checks its schema version)
+        except IndexVersionError:
+            return True
+        return False
 
     def rebuild_index(self, batch_size: int = 2000) -> int:
         """Index every live record again from the catalogue (e.g. after a document-schema change). tantivy's
         directory is dropped and refilled; Elasticsearch fills a new index and swaps the aliases to it when it is
         complete, so searches go on meanwhile. Changes made during the rebuild are applied after it."""
-        index = self.index
-        if not isinstance(index, TantivyIndex):
+        if os.environ.get(ES_URL_ENV):
+            index = self.index
+            assert not isinstance(index, TantivyIndex)
             start = self.catalogue.last_seq()
             index.rebuild(cluster_documents(self.catalogue, batch_size))
             self.catalogue.set_cursor(INDEX_CONSUMER, start)
             return start + self.update_index(batch_size)
         with self._index_lock:
-            index.close()
-            self._index = None
+            if self._index is not None:  # (an index of another schema version is never opened)
+                self._index.close()
+                self._index = None
             shutil.rmtree(self.home.index_dir, ignore_errors=True)
         self.catalogue.set_cursor(INDEX_CONSUMER, 0)
         return self.update_index(batch_size)
