@@ -63,3 +63,60 @@ def test_kill_between_datacite_and_commit_at_every_step(lab: DoiLab) -> None:
     by_key = {r["key"]: r for r in rows}
     assert by_key[published]["intended"] == "registered" and by_key[draft]["intended"] == "deleted"
     assert {r["doi"] for r in status(lab) if r["intended"] != "deleted"} == set(lab.remote())
+
+
+def test_kill_at_every_step_of_a_release_with_file_dois(lab: DoiLab) -> None:
+    """The same at every step of the parts' lifecycle: only DMDC releases get DOIs here, each with its data files',
+    and a release's parts are written before the release, so every first write of a run is a part's."""
+    policy = (lab.home / "doi.toml").read_text().replace("[doi]\n", '[doi]\nkinds = ["gitlab"]\n')
+    (lab.home / "doi.toml").write_text(policy)
+    lab.parts_policy('dois = "files"')
+    killed_after(lab, "intent", "reserve", writes_made=0)
+    killed_after(lab, "create", "reserve")
+    first = next(b for b in lab.bodies() if b["method"] == "POST")
+    assert "/f." in first["attributes"]["doi"], "the crash hit a file's create"
+    lab.doi("reserve")
+    rows = assert_in_step(lab)
+    parts = [r for r in rows if r["kind"] == "file"]
+    assert parts and {r["parent_key"] for r in parts} == set(live_ids(lab, "dmdc"))
+    created = [r for r in lab.requests() if r["method"] == "POST" and r["status"] == 201]
+    assert len(created) == len(rows), "one create per DOI, the part's too, none repeated after the crash"
+
+    # withdraw: a draft release loses a file; the draft part is deleted at DataCite, our row does not know
+    release = parts[0]["parent_key"]
+    record = lab.record(release)
+    lost = next(d for d in record.distributions if f"file:{d.name}" == parts[0]["part_key"])
+    lab.store(record.model_copy(update={"distributions": [d for d in record.distributions if d is not lost]}))
+    killed_after(lab, "delete", "reserve")
+    lab.doi("reserve")
+    by_key = {r["key"]: r for r in assert_in_step(lab)}
+    assert by_key[parts[0]["key"]]["intended"] == "deleted"
+
+    # publish: the first part is findable at DataCite, the rest approved only
+    killed_after(lab, "publish", "publish", "--source", "dmdc")
+    lab.doi("reserve")
+    rows = assert_in_step(lab)
+    assert all(r["intended"] == "findable" for r in rows if r["live"] and r["kind"] in ("record", "file"))
+
+    # update: a file's description changes at the source; only its part's metadata changes
+    record = lab.record(release)
+    changed = next(d for d in record.distributions if d.role == "data")
+    described = changed.model_copy(update={"description": "Event list after the 2026 recalibration"})
+    lab.store(record.model_copy(update={"distributions": [described if d is changed else d
+                                                          for d in record.distributions]}))  # fmt: skip
+    killed_after(lab, "update", "reserve")
+    lab.doi("reserve")
+    assert_in_step(lab)
+    assert lab.doi("check").stdout.strip().endswith("0 DOIs drifted (0 fields)")
+
+    # hide: a published release loses a file; the findable part is hidden at DataCite, our row does not know
+    record = lab.record(release)
+    lab.store(record.model_copy(update={"distributions": [d for d in record.distributions if d.name != changed.name]}))
+    killed_after(lab, "hide", "reserve")
+    lab.doi("reserve")
+    rows = assert_in_step(lab)
+    hidden = next(r for r in rows if r["part_key"] == f"file:{changed.name}" and r["parent_key"] == release)
+    assert hidden["intended"] == "registered" and not hidden["live"]
+    assert len({(r["parent_key"], r["part_key"]) for r in rows if r["kind"] == "file"}) == len(
+        [r for r in rows if r["kind"] == "file"]
+    ), "one row, one DOI per part"
