@@ -16,6 +16,9 @@ What it imitates (https://support.datacite.org/docs/api-create-dois, .../api-upd
 * `DELETE /dois/{doi}` removes a draft (204); registered and findable DOIs cannot be deleted (405).
 * `GET /dois/{doi}` (404 when unknown; drafts and registered DOIs only to their owner), `GET /dois?prefix=...` lists
   with `page[number]`/`page[size]`, `meta` and `links.next`.
+* A DOI name may contain `/` after its prefix (HEPData's tables `…/t1`, dmlake's parts `…/t1`, `…/f.<name>`): every
+  `{doi}` route takes the rest of the path, plain or percent-encoded, as DataCite's do (lupo's routes:
+  `resources :dois, constraints: { id: /.+/ }`).
 * Basic auth on every write (401 "Bad credentials" otherwise); reads without credentials see findable DOIs only.
 * Resolution: `GET /resolve/{doi}` answers as the handle system at doi.org does: 302 to the DOI's `url` when it is
   registered or findable, 404 for drafts and unknown DOIs.

@@ -160,3 +160,57 @@ def test_policy_suffixes_and_errors(tmp_path: Path) -> None:
     (tmp_path / "bad.toml").write_text('[doi]\nprefix = "10.1"\n')
     with pytest.raises(PolicyError, match=r"prefix '10\.1' is not a DOI prefix"):
         load(tmp_path / "bad.toml")
+
+
+def test_part_dois_with_slashes_as_datacite_routes_them(datacite: RunningSandbox) -> None:
+    """DataCite's routes take a DOI name with `/` in its suffix (lupo: `resources :dois, constraints: { id: /.+/ }`),
+    written plain or percent-encoded: HEPData's `…/t1` and our parts' `…/f.<slug>` are DOIs like any other."""
+    url = datacite.urls["datacite"]
+    release, table, file = "10.80000/dmlake.x.r1", "10.80000/dmlake.x.r1/t1", "10.80000/dmlake.x.r1/f.data-a.csv"
+    for doi in (release, table, file):
+        assert (
+            _post(url, {**MINIMAL, "doi": doi, "url": f"{MINIMAL['url']}#{doi}", "event": "publish"}).status_code == 201
+        )
+    for path in ("10.80000/dmlake.x.r1/t1", "10.80000%2Fdmlake.x.r1%2Ft1", "10.80000/DMLAKE.X.R1/T1"):
+        answer = httpx.get(f"{url}/dois/{path}", timeout=30)
+        assert answer.status_code == 200 and answer.json()["data"]["id"] == table, path
+    assert httpx.get(f"{url}/dois/10.80000/dmlake.x.r1/t9", timeout=30).status_code == 404
+    resolved = httpx.get(f"{url}/resolve/{file}", timeout=30)
+    assert resolved.status_code == 302 and resolved.headers["location"] == f"{MINIMAL['url']}#{file}"
+    listed = httpx.get(f"{url}/dois", params={"prefix": "10.80000"}, timeout=30).json()
+    assert {d["id"] for d in listed["data"]} == {release, table, file}
+    # a draft part is deleted alone; its release stays; a findable one cannot be
+    assert _post(url, {"doi": "10.80000/dmlake.x.r1/t2"}).status_code == 201
+    assert httpx.delete(f"{url}/dois/10.80000/dmlake.x.r1/t2", auth=AUTH, timeout=30).status_code == 204
+    assert httpx.get(f"{url}/dois/{release}", timeout=30).status_code == 200
+    assert httpx.delete(f"{url}/dois/{table}", auth=AUTH, timeout=30).status_code == 405
+    client = DataCiteClient(url, Credentials(*AUTH), requests_per_minute=None)
+    hidden = client.update(file, None, "hide")
+    assert (hidden.doi, hidden.state) == (file, "registered")
+    assert client.get(file) == hidden
+
+
+def test_parts_policy_and_its_errors(tmp_path: Path) -> None:
+    path = tmp_path / "doi.toml"
+    path.write_text('[doi]\n[[doi.parts]]\nsources = ["dmdc"]\ndois = "files"\nroles = ["data", "software"]\n'
+                    '[[doi.parts]]\nkinds = ["hepdata"]\ndois = "tables"\n[[doi.parts]]\ndois = "none"\n')  # fmt: skip
+    policy = load(path)
+    files = policy.part_rule("dmdc", "gitlab")
+    assert files is not None and files.dois == "files" and files.roles == ("data", "software")
+    tables = policy.part_rule("lhc-tables", "hepdata")
+    assert tables is not None and tables.dois == "tables"
+    assert policy.part_rule("kcdc-html", "kcdc") is None, "the last rule says none for every other record"
+    assert DoiPolicy().part_rule("dmdc", "gitlab") is None, "off unless a rule is given"
+    for table, message in (
+        ('dois = "everything"', r"dois = 'everything'; say one of 'tables', 'files', 'none'"),
+        ('dois = "files"\nroles = ["table"]', r"roles table not file roles \(a table's formats share one DOI"),
+        ('dois = "tables"\nroles = ["data"]', r"roles choose files; they mean nothing with dois = 'tables'"),
+        ('dois = "files"\nsource = ["dmdc"]', r"number 1: unknown key\(s\) source"),
+        ('dois = "files"\nsources = "dmdc"', r"sources must be a list of strings"),
+    ):
+        path.write_text(f"[doi]\n[[doi.parts]]\n{table}\n")
+        with pytest.raises(PolicyError, match=message):
+            load(path)
+    path.write_text('[doi]\nparts = "files"\n')
+    with pytest.raises(PolicyError, match=r"\[\[doi\.parts\]\]"):
+        load(path)

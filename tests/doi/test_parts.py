@@ -5,6 +5,7 @@ hidden; the release lists its parts (HasPart), each part says IsPartOf it; every
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from lakes import edit, harvest_all, sources_of
 from lxml import etree
 
 from dmlake.lake import Lake
+from doi.parts import file_segment
 from ontology.datacite import xml_from_attributes
 from ontology.model import RECORD_ID_BASE, Distribution, IdentifierScheme, Record, record_id
 from sandbox import build_replicas, start
@@ -217,3 +219,15 @@ def test_table_dois_in_hepdatas_shape(lab: DoiLab, hepdata: list[Record], standa
         assert after[part["part_key"]]["doi"] == part["doi"]
     assert lab.doi("check").stdout.strip().endswith("0 DOIs drifted (0 fields)")
     assert_bodies_valid(lab, standards, at_least=2 * len(parts))
+
+
+def test_file_segments_are_stable_distinct_and_safe() -> None:
+    names = ["data/events.csv", "data_events.csv", "data-events.csv", "Data/events.csv", "data/events.CSV",
+             "events.csv", "a" * 300, "a" * 300 + "b", "metadata", "Ümlaut run.root"]  # fmt: skip
+    segments = [file_segment(name) for name in names]
+    assert segments == [file_segment(name) for name in names], "a pure function of the name"
+    assert len(set(segments)) == len(names), "distinct names, distinct DOIs"
+    assert file_segment("events.csv") == "f.events.csv", "a name DataCite takes as it is stays as it is"
+    assert file_segment("metadata") == "f.metadata", "never DataCite's own /dois/{id}/metadata route"
+    for segment in segments:
+        assert re.fullmatch(r"f\.[a-z0-9._-]+", segment) and len(segment) <= 100, segment
