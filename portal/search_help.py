@@ -6,7 +6,7 @@ from indexer.query import FACETABLE, PROJECTABLE
 
 SEARCH_TEXT_HELP = (
     'Words, "phrases", AND/OR/-word and FIELD:value (title, description, keywords, experiment, collaboration, '
-    "messenger, technique, keyword, doi, identifier, license, file_format, source, year, ...); "
+    "messenger, technique, target, keyword, doi, identifier, license, file_format, source, year, ...); "
     "energy:[1 TeV TO 100 TeV], energy:>=13TeV (overlap with the energy interval or √s; eV keV MeV GeV TeV PeV EeV), "
     "sqrt_s:13TeV, date:[2015 TO 2018-06]. Empty matches everything."
 )

@@ -22,6 +22,7 @@ export function histogram(spec) {
   const readout = el("p", { class: "readout", "aria-live": "polite" }, summary(buckets, chosen, spec));
   let anchor = null;
   let current = null;
+  let shifted = false;
 
   const bars = buckets.map((bucket, index) => {
     const height = bucket.count ? Math.max(MIN_VISIBLE, (100 * bucket.count) / highest) : 0;
@@ -33,10 +34,13 @@ export function histogram(spec) {
       "aria-pressed": chosen[index] ? "true" : "false", "aria-label": text, title: text,
       onfocus: () => { readout.textContent = text; },
       onmouseenter: () => { if (anchor === null) readout.textContent = text; },
+      onkeydown: (event) => { shifted = event.shiftKey; },
       onclick: (event) => {
         if (event.detail !== 0) return; // a pointer's click was handled on pointerup
         const first = chosen.indexOf(true);
-        if (event.shiftKey && first >= 0) choose(Math.min(first, index), Math.max(chosen.lastIndexOf(true), index));
+        const extend = event.shiftKey || shifted; // a key's click may not carry the modifier
+        shifted = false;
+        if (extend && first >= 0) choose(Math.min(first, index), Math.max(chosen.lastIndexOf(true), index));
         else choose(index, index);
       },
     }, fill);

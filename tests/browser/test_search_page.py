@@ -199,6 +199,15 @@ def test_histogram_bars_filter_by_click_and_drag_with_a_way_back(service: str, p
     wait_for_total(page, everything)
     assert "filter" not in address(page)
 
+    # the keyboard reaches every bar: Enter chooses one, Shift+Enter extends the choice to another
+    bar(page, "year_histogram", years[2]).focus()
+    page.keyboard.press("Enter")
+    wait_for_total(page, api_total(service, filters=[f"year={years[2]}..{years[2]}"]))
+    bar(page, "year_histogram", years[5]).focus()
+    page.keyboard.press("Shift+Enter")
+    wait_for_total(page, api_total(service, filters=[f"year={years[2]}..{years[5]}"]))
+    assert address(page)["filter"] == [f"year={years[2]}..{years[5]}"]
+
 
 def test_pages_live_in_the_address_for_reload_back_and_sharing(service: str, page: Any, browser: Any) -> None:
     total = api_total(service, "muon")

@@ -46,7 +46,8 @@ def counts(body: Any, facet: str) -> dict[str, int]:
 def test_a_filtered_fields_other_values_stay_listed(client: TestClient, lake: Lake) -> None:
     everything = client.get("/api/search", params={"facet": FACETS, "size": 0}).json()
     experiment = max(counts(everything, "experiment").items(), key=lambda item: item[1])[0]
-    params = {"facet": FACETS, "filter": [f"experiment={experiment}", "year=2000..2010"], "size": 5}
+    filters = [f"experiment={experiment}", "year=2000..2010"]
+    params: dict[str, Any] = {"facet": FACETS, "filter": filters, "size": 5}
     plain = client.get("/api/search", params=params).json()
     either = client.get("/api/search", params={**params, "disjunctive": "true"}).json()
     assert (either["total"], either["hits"]) == (plain["total"], plain["hits"])
@@ -60,9 +61,7 @@ def test_a_filtered_fields_other_values_stay_listed(client: TestClient, lake: La
     # the year histogram is counted without the year range: years outside it still have their bars
     years = counts(either, "year_histogram")
     assert any(int(year) > 2010 and count for year, count in years.items())
-    expected = lake.search(
-        Query.parse("", filters=params["filter"], facets=[FACETS], size=5, disjunctive=True)
-    ).to_json()
+    expected = lake.search(Query.parse("", filters=filters, facets=[FACETS], size=5, disjunctive=True)).to_json()
     assert either == expected
 
 
