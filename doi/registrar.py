@@ -170,6 +170,19 @@ class DoiRegistrar(FeedConsumer[DoiStore]):
         self.retry_unsettled()
         return self.outcome
 
+    def reserve_all(self) -> Outcome:
+        """`reserve`, then every record the feed ever brought, once more: after a change of the policy (a source
+        chosen, a `[[doi.parts]]` rule added) the records the cursor has passed get their DOIs too. Idempotent: a
+        record already in step costs a read and no call."""
+        self.outcome = Outcome()
+        self.run(batch_size=200, commit_every=200)
+        seq = 0
+        while changes := self.feed.changes_since(seq, 500):
+            self._apply(changes)
+            seq = changes[-1].seq
+        self.retry_unsettled()
+        return self.outcome
+
     def retry_unsettled(self) -> None:
         rows = self.store.unsettled()
         releases = [r.parent_key for r in rows if r.kind in PART_KINDS and r.parent_key]

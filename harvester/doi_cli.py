@@ -1,7 +1,8 @@
 """`dmlake doi …`: DataCite DOIs for the records the policy chooses (doi/, README "DOIs").
 
-dmlake doi reserve                     run the registrar over the change feed: drafts for new records, metadata
-                                       updates, tombstoned records hidden; then retry what failed before
+dmlake doi reserve [--all]             run the registrar over the change feed: drafts for new records, metadata
+                                       updates, tombstoned records hidden; then retry what failed before (--all:
+                                       every record again, after a change of the policy)
 dmlake doi publish ID… | --source S    a data manager's approval: the records' DOIs become findable
 dmlake doi status [--source S] [--json] every DOI we hold (releases, concepts, tables, files): intended and
                                        confirmed state, approval, last report
@@ -102,11 +103,17 @@ def _run(action: str, call: object) -> object:
 
 
 @doi_app.command("reserve")
-def reserve_command(ctx: typer.Context, config: ConfigOption = None) -> None:
+def reserve_command(
+    ctx: typer.Context,
+    config: ConfigOption = None,
+    every: Annotated[
+        bool, typer.Option("--all", help="Go over every record again (after a policy change: a source, parts).")
+    ] = False,
+) -> None:
     """Run the registrar over the change feed (drafts, metadata updates, hiding), then retry earlier failures."""
     registrar = _registrar(lake_of(ctx), config)
     with _locked(registrar):
-        outcome = _run("reserving DOIs", registrar.reserve)
+        outcome = _run("reserving DOIs", registrar.reserve_all if every else registrar.reserve)
     raise typer.Exit(_summary(outcome))  # type: ignore[arg-type]
 
 

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 import jsonschema
 import pytest
-from doi_lab import PUBLIC_URL, DoiLab, assert_in_step, live_ids, resolves
+from doi_lab import PUBLIC_URL, DoiLab, assert_in_step, live_ids, resolves, status
 from lakes import edit, harvest_all, sources_of
 from lxml import etree
 
@@ -231,3 +231,23 @@ def test_file_segments_are_stable_distinct_and_safe() -> None:
     assert file_segment("metadata") == "f.metadata", "never DataCite's own /dois/{id}/metadata route"
     for segment in segments:
         assert re.fullmatch(r"f\.[a-z0-9._-]+", segment) and len(segment) <= 100, segment
+
+
+def test_a_parts_rule_added_later_reaches_releases_with_reserve_all(lab: DoiLab) -> None:
+    lab.doi("reserve")
+    lab.doi("publish", "--source", "dmdc")
+    lab.parts_policy('sources = ["dmdc"]\ndois = "files"')
+    lab.doi("reserve")
+    assert not [r for r in status(lab) if r["kind"] == "file"], "the feed's cursor has passed these releases"
+    done = lab.doi("reserve", "--all").stdout
+    rows = assert_in_step(lab)
+    files = [r for r in rows if r["kind"] == "file"]
+    assert {r["parent_key"] for r in files} == set(live_ids(lab, "dmdc"))
+    assert all(r["intended"] == "findable" for r in files), "the releases are published: so are their files"
+    assert f"{len(files)} reserved" in done
+    for release in live_ids(lab, "dmdc"):
+        doi = next(r["doi"] for r in rows if r["key"] == release)
+        assert has_part(lab, doi) == {r["doi"] for r in files if r["parent_key"] == release}
+    before = writes(lab)
+    lab.doi("reserve", "--all")
+    assert writes(lab) == before, "a second pass finds everything in step"
