@@ -48,11 +48,15 @@ rucio_requirements=deploy/rucio/server-requirements.txt
 rucio_stamp=".rucio-venv/.installed-$(sha256sum "$rucio_requirements" | cut -c1-16)"
 if [ ! -f "$rucio_stamp" ]; then
   echo "setting up .rucio-venv for the local Rucio stack (from $rucio_requirements)" >&2
-  [ -x .rucio-venv/bin/python ] || "$PYTHON" -m venv .rucio-venv
-  .rucio-venv/bin/python -m pip install --quiet --upgrade pip
-  .rucio-venv/bin/python -m pip install --quiet -r "$rucio_requirements"
-  rm -f .rucio-venv/.installed-*
-  touch "$rucio_stamp"
+  if { [ -x .rucio-venv/bin/python ] || "$PYTHON" -m venv .rucio-venv; } &&
+    .rucio-venv/bin/python -m pip install --quiet --upgrade pip &&
+    .rucio-venv/bin/python -m pip install --quiet -r "$rucio_requirements"; then
+    rm -f .rucio-venv/.installed-*
+    touch "$rucio_stamp"
+  else
+    echo "could not set up .rucio-venv (pip install -r $rucio_requirements failed, see above): until it is," \
+      "tests/replication skips (and fails on CI, where DMLAKE_REQUIRE_RUCIO=1)" >&2
+  fi
 fi
 
 stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
