@@ -51,6 +51,7 @@ USERNAME = "ddmlab"
 PASSWORD = "secret"
 DATABASE_SCHEMA = "dev"
 RSE_NAME = re.compile(r"^[A-Z0-9][A-Z0-9_-]*$")
+PORT_ATTEMPTS = 3
 EXIT_FAILED = 1
 EXIT_UNAVAILABLE = 3
 
@@ -61,6 +62,10 @@ class StackUnavailable(RuntimeError):
 
 class StackFailed(RuntimeError):
     """A step of `up` failed; the message names the step and the log to read."""
+
+
+class PortTaken(StackFailed):
+    """Another program took one of the ports between choosing it and binding it: `up` tries again on new ports."""
 
 
 def say(message: str) -> None:
@@ -279,6 +284,8 @@ def wait_server(layout: Layout, pids: Pids, rucio_url: str, timeout: float = 60.
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not pids.alive("server"):
+            if "Address already in use" in _tail(layout.log / "server.log"):
+                raise PortTaken(f"the Rucio server's port was taken by another program: see {layout.log}")
             raise StackFailed(f"the Rucio server exited at start: see {layout.log / 'server.log'}")
         try:
             with urllib.request.urlopen(f"{rucio_url}/ping", timeout=5) as answer:
@@ -353,7 +360,7 @@ def wait_engine(layout: Layout, pids: Pids, timeout: float = 90.0) -> None:
 def _claim(port: int, what: str) -> None:
     """The ports were free when chosen a moment ago; say so plainly if another program took one meanwhile."""
     if not processes.port_is_free(port):
-        raise StackFailed(f"port {port} for the {what} was taken by another program meanwhile: run `up` again")
+        raise PortTaken(f"port {port} for the {what} was taken by another program meanwhile")
 
 
 # --------------------------------------------------------------------------------------------------- commands
@@ -386,13 +393,20 @@ def up(args: argparse.Namespace) -> int:
             say(f"a previous stack in {layout.root} is partly running or was not stopped: stopping it first")
             stop_everything(layout)
         started = time.monotonic()
-        pids = Pids(layout)
-        try:
-            info = start(layout, pids, sites, args, started)
-        except BaseException:
-            say("up failed: stopping what was started")
-            stop_everything(layout)
-            raise
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            pids = Pids(layout)
+            try:
+                info = start(layout, pids, sites, args, started)
+                break
+            except PortTaken as taken:
+                say(f"{taken}: stopping what was started and trying again on new ports")
+                stop_everything(layout)
+                if attempt == PORT_ATTEMPTS:
+                    raise
+            except BaseException:
+                say("up failed: stopping what was started")
+                stop_everything(layout)
+                raise
         write_json(layout.stack_json, info)
         print(json.dumps(info, indent=2))
         say(f"stack up in {info['startup_seconds']} s: {info['rucio_url']}; source {layout.root / 'env.sh'} to use it")
@@ -414,6 +428,8 @@ def start(layout: Layout, pids: Pids, sites: Sequence[str], args: argparse.Names
     try:
         cluster.start(postgres_port)
     except RuntimeError as error:
+        if "could not bind" in str(error) or "Address already in use" in str(error):
+            raise PortTaken(f"PostgreSQL's port {postgres_port} was taken by another program") from None
         raise StackFailed(f"PostgreSQL did not start: {error}") from None
     postgres_pid = cluster.pid()
     if postgres_pid is None:
@@ -534,6 +550,13 @@ def status(args: argparse.Namespace) -> int:
     report["running"] = info is not None and stack_is_running(layout, info)
     print(json.dumps(report, indent=2))
     return 0 if report["running"] else 1
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
 
 
 def _sites(raw: str) -> list[str]:
