@@ -39,8 +39,8 @@ if TYPE_CHECKING:
 replication_app = typer.Typer(
     help="Replicate harvested files across sites with Rucio and show where every file is.", no_args_is_help=True
 )
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("dmlake.replication")
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="Replication policy file (default: HOME/replication.toml).")

@@ -140,7 +140,8 @@ class ReplicationConsumer:
 
     # -- failures -------------------------------------------------------------------------------------------
     def retry_failed(self, outcome: SyncOutcome) -> None:
-        failing = list(self.registry.failures())
+        tried = {report.record_id for report in outcome.reports}
+        failing = [rid for rid in self.registry.failures() if rid not in tried]
         if not failing:
             return
         live = self.feed.records(failing)

@@ -84,9 +84,13 @@ class RucioGateway:
     def ensure_scope(self, scope: str) -> None:
         if scope in self._scopes:
             return
-        from rucio.common.exception import Duplicate
+        from rucio.common.exception import Duplicate, ScopeNotFound
 
-        if scope not in set(self.client.list_scopes_for_account(self.account)):
+        try:
+            held = set(self.client.list_scopes_for_account(self.account))
+        except ScopeNotFound:  # the account holds no scope yet
+            held = set()
+        if scope not in held:
             try:
                 self.client.add_scope(self.account, scope)
                 log.info("created Rucio scope %s for account %s", scope, self.account)

@@ -134,8 +134,6 @@ class ReleaseRegistrar:
     ) -> None:
         url = distribution.url  # the download URL (access_url is a page about the file)
         checksum = str(distribution.checksum) if distribution.checksum else None
-        if distribution.checksum is None:
-            report.without_checksum.append(distribution.name)
         if (
             known is not None
             and known.did == did.name
@@ -144,6 +142,8 @@ class ReleaseRegistrar:
             and self._staged(did)
         ):
             report.unchanged.append(distribution.name)
+            if checksum is None:
+                report.without_checksum.append(distribution.name)
             self._portal_copy(record, did, url, known.bytes, known.adler32, known.md5)
             return
         if url is None:
@@ -161,6 +161,8 @@ class ReleaseRegistrar:
         )  # fmt: skip
         self._portal_copy(record, did, url, digests.size, digests.adler32, digests.md5)
         report.registered.append(distribution.name)
+        if checksum is None:
+            report.without_checksum.append(distribution.name)
 
     def _staged(self, did: Did) -> bool:
         for replica in self.gateway.replicas([did]):

@@ -1,0 +1,191 @@
+"""Registration of one release on the real stack: files the portal does not serve, or serves with other bytes than
+the catalogue says, are reported by record and file and stop none of the others; a file the catalogue has no size
+or checksum for is still replicated (its checksums computed at staging) and the report says so; registering again
+changes nothing in Rucio; a record that comes back within the grace gets its rules' lifetimes back."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from replication_lab import COSINE_DATA, digests, read_chunks, rules_of
+from rucio_stack import RucioStack
+
+from connectors.base import Limits
+from connectors.http import HttpClient
+from ontology.model import Checksum, Distribution, Provenance, Record, record_id
+from replication.consumer import ReplicationConsumer
+from replication.gateway import RucioGateway
+from replication.naming import Did, names_for
+from replication.policy import ReplicationPolicy, RulePolicy
+from replication.register import ReleaseRegistrar
+from replication.registry import Registry
+from sandbox.replicas.gitlab import GitLabReplica
+from sandbox.server import RunningSandbox, start
+
+pytestmark = pytest.mark.xdist_group("rucio")
+
+RAW = "/api/v4/projects/42/repository/files/data%2F{name}/raw?ref=v1.0"
+
+
+@pytest.fixture(scope="module")
+def sandbox(corpus: Path) -> Iterator[RunningSandbox]:
+    replica = GitLabReplica.from_corpus(corpus)
+    assert replica is not None
+    with start({"dmdc": replica}) as running:
+        yield running
+
+
+def _release(sandbox: RunningSandbox, corpus: Path, native_id: str) -> Record:
+    base = sandbox.urls["dmdc"]
+
+    def csv(name: str, checksum: str | None = "right", size: bool = True) -> Distribution:
+        data = (corpus / COSINE_DATA / name).read_bytes()
+        value = hashlib.sha256(data if checksum == "right" else b"other bytes").hexdigest()
+        return Distribution(
+            name=f"data/{name}",
+            url=base + RAW.format(name=name),
+            size_bytes=len(data) if size else None,
+            checksum=Checksum(algorithm="sha256", value=value) if checksum else None,
+        )
+
+    distributions = [
+        csv("EventRate_erc1-6.csv"),
+        csv("CosineNaQF.csv", checksum=None, size=False),
+        csv("CosineIQF.csv", checksum="wrong"),
+        Distribution(name="data/missing.csv", url=base + RAW.format(name="missing.csv"), size_bytes=10),
+        Distribution(name="notes.txt", access_url=base + "/notes"),  # a page about it, no download URL
+    ]
+    return Record(
+        id=record_id("regtest", native_id),
+        source="regtest",
+        native_id=native_id,
+        title="A release with good and bad files",
+        provenance=Provenance(source="regtest", source_kind="gitlab", raw_sha256="0" * 64, mapping_version="1"),
+        distributions=distributions,
+    )
+
+
+def test_bad_files_are_reported_and_the_good_ones_replicated(
+    rucio_stack: RucioStack, sandbox: RunningSandbox, corpus: Path, tmp_path: Path
+) -> None:
+    assert rucio_stack.staging_rse is not None
+    policy = ReplicationPolicy(
+        staging_rse=rucio_stack.staging_rse,
+        account=rucio_stack.account,
+        rules=(RulePolicy(copies=1, rse_expression="SITE_A", lifetime=3600),),
+    )
+    gateway = RucioGateway.connect(rucio_stack.account)
+    registry = Registry(tmp_path / "registry.sqlite")
+    client: Any = rucio_stack.client()
+    record = _release(sandbox, corpus, "bad-files@v1")
+    names = names_for(record, policy)
+    with HttpClient(Limits(max_retries=1), sleep=lambda seconds: None) as http:
+        registrar = ReleaseRegistrar(gateway, http, policy, registry)
+        report = registrar.register(record, names)
+
+        assert sorted(report.registered) == ["data/CosineNaQF.csv", "data/EventRate_erc1-6.csv"]
+        assert report.without_checksum == ["data/CosineNaQF.csv"]  # computed at staging
+        where = f"record {record.id}, file "
+        assert report.failures["data/CosineIQF.csv"].startswith(where + "'data/CosineIQF.csv'")
+        assert "has sha256" in report.failures["data/CosineIQF.csv"]
+        assert "the catalogue says" in report.failures["data/CosineIQF.csv"]
+        assert report.failures["data/missing.csv"].startswith(where + "'data/missing.csv': cannot fetch")
+        assert "HTTP 404" in report.failures["data/missing.csv"]
+        assert "no download URL" in report.failures["notes.txt"]
+        assert set(report.failures) == {"data/CosineIQF.csv", "data/missing.csv", "notes.txt"}
+
+        # the good ones are in the dataset, with the checksums computed from the bytes (none in the catalogue)
+        content = {c["name"]: c for c in client.list_files(names.dataset.scope, names.dataset.name)}
+        naqf = names.files["data/CosineNaQF.csv"]
+        md5, adler32, size = digests(read_chunks(corpus / COSINE_DATA / "CosineNaQF.csv"))
+        assert set(content) == {naqf.name, names.files["data/EventRate_erc1-6.csv"].name}
+        assert (content[naqf.name]["bytes"], content[naqf.name]["adler32"]) == (size, adler32)
+        assert registry.files(record.id)["data/CosineNaQF.csv"].md5 == md5
+        assert registry.files(record.id)["data/CosineNaQF.csv"].catalogue_checksum is None
+        assert registry.failures(record.id) == {record.id: report.failures}
+        rules = rules_of(client, names.dataset, rucio_stack.account)
+        assert sorted(r["rse_expression"] for r in rules) == sorted([rucio_stack.staging_rse, "SITE_A"])
+
+        # again: nothing new in Rucio, the same failures
+        again = registrar.register(record, names)
+        assert again.registered == [] and sorted(again.unchanged) == sorted(report.registered)
+        assert set(again.failures) == set(report.failures) and again.rules_created == []
+        assert len(rules_of(client, names.dataset, rucio_stack.account)) == 2
+    registry.close()
+
+
+class _Feed:
+    """A catalogue of one record that can be tombstoned and brought back (as a portal withdrawing and restoring it)."""
+
+    def __init__(self, record: Record) -> None:
+        self.record = record
+        self.live = True
+        self.log: list[tuple[int, str]] = []
+        self.cursors: dict[str, int] = {}
+
+    def change(self, kind: str) -> None:
+        from ontology.feed import Change
+
+        self.live = kind == "upsert"
+        self.log.append((len(self.log) + 1, kind))
+        self._changes = [Change(seq, self.record.id, k) for seq, k in self.log]  # type: ignore[arg-type]
+
+    def changes_since(self, seq: int, limit: int) -> list[Any]:
+        return [c for c in self._changes if c.seq > seq][:limit]
+
+    def records(self, ids: list[str]) -> dict[str, Record]:
+        return {self.record.id: self.record} if self.live and self.record.id in ids else {}
+
+    def clusters(self, ids: list[str]) -> dict[str, tuple[str, ...]]:
+        return {}
+
+    def cursor(self, consumer: str) -> int:
+        return self.cursors.get(consumer, 0)
+
+    def set_cursor(self, consumer: str, seq: int) -> None:
+        self.cursors[consumer] = seq
+
+    def last_seq(self) -> int:
+        return len(self.log)
+
+
+def test_a_record_back_within_the_grace_gets_its_lifetimes_back(
+    rucio_stack: RucioStack, sandbox: RunningSandbox, corpus: Path, tmp_path: Path
+) -> None:
+    assert rucio_stack.staging_rse is not None
+    policy = ReplicationPolicy(
+        staging_rse=rucio_stack.staging_rse,
+        account=rucio_stack.account,
+        rules=(RulePolicy(copies=1, rse_expression="SITE_B"),),
+        tombstone_grace=3600,
+        exclude=("data/CosineIQF.csv", "data/missing.csv", "notes.txt"),
+    )
+    client: Any = rucio_stack.client()
+    record = _release(sandbox, corpus, "comes-back@v1")
+    dataset = names_for(record, policy).dataset
+    feed = _Feed(record)
+    registry = Registry(tmp_path / "registry.sqlite")
+    with HttpClient(Limits(), sleep=lambda seconds: None) as http:
+        consumer = ReplicationConsumer(
+            feed, ReleaseRegistrar(RucioGateway.connect(rucio_stack.account), http, policy, registry)
+        )
+        feed.change("upsert")
+        assert not consumer.run().failed
+
+        def expiries() -> dict[str, Any]:
+            return {r["rse_expression"]: r["expires_at"] for r in rules_of(client, dataset, rucio_stack.account)}
+
+        assert expiries() == {rucio_stack.staging_rse: None, "SITE_B": None}
+        feed.change("delete")
+        assert consumer.run().tombstoned == [record.id]
+        assert all(expiry is not None for expiry in expiries().values())  # the grace: Rucio's cleaner keeps time
+        feed.change("upsert")
+        outcome = consumer.run()
+        assert outcome.revived == [record.id] and not outcome.failed
+        assert expiries() == {rucio_stack.staging_rse: None, "SITE_B": None}  # kept for ever again, as the policy says
+        assert len(rules_of(client, Did(dataset.scope, dataset.name), rucio_stack.account)) == 2
+    registry.close()
