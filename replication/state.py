@@ -177,9 +177,11 @@ class StateSync:
         report.mismatches.append(mismatch)
         log.error("checksum mismatch: %s; declared bad to Rucio, which replaces it from a good copy", mismatch)
         try:
-            self.gateway.declare_bad(Did(row.scope, row.did), rse, f"dmlake: {result[1]}")
+            refused = self.gateway.declare_bad(Did(row.scope, row.did), rse, f"dmlake: {result[1]}")
         except Exception as error:
-            log.error("declaring %s bad at %s failed: %s", row.did, rse, error)
+            refused = {rse: [f"{type(error).__name__}: {error}"]}
+        if refused:
+            log.error("Rucio did not take %s at %s as bad: %s", row.did, rse, refused)
         return None
 
     @staticmethod

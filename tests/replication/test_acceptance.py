@@ -153,6 +153,35 @@ def test_a_release_is_replicated_to_two_sites_and_verified(
     assert all(rows[cosine]["sites"][site] >= len(expected) for site in sites)
 
 
+def test_a_corrupted_copy_is_reported_not_shown_online_and_declared_bad(
+    replicated: Path, rucio_stack: RucioStack, client: Any
+) -> None:
+    home = replicated
+    cosine = record_id("dmdc", COSINE)
+    name = "data/CosineNaQF.csv"
+    with registry_of(home) as registry:
+        row = registry.files(cosine)[name]
+    copies = rucio_stack.physical_copies(client, row.scope, row.did)
+    site, path = next((rse, p) for rse, p in sorted(copies.items()) if rse in rucio_stack.site_rses)
+    data = bytearray(path.read_bytes())
+    data[100] ^= 0xFF  # one flipped byte, the size unchanged: only the checksums can tell
+    path.write_bytes(bytes(data))
+
+    result = cli(home, "check")
+    assert result.exit_code == 1, result.output
+    assert f"record {cosine}, file {name!r} at {site}: adler32" in result.output
+    # Rucio knows the copy is bad (its recovery replaces it from a good copy) and the catalogue does not offer it
+    (replica,) = client.list_replicas([{"scope": row.scope, "name": row.did}], all_states=True)
+    assert replica["states"][site] != "AVAILABLE"
+    lake = Lake.open(home)
+    try:
+        shown = {(r.file_name, r.site): r for r in lake.replica_ledger().for_records([cosine])[cosine]}
+    finally:
+        lake.close()
+    assert (name, site) not in shown
+    assert any(f == name and r.state == Availability.ONLINE and r.checksum_verified for (f, _), r in shown.items())
+
+
 def test_the_feed_brings_nothing_new_for_an_unchanged_catalogue(replicated: Path) -> None:
     """The ledger's own feed changes (one per record whose replicas changed) are no-ops for the replicator."""
     result = cli(replicated, "sync", "--once")
