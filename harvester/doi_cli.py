@@ -175,7 +175,7 @@ def status_command(
     for column in ("DOI", "record", "intended", "confirmed", "approved", "report"):
         table.add_column(column, overflow="fold")
     for r in rows:
-        gone = " (removed from its release)" if r.parent_key else " (tombstoned)"
+        gone = " (not in a live release)" if r.parent_key else " (tombstoned)"
         table.add_row(r.doi, r.key if r.live else f"{r.key}{gone}", r.intended, r.confirmed or "-",
                       "yes" if r.approved else "no", r.report or "")  # fmt: skip
     out.print(table)

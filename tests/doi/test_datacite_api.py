@@ -114,8 +114,12 @@ def test_rate_limit_spaces_requests(lab: DoiLab) -> None:
     lab.doi("reserve")
     times = [r["time"] for r in lab.requests()]
     assert len(times) > 20
+    # at most 10 requests in any second: 11 in a row span a second at least. (Arrival times, not single gaps: on a
+    # loaded machine one request can reach the replica late and the next on time, which the client cannot help.)
+    spans = [later - earlier for earlier, later in zip(times, times[10:], strict=False)]
+    assert min(spans) >= 0.95, f"more than 10 requests in a second: {min(spans):.3f} s for 11"
     gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert min(gaps) >= 0.09, "10 requests per second at most: one every 0.1 s"
+    assert sum(gaps) / len(gaps) >= 0.095, "spaced evenly, one every 0.1 s"
 
 
 def test_password_never_in_messages_or_logs(lab: DoiLab, caplog: pytest.LogCaptureFixture) -> None:

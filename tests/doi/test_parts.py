@@ -177,10 +177,18 @@ def without_dois(record: Record) -> Record:
 def test_table_dois_in_hepdatas_shape(lab: DoiLab, hepdata: list[Record], standards: Path) -> None:
     original = next(r for r in hepdata if len({d.access_url for d in r.distributions if d.role == "table"}) >= 3)
     lab.store(without_dois(original), kind="fake")
+    # the same release with its tables' own DOIs kept (the source minted them, the release none): ours for the
+    # release only, never a second DOI for a table that has one
+    native = f"{original.native_id}-own-tables"
+    own_tables = without_dois(original).model_copy(
+        update={"native_id": native, "id": record_id("tables-lab", native), "distributions": original.distributions}
+    )
+    lab.store(own_tables, kind="fake")
     lab.doi("reserve")
     rows = assert_in_step(lab)
     assert not [r for r in rows if r["source"] == "hepdata"], "HEPData records and tables carry their own DOIs"
-    release = next(r for r in rows if r["source"] == "tables-lab" and r["kind"] == "record")
+    assert own_tables.id in {r["key"] for r in rows} and not parts_of(rows, own_tables.id)
+    release = next(r for r in rows if r["key"] == record_id("tables-lab", original.native_id))
     parts = parts_of(rows, release["key"])
     # HEPData numbers its tables /t1, /t2, … in the record's order; ours do the same for the same tables
     theirs = {table_key(d): d.identifiers[0].value.rsplit("/", 1)[1] for d in original.distributions
