@@ -1,8 +1,8 @@
 // The search page: text with field syntax, facets that filter (disjunctively: a field's other values stay
 // selectable), year and energy histograms that filter by click or drag, highlighted results, and pages by cursor.
 //
-// The address is the state: q, every filter, sort, the page number and the cursors that lead to it live in the
-// URL, so reload, back/forward and a shared link show the same page. A new search, filter or sort pushes a history
+// The address is the state: q, every filter, sort, the facet panels opened to all their values (`open`), the page
+// number and the cursors that lead to it live in the URL, so reload, back/forward and a shared link show the same page. A new search, filter or sort pushes a history
 // entry; so does every page turn, so Back returns to the previous page of results. The API pages by opaque
 // cursors (no offsets), so the URL keeps the cursors of the pages walked (`cursor`, one per page after the first,
 // the last MAX_TRAIL of them): Previous can go back that far, First page always.
@@ -25,6 +25,7 @@ function readLocation() {
   state.q = params.get("q") || "";
   state.filters = params.getAll("filter");
   state.sort = params.get("sort") || "";
+  state.expanded = new Set(params.getAll("open"));
   state.trail = params.getAll("cursor").filter(Boolean).slice(-MAX_TRAIL);
   const page = Number.parseInt(params.get("page") || "1", 10);
   state.page = Number.isInteger(page) && page > 1 && state.trail.length ? page : 1;
@@ -38,6 +39,7 @@ function locationFor() {
   if (state.q) params.set("q", state.q);
   state.filters.forEach((f) => params.append("filter", f));
   if (state.sort) params.set("sort", state.sort);
+  state.expanded.forEach((name) => params.append("open", name));
   if (state.page > 1) {
     params.set("page", String(state.page));
     state.trail.forEach((c) => params.append("cursor", c));
@@ -95,6 +97,7 @@ const facetActions = {
   setRange: setFieldFilter,
   expand: (name) => {
     state.expanded.has(name) ? state.expanded.delete(name) : state.expanded.add(name);
+    writeLocation(true); // which panels show all their values: kept for reload and sharing, not a step back
     if (state.facets) renderFacets($("facets"), state.facets, state.filters, state.expanded, facetActions);
   },
 };

@@ -9,6 +9,7 @@ explained beside the box. Screenshots of each step are kept in `test-artifacts/b
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -84,9 +85,10 @@ def test_highlights_and_a_second_value_of_a_chosen_facet(service: str, page: Any
     first = marked_titles[0]
     shown = page.eval_on_selector(
         f"#hits > li[data-id='{first['id']}'] h3 a",
-        "a => a.innerHTML.replace(/<mark>/g, '[').replace(/<\\/mark>/g, ']')",
+        "a => a.innerHTML.replace(/<mark>/g, '[[').replace(/<\\/mark>/g, ']]')",
     )
-    assert shown.replace("[", "<mark>").replace("]", "</mark>") == first["highlight"]["title"][0].replace("&#x27;", "'")
+    expected = first["highlight"]["title"][0].replace("<mark>", "[[").replace("</mark>", "]]")
+    assert html.unescape(shown) == html.unescape(expected) and "[[" in expected
     assert page.eval_on_selector_all(
         "#hits h3 a *, #hits .snippet *", "nodes => nodes.every(n => n.tagName === 'MARK')"
     )
@@ -126,6 +128,16 @@ def test_highlights_and_a_second_value_of_a_chosen_facet(service: str, page: Any
     assert address(page)["filter"] == [f"experiment={choice}", f"experiment={second}"]
     assert page.inner_text("#chips").count("Experiment:") == 2
     shot(page, "03-second-facet-value")
+
+    # a panel opened to all its values stays open on reload
+    more = page.locator("#facets button.more-values")
+    assert more.count() > 0, "some panel of the muon hits has more than 8 values"
+    more.first.click()
+    opened = address(page)["open"]
+    assert len(opened) == 1
+    page.reload()
+    wait_for_total(page, both)
+    assert page.get_attribute(f"section.facet[data-facet={opened[0]}] button.more-values", "aria-expanded") == "true"
 
     # "clear" in the panel removes the field's filters
     page.click("section.facet[data-facet=experiment] h3 button.clear")
