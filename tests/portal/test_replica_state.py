@@ -14,10 +14,12 @@ import typer
 from fastapi.testclient import TestClient
 from lxml import html as lxml_html
 from replica_records import File, make_record, store, tombstone
+from rich.console import Console
 from typer.testing import CliRunner
 
 from dmlake.lake import Lake
 from dmlake.where import SITES_ENV, SettingsError, choose, preferred_sites
+from harvester import where_cli
 from harvester.replica_ledger import FileReplica
 from harvester.where_cli import where as where_command
 from indexer.query import Query
@@ -287,11 +289,14 @@ def cli(lake: Lake) -> typer.Typer:
     return app
 
 
-def test_dmlake_where_prints_a_table_or_the_api_s_json(lake: Lake, tmp_path: Path) -> None:
+def test_dmlake_where_prints_a_table_or_the_api_s_json(
+    lake: Lake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fill(lake, tmp_path)
     runner = CliRunner()
     app = cli(lake)
-    shown = runner.invoke(app, ["where", short(COSINE), "--site", "site_c"], env={"COLUMNS": "250"})
+    monkeypatch.setattr(where_cli, "out", Console(width=300))  # a wide terminal: Rich folds nothing
+    shown = runner.invoke(app, ["where", short(COSINE), "--site", "site_c"])
     assert shown.exit_code == 0, shown.output
     assert "https://site-b.example/cosine/events.csv" in shown.output
     assert "online at SITE_B, checksum verified (none at SITE_C)" in shown.output
