@@ -13,6 +13,7 @@ already holds, skipped after one read of the batch's records and no Rucio call.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -70,6 +71,7 @@ class ReplicationConsumer:
     def run(self, batch_size: int = 200) -> SyncOutcome:
         """Every change after the cursor, then the releases whose last registration failed."""
         outcome = SyncOutcome()
+        self.apply_policy_change(outcome)
         cursor = self.feed.cursor(CONSUMER)
         while True:
             changes = self.feed.changes_since(cursor, batch_size)
@@ -110,6 +112,28 @@ class ReplicationConsumer:
                 self.tombstone(rid)
                 outcome.tombstoned.append(rid)
 
+    def apply_policy_change(self, outcome: SyncOutcome) -> None:
+        """When the policy changed since the last run, every live release is registered again under it (new rules
+        are added; rules the policy no longer asks for are left to the data manager, who may still want them)."""
+        digest = hashlib.sha256(repr(self.policy).encode()).hexdigest()
+        previous = self.registry.meta("policy")
+        if previous == digest:
+            return
+        if previous is not None:
+            live = [r.record_id for r in self.registry.releases() if r.live]
+            log.info("the replication policy changed: registering %d releases again", len(live))
+            for start in range(0, len(live), 200):
+                self._register_all(live[start : start + 200], outcome)
+        self.registry.set_meta("policy", digest)
+
+    def _register_all(self, ids: list[str], outcome: SyncOutcome) -> None:
+        live = self.feed.records(ids)
+        clusters = self.feed.clusters(list(live))
+        for rid, record in live.items():
+            head_id = min(clusters.get(rid, (rid,)))
+            head = self.feed.records([head_id]).get(head_id) if head_id != rid else None
+            outcome.add(self.registrar.register(record, names_for(record, self.policy, head)))
+
     # -- tombstones -----------------------------------------------------------------------------------------
     def tombstone(self, record_id: str) -> None:
         """Every rule of the release's dataset expires after the grace period (an earlier expiry is kept)."""
@@ -145,15 +169,10 @@ class ReplicationConsumer:
         if not failing:
             return
         live = self.feed.records(failing)
-        clusters = self.feed.clusters(list(live))
         for rid in failing:
-            record = live.get(rid)
-            if record is None:
+            if rid not in live:
                 self.registry.set_failures(rid, {})
-                continue
-            head_id = min(clusters.get(rid, (rid,)))
-            head = self.feed.records([head_id]).get(head_id) if head_id != rid else None
-            outcome.add(self.registrar.register(record, names_for(record, self.policy, head)))
+        self._register_all([rid for rid in failing if rid in live], outcome)
 
 
 def _epoch(value: object) -> float:

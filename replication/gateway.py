@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 from replication.naming import Did
 
@@ -20,6 +21,17 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 RULE_STATES_WAITING = ("WAITING_APPROVAL", "INJECT")
+
+
+def portal_pfn(url: str) -> str | None:
+    """The URL as Rucio parses a PFN: with its port written out (Rucio compares it with the protocol's); None when
+    it has a query or fragment, which Rucio would drop (a different file, for GitLab's `?ref=`)."""
+    parts = urlsplit(url)
+    if parts.query or parts.fragment or not parts.hostname:
+        return None
+    port = parts.port or {"https": 443, "http": 80, "davs": 443, "root": 1094}.get(parts.scheme)
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return urlunsplit((parts.scheme, f"{host}:{port}" if port else host, parts.path, "", ""))
 
 
 class _UploadLog:
@@ -171,15 +183,21 @@ class RucioGateway:
         uploader.upload([item])
 
     def add_portal_replica(self, rse: str, did: Did, url: str, size: int, adler32: str, md5: str) -> bool:
-        """Register the portal's own copy (its URL as the PFN) at the RSE standing for the portal; no bytes move."""
+        """Register the portal's own copy (its URL as the PFN) at the RSE standing for the portal; no bytes move.
+
+        The RSE is non-deterministic with a protocol for the portal's scheme, host and port (Rucio parses a PFN with
+        the protocol's write settings, so give it a write priority and set the RSE's availability_write off)."""
         from rucio.common.exception import Duplicate
 
+        pfn = portal_pfn(url)
+        if pfn is None:
+            raise ValueError(f"{url} carries a query or fragment, which a Rucio PFN cannot hold")
         replicas = self.client.list_replicas([did.as_dict()], all_states=True, rse_expression=rse)
         if any(rse in r.get("states", {}) for r in replicas):
             return False
         try:
             self.client.add_replicas(
-                rse, [{**did.as_dict(), "bytes": size, "adler32": adler32, "md5": md5, "pfn": url}]
+                rse, [{**did.as_dict(), "bytes": size, "adler32": adler32, "md5": md5, "pfn": pfn}]
             )
         except Duplicate:
             return False

@@ -24,7 +24,7 @@ from typing import Any
 from connectors.http import HttpClient, HttpError
 from ontology.model import Distribution, Record
 from replication.checksums import Digests, digest_file
-from replication.gateway import RucioGateway
+from replication.gateway import RucioGateway, portal_pfn
 from replication.naming import Did, ReleaseNames
 from replication.policy import ReplicationPolicy, RulePolicy
 from replication.registry import FileRow, Registry, ReleaseRow
@@ -205,8 +205,13 @@ class ReleaseRegistrar:
 
     def _portal_copy(self, record: Record, did: Did, url: str | None, size: int, adler32: str, md5: str) -> None:
         rse = self.policy.source_rses.get(record.source)
-        if rse is not None and url is not None:
-            self.gateway.add_portal_replica(rse, did, url, size, adler32, md5)
+        if rse is None or url is None:
+            return
+        if portal_pfn(url) is None:
+            # the staged copy stands; the portal copy is only not known to Rucio
+            log.info("record %s: %s is not registered at %s: Rucio's PFNs hold no query string", record.id, url, rse)
+            return
+        self.gateway.add_portal_replica(rse, did, url, size, adler32, md5)
 
     def _rules(self, names: ReleaseNames, rules: list[RulePolicy], report: ReleaseReport) -> None:
         for rule in rules:

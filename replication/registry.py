@@ -47,6 +47,10 @@ CREATE TABLE IF NOT EXISTS failures (
     at REAL NOT NULL,
     PRIMARY KEY (record_id, file_name)
 );
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS verified (
     record_id TEXT NOT NULL,
     file_name TEXT NOT NULL,
@@ -105,6 +109,13 @@ class Registry:
 
     def close(self) -> None:
         self._db.close()
+
+    def meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     # -- releases -------------------------------------------------------------------------------------------
     def release(self, record_id: str) -> ReleaseRow | None:

@@ -112,7 +112,8 @@ class StateSync:
             for rse, rucio_state in sorted(raw.get("states", {}).items()):
                 if rse == portal and not release.live:
                     continue  # the portal withdrew it: its old URL is no copy to offer
-                url = best_url(raw.get("pfns", {}), rse)
+                # the portal's copy is read at the catalogue's URL (Rucio's PFN has the port written out)
+                url = row.portal_url if rse == portal else best_url(raw.get("pfns", {}), rse)
                 entry = self._copy(release, row, rse, str(rucio_state), url, portal, report, reverify)
                 if entry is not None:
                     replicas.append(FileReplica(release.record_id, row.file_name, rse, entry[0], url, entry[1]))

@@ -189,3 +189,93 @@ def test_a_record_back_within_the_grace_gets_its_lifetimes_back(
         assert expiries() == {rucio_stack.staging_rse: None, "SITE_B": None}  # kept for ever again, as the policy says
         assert len(rules_of(client, Did(dataset.scope, dataset.name), rucio_stack.account)) == 2
     registry.close()
+
+
+def test_a_changed_policy_is_applied_to_every_live_release(
+    rucio_stack: RucioStack, sandbox: RunningSandbox, corpus: Path, tmp_path: Path
+) -> None:
+    assert rucio_stack.staging_rse is not None
+    bad = ("data/CosineIQF.csv", "data/missing.csv", "notes.txt")
+    first = ReplicationPolicy(staging_rse=rucio_stack.staging_rse, account=rucio_stack.account, exclude=bad,
+                              rules=(RulePolicy(copies=1, rse_expression="SITE_B"),))  # fmt: skip
+    second = ReplicationPolicy(staging_rse=rucio_stack.staging_rse, account=rucio_stack.account, exclude=bad,
+                               rules=(RulePolicy(copies=1, rse_expression="SITE_B"),
+                                      RulePolicy(copies=1, rse_expression="SITE_C", lifetime=86400)))  # fmt: skip
+    client: Any = rucio_stack.client()
+    record = _release(sandbox, corpus, "policy-change@v1")
+    dataset = names_for(record, first).dataset
+    feed = _Feed(record)
+    feed.change("upsert")
+    registry = Registry(tmp_path / "registry.sqlite")
+    gateway = RucioGateway.connect(rucio_stack.account)
+    with HttpClient(Limits(), sleep=lambda seconds: None) as http:
+        assert not ReplicationConsumer(feed, ReleaseRegistrar(gateway, http, first, registry)).run().failed
+        assert sorted(r["rse_expression"] for r in rules_of(client, dataset, rucio_stack.account)) == sorted(
+            [rucio_stack.staging_rse, "SITE_B"]
+        )
+        # nothing new in the feed, but the policy changed: the release gets the new rule, and only that
+        outcome = ReplicationConsumer(feed, ReleaseRegistrar(gateway, http, second, registry)).run()
+        assert [r.record_id for r in outcome.reports] == [record.id] and outcome.changes == 0
+        rules = {r["rse_expression"]: r for r in rules_of(client, dataset, rucio_stack.account)}
+        assert sorted(rules) == sorted([rucio_stack.staging_rse, "SITE_B", "SITE_C"])
+        assert rules["SITE_C"]["expires_at"] is not None
+        # and once applied, the same policy does nothing more
+        again = ReplicationConsumer(feed, ReleaseRegistrar(gateway, http, second, registry)).run()
+        assert again.reports == []
+    registry.close()
+
+
+def test_the_portal_copy_is_registered_at_the_rse_standing_for_the_portal(
+    rucio_stack: RucioStack, sandbox: RunningSandbox, corpus: Path, tmp_path: Path
+) -> None:
+    from urllib.parse import urlsplit
+
+    from harvester.catalogue import Catalogue
+    from harvester.replica_ledger import ReplicaLedger
+    from replication.state import StateSync
+
+    assert rucio_stack.staging_rse is not None
+    client: Any = rucio_stack.client()
+    portal = "REGTEST_PORTAL"
+    address = urlsplit(sandbox.urls["dmdc"])
+    if portal not in {r["rse"] for r in client.list_rses()}:
+        # non-deterministic: each replica's PFN is the portal's own URL; nobody writes or deletes there
+        client.add_rse(portal, deterministic=False, rse_type="DISK")
+        client.add_protocol(portal, {"scheme": "http", "hostname": address.hostname, "port": address.port,
+                                     "prefix": "/", "impl": "rucio.rse.protocols.webdav.Default",
+                                     "domains": {"lan": {"read": 1, "write": 1, "delete": None},
+                                                 "wan": {"read": 1, "write": 1, "delete": None}}})  # fmt: skip
+        client.update_rse(portal, {"availability_write": False, "availability_delete": False})
+        client.set_local_account_limit(rucio_stack.account, portal, -1)
+    policy = ReplicationPolicy(staging_rse=rucio_stack.staging_rse, account=rucio_stack.account,
+                               source_rses={"regtest": portal}, exclude=("data/CosineIQF.csv", "data/missing.csv",
+                                                                        "notes.txt"))  # fmt: skip
+    record = _release(sandbox, corpus, "portal-copy@v1")
+    # GitLab's raw route serves the default branch without `?ref=`: URLs Rucio can hold as PFNs
+    plain = [d.model_copy(update={"url": d.url.split("?")[0]}) if d.url else d for d in record.distributions]
+    record = record.model_copy(update={"distributions": plain})
+    names = names_for(record, policy)
+    registry = Registry(tmp_path / "registry.sqlite")
+    with HttpClient(Limits(), sleep=lambda seconds: None) as http:
+        report = ReleaseRegistrar(RucioGateway.connect(rucio_stack.account), http, policy, registry).register(
+            record, names
+        )
+    assert not report.failures and len(report.registered) == 2
+    for name in report.registered:
+        (replica,) = client.list_replicas([names.files[name].as_dict()], all_states=True)
+        assert replica["states"][portal] == "AVAILABLE" and replica["states"][rucio_stack.staging_rse] == "AVAILABLE"
+
+    catalogue = Catalogue.open(f"sqlite:///{tmp_path / 'catalogue.sqlite'}")
+    try:
+        ledger = ReplicaLedger(catalogue.engine)
+        StateSync(RucioGateway.connect(rucio_stack.account), registry, ledger, policy).run()
+        copies = {(r.file_name, r.site): r for r in ledger.for_records([record.id])[record.id]}
+    finally:
+        catalogue.close()
+    urls = {d.name: d.url for d in record.distributions}
+    at_portal = copies[("data/EventRate_erc1-6.csv", portal)]
+    assert at_portal.url == urls["data/EventRate_erc1-6.csv"] and at_portal.checksum_verified  # sha256 matched
+    assert not copies[("data/CosineNaQF.csv", portal)].checksum_verified  # the catalogue had no checksum for it
+    staged = copies[("data/CosineNaQF.csv", rucio_stack.staging_rse)]
+    assert staged.checksum_verified and staged.url is not None and staged.url.startswith("file://")
+    registry.close()
