@@ -678,7 +678,8 @@ def _sandbox_datacite(setup: DoiSetup, sources_file: Path) -> None:
     how = "" if setup.is_home_policy else f" --config {setup.policy}"
     note = [
         f"datacite replica (DOIs, not a source): {setup.endpoint}  prefix 10.80000, test account {setup.username}",
-        f"DOI policy for it: {setup.policy} (credentials in {setup.secrets}; DATACITE_USERNAME/_PASSWORD win)",
+        f"DOI policy for it: {setup.policy} (test credentials in {setup.secrets}, or in the environment: "
+        f"DATACITE_USERNAME={setup.username} DATACITE_PASSWORD={setup.password}, which wins)",
         f"try: dmlake doi reserve{how} · dmlake doi publish --source dmdc{how} · dmlake doi check{how}",
     ]
     if not setup.is_home_policy:

@@ -32,6 +32,7 @@ def test_sandbox_up_serves_datacite_and_the_doi_commands_reach_it(corpus: Path, 
         endpoint = policy["endpoint"]
         assert endpoint.startswith("http://127.0.0.1:") and f"datacite replica (DOIs, not a source): {endpoint}" in up
         assert f"DOI policy for it: {home / 'doi.toml'}" in up and "try: dmlake doi reserve ·" in up
+        assert "DATACITE_USERNAME=DMLAKE.SANDBOX DATACITE_PASSWORD=sandbox-password" in up
         assert policy["prefix"] == "10.80000" and Path(policy["secrets_file"]).stat().st_mode & 0o077 == 0
         sources = (home / "sources.toml").read_text()
         assert "[sources.datacite]" not in sources, "DataCite is a service dmlake writes to, not a source to harvest"
