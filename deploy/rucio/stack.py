@@ -379,8 +379,8 @@ def stack_is_running(layout: Layout, info: dict[str, Any]) -> bool:
 
 def up(args: argparse.Namespace) -> int:
     layout = Layout(args.dir)
-    check_prerequisites()
     sites = _sites(args.sites)
+    check_prerequisites()
     for folder in (layout.etc, layout.log, layout.run, layout.tmp, layout.rses):
         folder.mkdir(parents=True, exist_ok=True)
     with locked(layout):
@@ -441,6 +441,13 @@ def start(layout: Layout, pids: Pids, sites: Sequence[str], args: argparse.Names
     start_server(layout, pids, server_port, args.server_workers)
     with redirect_stdout(sys.stderr):  # Rucio prints progress on stdout, which is reserved for the JSON
         say(bootstrap_catalogue())
+    # the engine imports every daemon for a few seconds: it starts now, while the server and the topology do; until
+    # the topology is written its daemons find no work (a restarted stack's transfers wait a loop or two)
+    accounts = layout.etc / "rse-accounts.cfg"
+    if not accounts.exists():
+        write_json(accounts, {})
+        accounts.chmod(0o600)
+    start_engine(layout, pids, args)
     version = wait_server(layout, pids, rucio_url)
     say(f"Rucio {version} server on {rucio_url} ({time.monotonic() - started:.1f} s)")
 
@@ -456,7 +463,6 @@ def start(layout: Layout, pids: Pids, sites: Sequence[str], args: argparse.Names
         rse_ids = set_up_topology(layout, qbittorrents, staging)
     say(f"RSEs {', '.join(sites)} ready ({time.monotonic() - started:.1f} s)")
 
-    start_engine(layout, pids, args)
     wait_engine(layout, pids)
     say(f"engine running (loop every {args.interval} s, reaper every {args.reaper_every} loops)")
 

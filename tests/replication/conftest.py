@@ -26,17 +26,11 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from rucio_stack import CONTROLLER, REPO, RUCIO_PYTHON, RucioStack
+from rucio_stack import CONTROLLER, REPO, RUCIO_PYTHON, RucioStack, stack_unavailable
 
 ARTIFACTS = REPO / "test-artifacts" / "rucio-stack"
 EXIT_UNAVAILABLE = 3  # stack.py: this machine cannot run the stack
 START_TIMEOUT = 300
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("DMLAKE_REQUIRE_RUCIO") == "1":
-        pytest.fail(f"the local Rucio stack is required here (DMLAKE_REQUIRE_RUCIO=1) but {reason}", pytrace=False)
-    pytest.skip(f"the local Rucio stack cannot run here: {reason}")
 
 
 def _controller(*arguments: str | Path, timeout: float) -> subprocess.CompletedProcess[str]:
@@ -69,7 +63,7 @@ def _keep_logs(directory: Path) -> Path:
 @pytest.fixture(scope="session")
 def rucio_stack(request: pytest.FixtureRequest) -> Iterator[RucioStack]:
     if not RUCIO_PYTHON.exists():
-        _unavailable(f"{RUCIO_PYTHON} does not exist (scripts/setup.sh makes it)")
+        stack_unavailable(f"{RUCIO_PYTHON} does not exist (scripts/setup.sh makes it)")
     directory = Path(tempfile.mkdtemp(prefix="dmlake-rucio-"))
     try:
         started = _controller("up", "--dir", directory, "--owner-pid", os.getpid(), timeout=START_TIMEOUT)
@@ -83,7 +77,7 @@ def rucio_stack(request: pytest.FixtureRequest) -> Iterator[RucioStack]:
         shutil.rmtree(directory, ignore_errors=True)
         reason = started.stderr.strip().splitlines()[-1] if started.stderr.strip() else "(no message)"
         if started.returncode == EXIT_UNAVAILABLE:
-            _unavailable(reason.split("cannot run here: ", 1)[-1])
+            stack_unavailable(reason.split("cannot run here: ", 1)[-1])
         pytest.fail(f"the local Rucio stack did not start (logs kept in {kept}):\n{started.stderr[-4000:]}")
     stack = RucioStack.from_description(json.loads(started.stdout))
     failures_before = request.session.testsfailed

@@ -10,7 +10,10 @@ from __future__ import annotations
 import configparser
 import json
 import os
+import shutil
 import subprocess
+import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -18,7 +21,7 @@ from typing import Any
 
 import psutil
 import pytest
-from rucio_stack import CONTROLLER, RUCIO_PYTHON, RucioStack, file_checksums
+from rucio_stack import CONTROLLER, RUCIO_PYTHON, RucioStack, file_checksums, stack_unavailable
 
 pytestmark = pytest.mark.xdist_group("rucio")
 
@@ -195,3 +198,145 @@ def test_a_copy_declared_bad_is_copied_again_from_a_good_one(
                 f"{rule['state']}). Engine log:\n{rucio_stack.log_tail()}"
             )
         time.sleep(1)
+
+
+# ------------------------------------------------------------------ the controller, without a running stack
+
+
+def controller(*arguments: str | Path, python: str | Path = sys.executable) -> subprocess.CompletedProcess[str]:
+    """stack.py run by `python` (by default the test's own, which has no Rucio server package)."""
+    return subprocess.run(
+        [str(python), str(CONTROLLER), *map(str, arguments)], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_up_without_the_server_environment_says_what_is_missing(tmp_path: Path) -> None:
+    result = controller("up", "--dir", tmp_path / "stack")
+    assert result.returncode == 3, result.stderr
+    assert "cannot run here" in result.stderr and ".rucio-venv" in result.stderr
+    assert result.stdout == ""
+    assert not (tmp_path / "stack").exists(), "nothing is created when the stack cannot run"
+
+
+def test_up_refuses_site_names_rucio_would_refuse(tmp_path: Path) -> None:
+    result = controller("up", "--dir", tmp_path / "stack", "--sites", "STAGING,site a")
+    assert result.returncode != 0
+    assert "--sites" in result.stderr and "capital letters" in result.stderr
+
+
+def test_down_signals_only_processes_of_its_own_stack(tmp_path: Path) -> None:
+    stack_dir = tmp_path / "stack"
+    (stack_dir / "run").mkdir(parents=True)
+    sleeper = [sys.executable, "-c", "import time; time.sleep(120)"]
+    ours = subprocess.Popen([*sleeper, f"{stack_dir}/marker"])
+    foreign = subprocess.Popen([*sleeper, f"{tmp_path}/elsewhere"])  # e.g. a reused pid: never the stack's
+    try:
+        (stack_dir / "run" / "pids.json").write_text(json.dumps({"engine": ours.pid, "server": foreign.pid}))
+        result = controller("down", "--dir", stack_dir)
+        assert result.returncode == 0, result.stderr
+        assert ours.wait(timeout=30) is not None
+        assert foreign.poll() is None, "down signalled a process whose command line does not name the stack"
+        assert not (stack_dir / "run" / "pids.json").exists()
+    finally:
+        for process in (ours, foreign):
+            process.kill()
+            process.wait()
+
+
+@pytest.mark.slow  # a second, small stack started twice: ~30 s on a quiet machine
+def test_a_stack_started_again_keeps_its_catalogue_and_files_on_new_ports(tmp_path: Path) -> None:
+    """down, then up on the same directory: same catalogue and RSE folders, new ports, transfers still work."""
+    if not RUCIO_PYTHON.exists():
+        stack_unavailable(f"{RUCIO_PYTHON} does not exist (scripts/setup.sh makes it)")
+    stack_dir = Path(tempfile.mkdtemp(prefix="dmlake-rucio-restart-"))
+    script = tmp_path / "client.py"
+    script.write_text(_RESTART_CLIENT)
+    try:
+        first = controller("up", "--dir", stack_dir, "--sites", "SITE_X,SITE_Y,SITE_Z", "--owner-pid", os.getpid(),
+                           python=RUCIO_PYTHON)  # fmt: skip
+        if first.returncode == 3:
+            stack_unavailable(first.stderr.strip().splitlines()[-1].split("cannot run here: ", 1)[-1])
+        assert first.returncode == 0, first.stderr
+        before = json.loads(first.stdout)
+        assert before["staging_rse"] is None and {site["tier"] for site in before["sites"].values()} == {1}
+        made = _run_client(script, before, "make", tmp_path)
+        assert controller("down", "--dir", stack_dir, python=RUCIO_PYTHON).returncode == 0
+        assert not any(_alive(pid) for name, pid in before["pids"].items() if name != "postgresql")
+
+        again = controller("up", "--dir", stack_dir, "--sites", "SITE_X,SITE_Y,SITE_Z", "--owner-pid", os.getpid(),
+                           python=RUCIO_PYTHON)  # fmt: skip
+        assert again.returncode == 0, again.stderr
+        after = json.loads(again.stdout)
+        assert after["rucio_url"] != before["rucio_url"]
+        assert [s["bittorrent_port"] for s in after["sites"].values()] != [
+            s["bittorrent_port"] for s in before["sites"].values()
+        ]
+        checked = _run_client(script, after, f"check {made['name']}", tmp_path)
+        assert checked["rule_state"] == "OK", "the rule made before the restart is still there"
+        assert checked["md5"] == dict.fromkeys(("SITE_X", "SITE_Y", "SITE_Z"), made["md5"]), (
+            "the copies made before the restart are intact, and a transfer after it moved the same bytes"
+        )
+    finally:
+        controller("down", "--dir", stack_dir, python=RUCIO_PYTHON)
+        shutil.rmtree(stack_dir, ignore_errors=True)
+
+
+_RESTART_CLIENT = """
+import hashlib, json, os, sys, time, uuid
+from rucio.client import Client
+from rucio.client.uploadclient import UploadClient
+
+def md5(path):
+    return hashlib.md5(open(path, "rb").read()).hexdigest()
+
+def wait(client, rule_id):
+    deadline = time.monotonic() + 120
+    while client.get_replication_rule(rule_id)["state"] != "OK":
+        assert time.monotonic() < deadline, f"rule {rule_id} not OK within 120 s"
+        time.sleep(0.5)
+
+def copies(client, name):
+    return {rse: pfns[0].removeprefix("file://localhost")
+            for replica in client.list_replicas([{"scope": "restart", "name": name}], schemes=["file"])
+            for rse, pfns in replica["rses"].items()}
+
+client = Client()
+if sys.argv[1] == "make":
+    client.add_scope("root", "restart")
+    path = os.path.join(sys.argv[2], f"restart-{uuid.uuid4().hex[:8]}.bin")
+    with open(path, "wb") as handle:
+        handle.write(os.urandom(4 << 20))
+    UploadClient(client).upload([{"path": path, "rse": "SITE_X", "did_scope": "restart"}])
+    rule_id = client.add_replication_rule([{"scope": "restart", "name": os.path.basename(path)}], 1, "SITE_Y")[0]
+    wait(client, rule_id)
+    print(json.dumps({"name": os.path.basename(path), "md5": md5(path), "rule_id": rule_id}))
+else:
+    name = sys.argv[3]
+    (rule,) = [r for r in client.list_did_rules("restart", name) if r["rse_expression"] == "SITE_Y"]
+    again = client.add_replication_rule([{"scope": "restart", "name": name}], 1, "SITE_Z")[0]
+    wait(client, again)
+    checksums = {rse: md5(path) for rse, path in copies(client, name).items()}
+    print(json.dumps({"rule_state": rule["state"], "md5": checksums}))
+"""
+
+
+def _run_client(script: Path, stack: dict[str, Any], arguments: str, folder: Path) -> dict[str, Any]:
+    """Run the client script against `stack` in its own process (this process's Rucio config is the session's)."""
+    command, *rest = arguments.split()
+    result = subprocess.run(
+        [sys.executable, str(script), command, str(folder), *rest],
+        env={**os.environ, **stack["env"]},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, f"{result.stderr[-3000:]}\nengine log: {stack['engine']['log']}"
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False

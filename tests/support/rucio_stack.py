@@ -7,6 +7,7 @@ from here (`from rucio_stack import RucioStack, file_checksums`).
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -113,3 +114,10 @@ def file_checksums(path: Path) -> tuple[str, str]:
             md5.update(block)
             adler = zlib.adler32(block, adler)
     return md5.hexdigest(), f"{adler:08x}"
+
+
+def stack_unavailable(reason: str) -> None:
+    """Skip the test: this machine cannot run the stack. Under DMLAKE_REQUIRE_RUCIO=1 (CI) fail with the reason."""
+    if os.environ.get("DMLAKE_REQUIRE_RUCIO") == "1":
+        pytest.fail(f"the local Rucio stack is required here (DMLAKE_REQUIRE_RUCIO=1) but {reason}", pytrace=False)
+    pytest.skip(f"the local Rucio stack cannot run here: {reason}")
