@@ -24,6 +24,7 @@ import tempfile
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rucio_stack import CONTROLLER, REPO, RUCIO_PYTHON, RucioStack, stack_unavailable
@@ -51,12 +52,19 @@ def _forget_rucio_config() -> None:
         config.clean_cached_config()
 
 
-def _keep_logs(directory: Path) -> Path:
-    target = ARTIFACTS / datetime.now().strftime("%Y%m%d-%H%M%S")
-    shutil.copytree(directory / "log", target / "log", dirs_exist_ok=True)
-    for extra in ("stack.json", "etc/rucio.cfg"):
-        if (directory / extra).exists():
-            shutil.copy2(directory / extra, target / Path(extra).name)
+def _keep_logs(directory: Path, info: dict[str, Any] | None = None) -> Path:
+    """Copy the stack's logs (server, engine, PostgreSQL, each qBittorrent) to test-artifacts/rucio-stack/<time>/."""
+    target = ARTIFACTS / datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    target.mkdir(parents=True, exist_ok=True)
+    if (directory / "log").is_dir():
+        shutil.copytree(directory / "log", target / "log", dirs_exist_ok=True)
+    for log in [directory / "pg" / "postgres.log", *sorted((directory / "qbt").glob("*/qbittorrent-nox.out"))]:
+        if log.is_file():
+            shutil.copy2(log, target / f"{log.parent.name}-{log.name}")
+    if (directory / "etc" / "rucio.cfg").is_file():
+        shutil.copy2(directory / "etc" / "rucio.cfg", target / "rucio.cfg")
+    if info is not None:
+        (target / "stack.json").write_text(json.dumps(info, indent=2))
     return target
 
 
@@ -73,11 +81,12 @@ def rucio_stack(request: pytest.FixtureRequest) -> Iterator[RucioStack]:
         shutil.rmtree(directory, ignore_errors=True)
         pytest.fail(f"the local Rucio stack did not start within {START_TIMEOUT} s (logs kept in {kept})")
     if started.returncode != 0:
-        kept = _keep_logs(directory) if (directory / "log").is_dir() else None
-        shutil.rmtree(directory, ignore_errors=True)
         reason = started.stderr.strip().splitlines()[-1] if started.stderr.strip() else "(no message)"
         if started.returncode == EXIT_UNAVAILABLE:
+            shutil.rmtree(directory, ignore_errors=True)
             stack_unavailable(reason.split("cannot run here: ", 1)[-1])
+        kept = _keep_logs(directory)
+        shutil.rmtree(directory, ignore_errors=True)
         pytest.fail(f"the local Rucio stack did not start (logs kept in {kept}):\n{started.stderr[-4000:]}")
     stack = RucioStack.from_description(json.loads(started.stdout))
     failures_before = request.session.testsfailed
@@ -91,7 +100,7 @@ def rucio_stack(request: pytest.FixtureRequest) -> Iterator[RucioStack]:
     finally:
         stopped = _controller("down", "--dir", directory, timeout=180)
         if request.session.testsfailed > failures_before or stopped.returncode != 0:
-            print(f"\nlocal Rucio stack logs kept in {_keep_logs(directory)}", file=sys.stderr)
+            print(f"\nlocal Rucio stack logs kept in {_keep_logs(directory, stack.info)}", file=sys.stderr)
         leftovers = [name for name, pid in stack.info["pids"].items() if name != "postgresql" and _runs(pid, directory)]
         if (directory / "pg" / "data" / "postmaster.pid").exists():
             leftovers.append("postgresql")
