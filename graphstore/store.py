@@ -18,17 +18,28 @@ Oxigraph in memory would hold 6.7 GB at 100k. One process at a time may write th
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+import shutil
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 
 import pyoxigraph as ox
 
+from graphstore.answers import Answer, pick_format, serialize
+from graphstore.timed import DEFAULT_TIMEOUT, QueryRunner
 from ontology import rdf
 from ontology.model import Record
 
 VOCABULARY_GRAPH = ox.NamedNode("https://w3id.org/dmlake/vocab/")
 _VERSION = ox.NamedNode("https://w3id.org/dmlake/ns#vocabularyDigest")
+STORE_GRAPH = ox.NamedNode("https://w3id.org/dmlake/graph/")
+"""What the store says about itself (whether its records carry their clusters)."""
+CLUSTER = ox.NamedNode("https://w3id.org/dmlake/ns#cluster")
+"""`<record> dml:cluster <record speaking for its cluster>`: the catalogue's identity clusters (one per dataset)."""
+_KEEPS_CLUSTERS = ox.Quad(
+    STORE_GRAPH, ox.NamedNode("https://w3id.org/dmlake/ns#keepsClusters"), ox.Literal("1"), STORE_GRAPH
+)
 
 BULK_RECORDS = 200
 """Batches at least this large load through Oxigraph's bulk loader (several times faster, no transaction); smaller
@@ -39,6 +50,9 @@ QueryResult = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
 
 QUERY_PREFIXES = {prefix: str(namespace) for prefix, namespace in rdf.PREFIXES.items()}
 """Prefixes every query may use without declaring them (dcat:, dct:, dml:, prov:, skos:, qudt:, ...)."""
+
+ClusterLookup = Callable[[Sequence[str]], Mapping[str, Sequence[str]]]
+"""For each of some record ids in a cluster of two or more, its members (sorted; the first speaks for it)."""
 
 
 class GraphStoreBusy(RuntimeError):
@@ -62,10 +76,21 @@ def record_quads(record: Record) -> str:
 
 
 class GraphStore:
-    """The store at `path` (in memory when None), opened for writing, with the vocabularies loaded."""
+    """The store at `path` (in memory when None), opened for writing, with the vocabularies loaded.
 
-    def __init__(self, path: Path | None = None) -> None:
+    With `clusters` (the catalogue's `clusters`), each record's graph also says which cluster the record belongs to
+    (`dml:cluster`, the IRI of the record speaking for the cluster; its own for a record that matched no other):
+    counting distinct clusters counts datasets as the search does, one hit per dataset."""
+
+    def __init__(self, path: Path | None = None, clusters: ClusterLookup | None = None) -> None:
         self.path = path
+        self.clusters = clusters
+        self._generation = 0
+        self._snapshot_lock = threading.Lock()
+        self._snapshot: tuple[Path, int] | None = None
+        self._snapshot_users: dict[Path, int] = {}
+        self._snapshot_serial = 0
+        self._runner: QueryRunner | None = None
         try:
             self._store = ox.Store(str(path) if path is not None else None)
         except OSError as error:
@@ -75,6 +100,8 @@ class GraphStore:
                     "current and answers SPARQL at /sparql): query that service, or stop it and try again"
                 ) from None
             raise
+        if path is not None:  # snapshots of an earlier process (this one holds the store's lock now)
+            shutil.rmtree(self._snapshots_dir, ignore_errors=True)
         self._load_vocabularies()
 
     def _load_vocabularies(self) -> None:
@@ -100,14 +127,31 @@ class GraphStore:
             return 0
         self._remove(ox.NamedNode(record.id) for record in batch)
         data = "".join(record_quads(record) for record in batch)
+        if self.clusters is not None:
+            members = self.clusters([record.id for record in batch])
+            data += "".join(
+                f"<{record.id}> <{CLUSTER.value}> <{members.get(record.id, (record.id,))[0]}> <{record.id}> .\n"
+                for record in batch
+            )
         if len(batch) >= BULK_RECORDS:
             self._store.bulk_load(data, format=ox.RdfFormat.N_QUADS)
         else:
             self._store.load(data, format=ox.RdfFormat.N_QUADS)
+        self._generation += 1
         return len(batch)
 
     def delete(self, record_ids: Iterable[str]) -> int:
-        return self._remove(ox.NamedNode(record_id) for record_id in record_ids)
+        removed = self._remove(ox.NamedNode(record_id) for record_id in record_ids)
+        self._generation += 1
+        return removed
+
+    def keeps_clusters(self) -> bool:
+        """Whether every record was written with its cluster (false for a graph written before clusters were)."""
+        return _KEEPS_CLUSTERS in self._store
+
+    def mark_keeps_clusters(self) -> None:
+        self._store.add(_KEEPS_CLUSTERS)
+        self._store.flush()
 
     def commit(self) -> None:
         self._store.flush()
@@ -130,12 +174,73 @@ class GraphStore:
         except SyntaxError as error:
             raise SparqlError(f"not a SPARQL 1.1 query: {error}") from None
 
+    def answer(
+        self,
+        text: str,
+        fmt: str | None = None,
+        accept: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        advice: str = "raise the time limit",
+    ) -> Answer:
+        """The query's answer serialised (format by name or Accept header, as `pick_format`), computed in a worker
+        process over a snapshot of the store and stopped after `timeout` seconds (`QueryTimeout`, whose message
+        ends with `advice`). An in-memory store answers in this process, without a limit."""
+        if self.path is None:
+            result = self.query(text)
+            return serialize(result, pick_format(result, fmt, accept))
+        with self._snapshot_lock:
+            if self._runner is None:
+                self._runner = QueryRunner(self._take_snapshot, QUERY_PREFIXES)
+            runner = self._runner
+        return runner.answer(text, fmt, accept, timeout, advice)
+
+    @property
+    def _snapshots_dir(self) -> Path:
+        assert self.path is not None
+        return self.path.parent / f"{self.path.name}-snapshots"
+
+    def _take_snapshot(self) -> tuple[Path, Callable[[], None]]:
+        """A read-only copy of the store as it is now (hard links: cheap), taken again only after a change; and the
+        function that releases it. A snapshot no query uses any more, and that is not the newest, is deleted."""
+        with self._snapshot_lock:
+            if self._snapshot is None or self._snapshot[1] != self._generation:
+                generation = self._generation  # read first: a write under way now makes the next query snapshot anew
+                self._snapshot_serial += 1
+                target = self._snapshots_dir / str(self._snapshot_serial)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self._store.backup(str(target))
+                self._snapshot = (target, generation)
+                self._snapshot_users[target] = 0
+                self._prune_snapshots()
+            current = self._snapshot[0]
+            self._snapshot_users[current] += 1
+
+        def release() -> None:
+            with self._snapshot_lock:
+                self._snapshot_users[current] -= 1
+                self._prune_snapshots()
+
+        return current, release
+
+    def _prune_snapshots(self) -> None:
+        newest = self._snapshot[0] if self._snapshot is not None else None
+        for path, users in list(self._snapshot_users.items()):
+            if users == 0 and path != newest:
+                shutil.rmtree(path, ignore_errors=True)
+                del self._snapshot_users[path]
+
     def record_count(self) -> int:
-        return sum(1 for graph in self._store.named_graphs() if graph != VOCABULARY_GRAPH)
+        return sum(1 for graph in self._store.named_graphs() if graph not in (VOCABULARY_GRAPH, STORE_GRAPH))
 
     def triple_count(self) -> int:
         return len(self._store)
 
     def close(self) -> None:
+        with self._snapshot_lock:
+            runner, self._runner = self._runner, None
+        if runner is not None:
+            runner.close()
+        if self.path is not None:
+            shutil.rmtree(self._snapshots_dir, ignore_errors=True)
         self._store.flush()
         del self._store

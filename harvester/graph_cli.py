@@ -1,7 +1,8 @@
 """`dmlake sparql`, `dmlake graph` and `dmlake export`: the catalogue as RDF, queried or streamed whole.
 
-`sparql` answers over the catalogue-wide graph (`graphstore/`), which first catches up with the change feed;
-`export` streams every live record from the catalogue itself, one at a time, so its memory does not grow with
+`sparql` answers over the catalogue-wide graph (`graphstore/`), which first catches up with the change feed, and
+stops a query after `--timeout` seconds (a worker process is killed: Oxigraph cannot interrupt a query); `export`
+streams every live record from the catalogue itself, one at a time, so its memory does not grow with
 the catalogue.
 """
 
@@ -21,6 +22,10 @@ out = Console()
 err = Console(stderr=True)
 
 EXPORT_FORMATS = ("ttl", "jsonld", "nt")
+TABLE_RESULTS = "application/sparql-results+json"
+"""What a SELECT/ASK answer comes as from the worker before it is printed as a table."""
+DEFAULT_TIMEOUT = 30.0
+"""Seconds; as `graphstore.timed.DEFAULT_TIMEOUT` (not imported here: the CLI starts without the graph store)."""
 
 
 def _fail(message: str) -> typer.Exit:
@@ -40,24 +45,35 @@ def sparql_command(
             "(CONSTRUCT/DESCRIBE).",
         ),
     ] = "table",
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0.001, help="Stop the query after this many seconds.")
+    ] = DEFAULT_TIMEOUT,
 ) -> None:
-    """Query every record of the catalogue (and the vocabularies) with SPARQL 1.1; common prefixes are predeclared."""
+    """Query every record of the catalogue (and the vocabularies) with SPARQL 1.1; common prefixes are predeclared.
+    Each record names its identity cluster (`?record dml:cluster ?dataset`): count DISTINCT ?dataset for datasets
+    as the search counts them, DISTINCT ?record for catalogue entries."""
     import pyoxigraph as ox
 
-    from graphstore import GraphStoreBusy, SparqlError, UnknownAnswerFormat, pick_format, serialize
-    from graphstore.answers import is_graph, term_text
+    from graphstore import GraphStoreBusy, SparqlError, UnknownAnswerFormat
+    from graphstore.answers import term_text
+    from graphstore.clusters import clustered_graph
+    from graphstore.timed import QueryFailed, QueryTimeout
 
     if (query is None) == (file is None):
         raise _fail("give the query as an argument or with --file, not both")
     text = file.read_text(encoding="utf-8") if file is not None else str(query)
     the_lake = lake_of(ctx)
     try:
-        result = the_lake.sparql(text)
-        if fmt == "table" and not is_graph(result):
+        graph = clustered_graph(the_lake)
+        the_lake.update_graph()
+        table_wanted = fmt == "table"
+        accept = f"{TABLE_RESULTS}, text/turtle" if table_wanted else None
+        answer = graph.answer(text, None if table_wanted else fmt, accept, timeout, "raise --timeout")
+        if table_wanted and answer.media_type == TABLE_RESULTS:
+            result = ox.parse_query_results(answer.body, ox.QueryResultsFormat.JSON)
             if isinstance(result, ox.QueryBoolean):
                 out.print("yes" if bool(result) else "no")
                 return
-            assert isinstance(result, ox.QuerySolutions)
             variables = [v.value for v in result.variables]
             table = Table(*variables)
             rows = 0
@@ -67,10 +83,9 @@ def sparql_command(
             out.print(table)
             err.print(f"{rows:,} row(s)")
             return
-        answer = serialize(result, pick_format(result, None if fmt == "table" else fmt, None))
         sys.stdout.buffer.write(answer.body)
         sys.stdout.flush()
-    except (SparqlError, UnknownAnswerFormat, GraphStoreBusy) as error:
+    except (SparqlError, UnknownAnswerFormat, GraphStoreBusy, QueryTimeout, QueryFailed) as error:
         raise _fail(str(error)) from None
     finally:
         the_lake.close()
@@ -82,10 +97,15 @@ def graph_command(
 ) -> None:
     """Bring the RDF graph (for SPARQL) up to the catalogue's change feed."""
     from graphstore import GraphStoreBusy
+    from graphstore.clusters import clustered_graph, rebuild_clustered_graph
 
     the_lake = lake_of(ctx)
     try:
-        applied = the_lake.rebuild_graph() if rebuild else the_lake.update_graph()
+        if rebuild:
+            applied = rebuild_clustered_graph(the_lake)
+        else:
+            clustered_graph(the_lake)
+            applied = the_lake.update_graph()
         graph = the_lake.graph
         out.print(
             f"graph: {applied:,} change(s) applied; {graph.record_count():,} records, "

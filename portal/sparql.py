@@ -3,12 +3,18 @@
 GET `?query=`, POST `application/sparql-query` or a form with `query`; the answer's format from `?format=` or the
 Accept header (SPARQL results JSON, XML, CSV, TSV; Turtle, N-Triples, RDF/XML, JSON-LD for CONSTRUCT/DESCRIBE).
 The graph follows the change feed: `follow_graph` keeps it current in the background while the service runs, and
-each query first applies whatever the feed gained since.
+each query first applies whatever the feed gained since. Each record carries its identity cluster (`dml:cluster`,
+`graphstore.clusters`): count `DISTINCT ?record` for catalogue entries, the clusters for datasets.
+
+A query runs in a worker process over a snapshot of the graph and is stopped after `DMLAKE_SPARQL_TIMEOUT` seconds
+(default 30): the answer is then a 503 saying so. Oxigraph cannot interrupt a query, so stopping it means killing
+its process; the service's own store is never touched by a query.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Annotated
 from urllib.parse import parse_qs
@@ -19,7 +25,9 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from dmlake.lake import Lake
-from graphstore import GraphStoreBusy, SparqlError, UnknownAnswerFormat, pick_format, serialize
+from graphstore import GraphStoreBusy, SparqlError, UnknownAnswerFormat
+from graphstore.clusters import clustered_graph
+from graphstore.timed import DEFAULT_TIMEOUT, QueryFailed, QueryTimeout
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +35,21 @@ EXAMPLE = "SELECT ?dataset ?title WHERE { ?dataset a dcat:Dataset ; dct:title ?t
 FOLLOW_SECONDS = 5.0
 QUERY_HELP = "A SPARQL 1.1 query; dcat:, dct:, dml:, skos:, qudt: and the other usual prefixes are predeclared."
 FORMAT_HELP = "json, xml, csv, tsv (SELECT/ASK); turtle, ntriples, rdfxml, jsonld (CONSTRUCT/DESCRIBE)."
+TIMEOUT_VARIABLE = "DMLAKE_SPARQL_TIMEOUT"
+
+
+def configured_timeout() -> float:
+    """The endpoint's time limit per query: `DMLAKE_SPARQL_TIMEOUT` seconds, else 30."""
+    value = os.environ.get(TIMEOUT_VARIABLE, "").strip()
+    if not value:
+        return DEFAULT_TIMEOUT
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise ValueError(f"{TIMEOUT_VARIABLE}={value!r}: give the SPARQL time limit as a number of seconds above 0")
+    return seconds
 
 
 def follow_graph(lake: Lake, every: float = FOLLOW_SECONDS) -> threading.Event:
@@ -37,6 +60,7 @@ def follow_graph(lake: Lake, every: float = FOLLOW_SECONDS) -> threading.Event:
         warned = False
         while not stop.is_set():
             try:
+                clustered_graph(lake)
                 lake.update_graph()
                 warned = False
             except GraphStoreBusy as error:
@@ -51,17 +75,25 @@ def follow_graph(lake: Lake, every: float = FOLLOW_SECONDS) -> threading.Event:
     return stop
 
 
-def add_sparql_routes(app: FastAPI, lake: Lake) -> None:
+def add_sparql_routes(app: FastAPI, lake: Lake, timeout: float | None = None) -> None:
+    """The routes; each query is stopped after `timeout` seconds (default: `configured_timeout()`)."""
+    limit = configured_timeout() if timeout is None else timeout
+    advice = f"ask the service's operator to raise {TIMEOUT_VARIABLE}"
+
     def answer(text: str, fmt: str | None, accept: str | None) -> Response:
         try:
-            result = lake.sparql(text)
-            body = serialize(result, pick_format(result, fmt, accept))
+            graph = clustered_graph(lake)
+            lake.update_graph()
+            body = graph.answer(text, fmt, accept, timeout=limit, advice=advice)
         except SparqlError as error:
             return JSONResponse({"error": str(error)}, status_code=400)
         except UnknownAnswerFormat as error:
             return JSONResponse({"error": str(error)}, status_code=406)
-        except GraphStoreBusy as error:
+        except (GraphStoreBusy, QueryTimeout) as error:
             return JSONResponse({"error": str(error)}, status_code=503)
+        except QueryFailed as error:
+            log.error("SPARQL query failed: %s", error)
+            return JSONResponse({"error": str(error)}, status_code=500)
         return Response(body.body, media_type=body.media_type)
 
     @app.get("/sparql", summary="SPARQL 1.1 query over every record", tags=["sparql"])
