@@ -115,7 +115,7 @@ def test_every_sources_example_in_the_readme_is_a_valid_sources_file(tmp_path: P
         config = parse(text, "README.md", sorted(registry()))
         kinds |= {source.spec.kind for source in config.sources.values()}
     assert {"cernopendata", "oaipmh", "gitlab", "kcdc"} <= kinds
-    assert policies == 1
+    assert policies == 2
 
 
 # -- request rates: omitted means the polite default, "unlimited" must be written --------------------------------
