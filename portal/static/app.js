@@ -153,6 +153,10 @@ async function search({ moved }) {
 function render(body, moved) {
   const first = (state.page - 1) * PAGE_SIZE + 1;
   renderHits($("hits"), body.hits, first);
+  if (!body.total) {
+    const way = state.filters.length ? "remove a filter (its chip, or \u201cclear\u201d in its panel)" : "use fewer or other words";
+    $("hits").append(el("li", { class: "none" }, `No dataset matches this search: ${way}.`));
+  }
   const summary = $("summary");
   const last = first + body.hits.length - 1;
   summary.textContent = plural(body.total, "dataset") +

@@ -318,6 +318,11 @@ def test_an_unreadable_query_is_explained_beside_the_box(service: str, page: Any
     assert error["position"] == len("muon title:(") and error["hint"] in page.inner_text("#query-error")
     assert "at the end of the text" in page.inner_text("#query-error")
 
+    page.fill("#q", "muon nosuchwordanywhere")
+    page.press("#q", "Enter")
+    wait_for_total(page, 0)
+    assert "No dataset matches" in page.inner_text("#hits") and page.is_hidden("#query-error")
+
     page.fill("#q", "muon title:dimuon")
     page.press("#q", "Enter")
     wait_for_total(page, api_total(service, "muon title:dimuon"))
