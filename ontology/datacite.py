@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -483,6 +484,72 @@ def _name_element(parent: etree._Element, tag: str, person: dict[str, Any]) -> N
         )
 
 
+@dataclass(frozen=True)
+class _ListOf:
+    """A DataCite JSON list written as an XML container of elements: each item's `text` key is the element's text,
+    and `attributes` map XML attribute names to JSON keys (a required key missing is a KeyError, as in the kernel)."""
+
+    group: str
+    tag: str
+    text: str
+    attributes: tuple[tuple[str, str, bool], ...] = ()
+    """(XML attribute, JSON key, required), in the order they are written."""
+    clean: bool = True
+    """Strip the control characters XML cannot hold from the text (dates need not)."""
+    always: bool = False
+    """The list is mandatory: written (or a KeyError) even when the JSON lacks it."""
+
+
+_TITLES = _ListOf("titles", "title", "title", (("titleType", "titleType", False),), always=True)
+_SUBJECTS = _ListOf(
+    "subjects",
+    "subject",
+    "subject",
+    (("subjectScheme", "subjectScheme", False), ("schemeURI", "schemeUri", False), ("valueURI", "valueUri", False)),
+)
+_DATES = _ListOf(
+    "dates",
+    "date",
+    "date",
+    (("dateType", "dateType", True), ("dateInformation", "dateInformation", False)),
+    clean=False,
+)
+_ALTERNATE_IDENTIFIERS = _ListOf(
+    "alternateIdentifiers",
+    "alternateIdentifier",
+    "alternateIdentifier",
+    (("alternateIdentifierType", "alternateIdentifierType", True),),
+)
+_RELATED_IDENTIFIERS = _ListOf(
+    "relatedIdentifiers",
+    "relatedIdentifier",
+    "relatedIdentifier",
+    (("relatedIdentifierType", "relatedIdentifierType", True), ("relationType", "relationType", True)),
+)
+_RIGHTS = _ListOf(
+    "rightsList",
+    "rights",
+    "rights",
+    (
+        ("rightsURI", "rightsUri", False),
+        ("rightsIdentifier", "rightsIdentifier", False),
+        ("rightsIdentifierScheme", "rightsIdentifierScheme", False),
+        ("schemeURI", "schemeUri", False),
+    ),
+)
+_DESCRIPTIONS = _ListOf("descriptions", "description", "description", (("descriptionType", "descriptionType", True),))
+
+
+def _write_list(resource: etree._Element, data: dict[str, Any], spec: _ListOf) -> None:
+    if not spec.always and spec.group not in data:
+        return
+    container = _element(resource, spec.group)
+    for item in data[spec.group]:
+        attrs = {name: item[key] if required else item.get(key, "") for name, key, required in spec.attributes}
+        text = item[spec.text]
+        _element(container, spec.tag, _clean(text) if spec.clean else text, **attrs)
+
+
 def xml_from_attributes(data: dict[str, Any]) -> bytes:
     """Render DataCite JSON attributes as kernel-4 XML (the two forms carry the same information)."""
     resource = etree.Element(f"{{{NAMESPACE}}}resource", nsmap={None: NAMESPACE, "xsi": XSI})
@@ -491,9 +558,7 @@ def xml_from_attributes(data: dict[str, Any]) -> bytes:
     creators = _element(resource, "creators")
     for person in data["creators"]:
         _name_element(_element(creators, "creator"), "creatorName", person)
-    titles = _element(resource, "titles")
-    for title in data["titles"]:
-        _element(titles, "title", _clean(title["title"]), titleType=title.get("titleType", ""))
+    _write_list(resource, data, _TITLES)
     publisher = data["publisher"]
     _element(
         resource,
@@ -511,49 +576,17 @@ def xml_from_attributes(data: dict[str, Any]) -> bytes:
         _clean(types.get("resourceType", "")),
         resourceTypeGeneral=types["resourceTypeGeneral"],
     )
-    if "subjects" in data:
-        subjects = _element(resource, "subjects")
-        for subject in data["subjects"]:
-            _element(
-                subjects,
-                "subject",
-                _clean(subject["subject"]),
-                subjectScheme=subject.get("subjectScheme", ""),
-                schemeURI=subject.get("schemeUri", ""),
-                valueURI=subject.get("valueUri", ""),
-            )
+    _write_list(resource, data, _SUBJECTS)
     if "contributors" in data:
         contributors = _element(resource, "contributors")
         for person in data["contributors"]:
             contributor = _element(contributors, "contributor", contributorType=person["contributorType"])
             _name_element(contributor, "contributorName", person)
-    if "dates" in data:
-        dates = _element(resource, "dates")
-        for date in data["dates"]:
-            _element(
-                dates, "date", date["date"], dateType=date["dateType"], dateInformation=date.get("dateInformation", "")
-            )
+    _write_list(resource, data, _DATES)
     if "language" in data:
         _element(resource, "language", data["language"])
-    if "alternateIdentifiers" in data:
-        alternates = _element(resource, "alternateIdentifiers")
-        for alternate in data["alternateIdentifiers"]:
-            _element(
-                alternates,
-                "alternateIdentifier",
-                _clean(alternate["alternateIdentifier"]),
-                alternateIdentifierType=alternate["alternateIdentifierType"],
-            )
-    if "relatedIdentifiers" in data:
-        related = _element(resource, "relatedIdentifiers")
-        for item in data["relatedIdentifiers"]:
-            _element(
-                related,
-                "relatedIdentifier",
-                _clean(item["relatedIdentifier"]),
-                relatedIdentifierType=item["relatedIdentifierType"],
-                relationType=item["relationType"],
-            )
+    _write_list(resource, data, _ALTERNATE_IDENTIFIERS)
+    _write_list(resource, data, _RELATED_IDENTIFIERS)
     for group, tag in (("sizes", "size"), ("formats", "format")):
         if group in data:
             container = _element(resource, group)
@@ -561,27 +594,8 @@ def xml_from_attributes(data: dict[str, Any]) -> bytes:
                 _element(container, tag, _clean(value))
     if "version" in data:
         _element(resource, "version", _clean(data["version"]))
-    if "rightsList" in data:
-        rights_list = _element(resource, "rightsList")
-        for rights in data["rightsList"]:
-            _element(
-                rights_list,
-                "rights",
-                _clean(rights["rights"]),
-                rightsURI=rights.get("rightsUri", ""),
-                rightsIdentifier=rights.get("rightsIdentifier", ""),
-                rightsIdentifierScheme=rights.get("rightsIdentifierScheme", ""),
-                schemeURI=rights.get("schemeUri", ""),
-            )
-    if "descriptions" in data:
-        descriptions = _element(resource, "descriptions")
-        for description in data["descriptions"]:
-            _element(
-                descriptions,
-                "description",
-                _clean(description["description"]),
-                descriptionType=description["descriptionType"],
-            )
+    _write_list(resource, data, _RIGHTS)
+    _write_list(resource, data, _DESCRIPTIONS)
     result: bytes = etree.tostring(resource, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     return result
 

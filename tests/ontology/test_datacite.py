@@ -257,3 +257,25 @@ def test_repeated_values_are_written_once(dated: Record) -> None:
     valid_xml(record)
     assert data["creators"][0]["affiliation"] == [{"name": "Rome U., Tor Vergata"}]
     assert data["subjects"] == [{"subject": "muon"}, {"subject": "dimuon"}]
+
+
+def test_the_json_lists_render_as_kernel_xml_in_order_with_their_attributes(full: Record) -> None:
+    data = datacite.attributes(full, "10.1234/abc")
+    data["dates"] = [{"date": "2020", "dateType": "Collected", "dateInformation": "run 1"}]
+    data["rightsList"] = [{"rights": "CC BY 4.0\x02", "rightsUri": "https://x.org/by", "schemeUri": ""}]
+    root = etree.fromstring(datacite.xml_from_attributes(data))
+    ns = {"d": datacite.NAMESPACE}
+    [date] = root.findall("d:dates/d:date", ns)
+    assert (date.text, dict(date.attrib)) == ("2020", {"dateType": "Collected", "dateInformation": "run 1"})
+    [rights] = root.findall("d:rightsList/d:rights", ns)
+    assert (rights.text, dict(rights.attrib)) == ("CC BY 4.0", {"rightsURI": "https://x.org/by"})  # empty: left out
+    related = root.findall("d:relatedIdentifiers/d:relatedIdentifier", ns)
+    assert [list(r.attrib) for r in related] == [["relatedIdentifierType", "relationType"]] * len(related)
+    assert [child.tag.split("}")[1] for child in root][:4] == ["identifier", "creators", "titles", "publisher"]
+    del data["relatedIdentifiers"][0]["relationType"]
+    with pytest.raises(KeyError, match="relationType"):
+        datacite.xml_from_attributes(data)
+    del data["titles"]
+    data.pop("relatedIdentifiers")
+    with pytest.raises(KeyError, match="titles"):
+        datacite.xml_from_attributes(data)
