@@ -3,10 +3,10 @@ same-run baseline.
 
 It starts its own stack (`deploy/rucio/stack.py up` in a temporary folder, stopped at the end) and measures:
 
-* registration throughput, files/s, for `--files` files (default 10,000) as dmlake registers the files of a
-  release whose portal copy stands at an RSE of its own (the `source_rses` policy: size, adler32 and md5 and the
-  portal URL as PFN, no bytes moved), in datasets of 1,000 attached to their containers; next to it the same number
-  of DIDs made by Rucio's bulk `add_dids` alone (the server's floor for creating the rows);
+* registration throughput, files/s, for `--files` files (default 10,000): dmlake's registration calls without the
+  bytes (each file's portal copy at an RSE standing for the portal, with size, adler32, md5 and the portal URL as
+  PFN; per release of 1,000 files its dataset, container, attachments and a rule), next to as many DIDs made by
+  Rucio's bulk `add_dids` (one request per 1,000: what the server does when asked in bulk);
 * the full staging path, files/s, for `--staged-files` small files (default 200): dmlake's `ReleaseRegistrar` fetching
   each from a local HTTP server through the shared HttpClient, verifying its checksum, uploading it to the staging
   RSE with Rucio's UploadClient (BitTorrent metadata included), attaching it and adding the rules;
@@ -82,6 +82,8 @@ def timed(results: Results, key: str, function: Any) -> float:
 
 # -- 1. registration of portal copies (no bytes) -----------------------------------------------------------------
 def bench_registration(client: Any, results: Results, account: str, files: int) -> None:
+    """dmlake's registration calls without the bytes: per file its portal replica (size, adler32, md5, URL), per
+    release of 1,000 files its dataset, container, attachments and a rule; next to Rucio's bulk `add_dids`."""
     from replication.gateway import RucioGateway
     from replication.naming import Did
 
@@ -92,8 +94,9 @@ def bench_registration(client: Any, results: Results, account: str, files: int) 
         client.add_rse(rse, deterministic=False, rse_type="DISK")
         client.add_protocol(rse, {"scheme": "https", "hostname": "portal.example.org", "port": 443,
                                   "prefix": "/files/", "impl": "rucio.rse.protocols.webdav.Default",
-                                  "domains": {"lan": {"read": 1, "write": None, "delete": None},
-                                              "wan": {"read": 1, "write": None, "delete": None}}})  # fmt: skip
+                                  "domains": {"lan": {"read": 1, "write": 1, "delete": None},
+                                              "wan": {"read": 1, "write": 1, "delete": None}}})  # fmt: skip
+        client.update_rse(rse, {"availability_write": False, "availability_delete": False})
         client.set_local_account_limit(account, rse, -1)
     gateway = RucioGateway(client, account)
     gateway.ensure_scope(scope)
@@ -104,15 +107,18 @@ def bench_registration(client: Any, results: Results, account: str, files: int) 
             container = Did(scope, f"cluster__release-{start // 1000:04d}")
             gateway.ensure_collection(dataset, "dataset")
             gateway.ensure_collection(container, "container")
-            batch = []
+            gateway.attach(container, [dataset])
+            members = []
             for n in range(start, min(start + 1000, files)):
                 data = f"{run}:{n}".encode()
-                batch.append({"scope": scope, "name": f"{dataset.name}__file-{n:06d}.csv", "bytes": 1000 + n,
-                              "adler32": f"{zlib_adler(data):08x}", "md5": hashlib.md5(data).hexdigest(),
-                              "pfn": f"https://portal.example.org/files/{run}/file-{n:06d}.csv"})  # fmt: skip
-            client.add_replicas(rse, batch)
-            client.attach_dids(dataset.scope, dataset.name, [{"scope": f["scope"], "name": f["name"]} for f in batch])
-            gateway.attach(container, [dataset])
+                did = Did(scope, f"{dataset.name}__file-{n:06d}.csv")
+                url = f"https://portal.example.org/files/{run}/file-{n:06d}.csv"
+                gateway.add_portal_replica(
+                    rse, did, url, 1000 + n, f"{zlib_adler(data):08x}", hashlib.md5(data).hexdigest()
+                )
+                members.append(did)
+            gateway.attach(dataset, members)
+            gateway.ensure_rule(dataset, 1, rse)
 
     seconds = timed(results, "registration_seconds", register)
     results.figures["registration_files_per_s"] = files / seconds
@@ -265,7 +271,7 @@ def report(results: Results) -> None:
     f = results.figures
     print(f"machine {results.machine}, load averages {', '.join(f'{v:.1f}' for v in results.load)}")
     if "registration_files_per_s" in f:
-        print(f"registration of {results.files} portal copies (datasets of 1,000, containers): "
+        print(f"registration of {results.files} files (portal copies, datasets of 1,000, containers, rules): "
               f"{f['registration_seconds']:.1f} s, {f['registration_files_per_s']:.0f} files/s; "
               f"bare add_dids of as many DIDs: {f['bare_add_dids_per_s']:.0f}/s "
               f"(ratio {f['registration_files_per_s'] / f['bare_add_dids_per_s']:.2f})")  # fmt: skip

@@ -39,8 +39,8 @@ if TYPE_CHECKING:
 replication_app = typer.Typer(
     help="Replicate harvested files across sites with Rucio and show where every file is.", no_args_is_help=True
 )
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True, markup=False, highlight=False)  # messages hold [brackets] of TOML keys
+err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
 log = logging.getLogger("dmlake.replication")
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="Replication policy file (default: HOME/replication.toml).")
@@ -77,7 +77,7 @@ def _policy(lake: Lake, config: Path | None) -> ReplicationPolicy:
     try:
         return load(config or lake.home.path / "replication.toml")
     except PolicyError as error:
-        err.print(f"[red]error:[/] {error}")
+        err.print(f"error: {error}")
         raise typer.Exit(2) from None
 
 
@@ -95,7 +95,7 @@ def _replicator(lake: Lake, config: Path | None) -> Replicator:
         gateway = RucioGateway.connect(policy.account)
     except Exception as error:
         where = os.environ.get("RUCIO_CONFIG", "unset")
-        err.print(f"[red]error:[/] cannot reach Rucio as account {policy.account!r} (RUCIO_CONFIG={where}): "
+        err.print(f"error: cannot reach Rucio as account {policy.account!r} (RUCIO_CONFIG={where}): "
                   f"{type(error).__name__}: {error}")  # fmt: skip
         raise typer.Exit(2) from None
     registry = Registry(registry_path(lake))
@@ -116,7 +116,7 @@ def _sync_lock(lake: Lake) -> Iterator[None]:
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
-            err.print(f"[red]error:[/] a replication sync already runs for {lake.home.path} (pid {holder})")
+            err.print(f"error: a replication sync already runs for {lake.home.path} (pid {holder})")
             raise typer.Exit(3) from None
         handle.seek(0)
         handle.truncate()
@@ -141,9 +141,9 @@ def _say(outcome: SyncOutcome, states: StateReport) -> int:
         out.print(f"{record_id}: back in the catalogue, its rules' lifetimes restored")
     for failures in outcome.failed.values():
         for message in failures.values():
-            err.print(f"[red]failed[/] {message}")
+            err.print(f"failed: {message}")
     for mismatch in states.mismatches:
-        err.print(f"[red]checksum mismatch[/] {mismatch}; declared bad to Rucio")
+        err.print(f"checksum mismatch: {mismatch}; declared bad to Rucio")
     for record_id in states.retired:
         out.print(f"{record_id}: every copy is gone; retired")
     out.print(f"{outcome.changes} changes read ({outcome.skipped} needed nothing), {len(outcome.reports)} releases "
@@ -187,17 +187,17 @@ def check_command(ctx: typer.Context, config: ConfigOption = None) -> None:
         finally:
             replicator.close()
     for mismatch in report.mismatches:
-        err.print(f"[red]checksum mismatch[/] {mismatch}; declared bad to Rucio")
+        err.print(f"checksum mismatch: {mismatch}; declared bad to Rucio")
     out.print(f"{report.verified} copies read in {report.releases} releases, {len(report.mismatches)} mismatches")
     raise typer.Exit(1 if report.mismatches else 0)
 
 
-def status_rows(lake: Lake, registry: Registry) -> list[dict[str, Any]]:
+def status_rows(lake: Lake, registry: Registry, config: Path | None = None) -> list[dict[str, Any]]:
     """Per release: its Rucio names, files and bytes, rules and their states, sites with copies, failures."""
     from replication.gateway import RucioGateway
     from replication.naming import Did
 
-    policy = _policy_or_none(lake)
+    policy = _policy_or_none(lake, config)
     gateway = RucioGateway.connect(policy.account) if policy is not None else None
     replicas = lake.replica_ledger().for_records([r.record_id for r in registry.releases(include_retired=True)])
     failures = registry.failures()
@@ -229,11 +229,11 @@ def status_rows(lake: Lake, registry: Registry) -> list[dict[str, Any]]:
     return rows
 
 
-def _policy_or_none(lake: Lake) -> ReplicationPolicy | None:
+def _policy_or_none(lake: Lake, config: Path | None) -> ReplicationPolicy | None:
     from replication.policy import PolicyError, load
 
     try:
-        return load(lake.home.path / "replication.toml")
+        return load(config or lake.home.path / "replication.toml")
     except PolicyError:
         return None
 
@@ -242,6 +242,7 @@ def _policy_or_none(lake: Lake) -> ReplicationPolicy | None:
 def status_command(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    config: ConfigOption = None,
 ) -> None:
     """Per source and release: files registered, rules and their states, bytes, sites holding verified copies."""
     from replication.registry import Registry
@@ -249,7 +250,7 @@ def status_command(
     lake = _lake(ctx)
     registry = Registry(registry_path(lake))
     try:
-        rows = status_rows(lake, registry)
+        rows = status_rows(lake, registry, config)
     finally:
         registry.close()
         lake.close()
@@ -267,7 +268,7 @@ def status_command(
     out.print(table)
     for row in rows:
         for message in row["failures"].values():
-            err.print(f"[red]failed[/] {message}")
+            err.print(f"failed: {message}")
 
 
 def main() -> None:

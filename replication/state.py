@@ -165,15 +165,16 @@ class StateSync:
         if path is None:
             return online, False  # not readable from here; Rucio's own transfer checks vouch for it
         known = self.registry.verification(release.record_id, row.file_name, rse)
-        if known is not None and known.url == url and not reverify:
-            if not known.ok:
-                return None
+        if known is not None and known.url == url and known.ok and not reverify:
             return online, True
+        # read now: a copy never read, or one found bad before (Rucio may have replaced it meanwhile)
         result = self._verify(path, row)
         self.registry.save_verification(release.record_id, row.file_name, rse, Verification(str(url), *result))
         report.verified += 1
         if result[0]:
             return online, True
+        if known is not None and not known.ok and known.url == url and not reverify:
+            return None  # still bad, already reported and declared: Rucio's recovery is under way
         mismatch = Mismatch(release.record_id, row.file_name, rse, str(result[1]))
         report.mismatches.append(mismatch)
         log.error("checksum mismatch: %s; declared bad to Rucio, which replaces it from a good copy", mismatch)
