@@ -68,6 +68,31 @@ def _keep_logs(directory: Path, info: dict[str, Any] | None = None) -> Path:
     return target
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep this folder's `xdist_group` tests on one worker under pytest 9.2 with pytest-xdist 3.8.
+
+    `--dist loadgroup` works by appending "@<group>" to each grouped test's node id in the worker, but xdist 3.8 still
+    writes the old `_nodeid` field, which pytest 9.2 no longer reads (node ids became structured): the groups are
+    silently ignored and the replication tests spread over both workers, each starting its own stack
+    (pytest-dev/pytest-xdist#1386). This applies the suffix to the structured id, for this folder's tests only,
+    and does nothing where xdist's own suffix took effect."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    folder = Path(__file__).resolve().parent
+    for item in items:
+        if not item.path.is_relative_to(folder):
+            continue
+        groups = {str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+                  for mark in item.iter_markers("xdist_group")}  # fmt: skip
+        suffix = f"@{'_'.join(sorted(groups))}"
+        if not groups or item.nodeid.endswith(suffix) or not hasattr(item, "_id"):
+            continue
+        from _pytest.nodeid import NodeId  # pytest >= 9.2
+
+        item._id = NodeId.parse(f"{item.nodeid}{suffix}")
+
+
 @pytest.fixture(scope="session")
 def rucio_stack(request: pytest.FixtureRequest) -> Iterator[RucioStack]:
     if not RUCIO_PYTHON.exists():
