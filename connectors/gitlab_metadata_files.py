@@ -32,6 +32,12 @@ class Author:
     orcid: str | None = None
     affiliation: str | None = None
 
+    @classmethod
+    def person(cls, family: str, given: str | None, orcid: str | None, affiliation: str | None) -> Author:
+        """A person by name parts, named "Family, Given" as DataCite and the catalogue write people."""
+        name = f"{family}, {given}" if given else family
+        return cls(name=name, given_name=given, family_name=family, orcid=orcid, affiliation=affiliation)
+
 
 @dataclass
 class Described:
@@ -108,13 +114,7 @@ def read_citation_cff(data: bytes) -> Described:
         name = _text(author.get("name"))
         if family:
             described.authors.append(
-                Author(
-                    name=f"{family}, {given}" if given else family,
-                    given_name=given,
-                    family_name=family,
-                    orcid=_orcid(author.get("orcid")),
-                    affiliation=_text(author.get("affiliation")),
-                )
+                Author.person(family, given, _orcid(author.get("orcid")), _text(author.get("affiliation")))
             )
         elif name:
             described.authors.append(Author(name=name, kind="organization"))
@@ -163,15 +163,7 @@ def read_codemeta(data: bytes) -> Described:
         affiliation = author.get("affiliation")
         affiliation_name = _text(affiliation.get("name")) if isinstance(affiliation, dict) else _text(affiliation)
         if family:
-            described.authors.append(
-                Author(
-                    name=f"{family}, {given}" if given else family,
-                    given_name=given,
-                    family_name=family,
-                    orcid=_orcid(author.get("@id")),
-                    affiliation=affiliation_name,
-                )
-            )
+            described.authors.append(Author.person(family, given, _orcid(author.get("@id")), affiliation_name))
         elif _text(author.get("name")):
             kind = "organization" if author.get("@type") == "Organization" else "person"
             described.authors.append(Author(name=str(author["name"]).strip(), kind=kind))
