@@ -36,13 +36,17 @@ def server() -> Iterator[RunningSandbox]:
         yield running
 
 
-@pytest.fixture
-def url(server: RunningSandbox) -> Iterator[str]:
-    base = server.urls["tiny"]
+def cleared(base: str) -> Iterator[str]:
+    """A replica's base URL with no faults and no logged requests; its faults are cleared again after the test."""
     httpx.put(f"{base}/_sandbox/faults", json=[])
     httpx.delete(f"{base}/_sandbox/requests")
     yield base
     httpx.put(f"{base}/_sandbox/faults", json=[])
+
+
+@pytest.fixture
+def url(server: RunningSandbox) -> Iterator[str]:
+    yield from cleared(server.urls["tiny"])
 
 
 def faults(url: str, *plans: dict[str, object]) -> None:
@@ -204,11 +208,7 @@ def echo_server() -> Iterator[RunningSandbox]:
 
 @pytest.fixture
 def echo(echo_server: RunningSandbox) -> Iterator[str]:
-    base = echo_server.urls["echo"]
-    httpx.put(f"{base}/_sandbox/faults", json=[])
-    httpx.delete(f"{base}/_sandbox/requests")
-    yield base
-    httpx.put(f"{base}/_sandbox/faults", json=[])
+    yield from cleared(echo_server.urls["echo"])
 
 
 def statuses(url: str) -> list[int]:
