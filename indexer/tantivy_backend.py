@@ -80,6 +80,7 @@ from indexer.query_terms import (
 from indexer.query_text import ENERGY_OVERLAP, overlap_filter_syntax, search_text
 from indexer.tantivy_paging import (
     Level,
+    Plans,
     SearchAfter,
     Snapshot,
     SnapshotStore,
@@ -87,6 +88,7 @@ from indexer.tantivy_paging import (
     field_type,
     levels_for,
 )
+from indexer.tantivy_ranges import Bounds, RangePlanner
 from indexer.tantivy_schema import build_schema, register_analyzers, to_tantivy
 from ontology.model import Record
 
@@ -151,6 +153,7 @@ class TantivyIndex(SearchBackend):
         self._facet_lock = threading.Lock()
         self._decades: dict[str, tantivy.Query] = {}
         self._nothing: dict[tuple[str, str], bool] = {}
+        self._ranges = RangePlanner()
         self._text_fields = list(TEXT_FIELDS)
         self._boosts = {name: spec.boost for name, spec in TEXT_FIELDS.items() if spec.boost != 1.0}
 
@@ -282,23 +285,33 @@ class TantivyIndex(SearchBackend):
 
     # ---- query building ------------------------------------------------------------------------------------
 
-    def _base_query(self, query: Query, view: View) -> tantivy.Query:
-        """The query's documents, built for the searcher that will read them (see `_pruned`)."""
+    def _base_query(self, query: Query, view: View, *, sets: bool = True) -> tantivy.Query:
+        """The query's documents, built for the searcher that will read them (see `_planned`); with `sets=False`
+        numeric ranges stay ranges, the cheaper plan next to a few documents (`indexer.tantivy_paging.Plans`)."""
         clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
         if query.text:
-            clauses.append((tantivy.Occur.Must, self._text_query(self._pruned(search_text(query.text), view))))
+            text = self._text_query(self._planned(search_text(query.text), view, sets=sets))
+            clauses.append((tantivy.Occur.Must, text))
         for name, values in query.filters:
-            clauses.append((tantivy.Occur.Must, tantivy.Query.const_score_query(self._filter(name, values), 0.0)))
+            filtered = self._filter(name, values, view, sets=sets)
+            clauses.append((tantivy.Occur.Must, tantivy.Query.const_score_query(filtered, 0.0)))
         for name, bounds in query.ranges:
-            clauses.append((tantivy.Occur.Must, tantivy.Query.const_score_query(self._range(name, bounds), 0.0)))
+            ranged = self._range(name, bounds, view, sets=sets)
+            clauses.append((tantivy.Occur.Must, tantivy.Query.const_score_query(ranged, 0.0)))
         for name, alternatives in query.overlaps:
-            overlap = self._text_query(self._pruned(overlap_filter_syntax(name, alternatives), view))
+            overlap = self._text_query(self._planned(overlap_filter_syntax(name, alternatives), view, sets=sets))
             clauses.append((tantivy.Occur.Must, tantivy.Query.const_score_query(overlap, 0.0)))
         if not clauses:
             return tantivy.Query.all_query()
         if len(clauses) == 1 and query.text:
             return clauses[0][1]
         return tantivy.Query.boolean_query(clauses)
+
+    def _planned(self, text: str, view: View, *, sets: bool = True) -> str:
+        """The search syntax as it is cheapest to run on this searcher, with the same hits and scores: without the
+        alternatives nothing can match (`_pruned`), ranges on few-valued fields as sets (`indexer.tantivy_ranges`)."""
+        pruned = self._pruned(text, view)
+        return self._ranges.with_sets(view.searcher, view.index_state, pruned) if sets else pruned
 
     def _pruned(self, text: str, view: View) -> str:
         """The search syntax without the energy-overlap alternatives no document of this searcher can match.
@@ -364,22 +377,28 @@ class TantivyIndex(SearchBackend):
             hint=f'quote words with special characters; fields: {fields}; operators: AND, OR, -word, "phrase"',
         )
 
-    def _filter(self, name: str, values: Iterable[str]) -> tantivy.Query:
+    def _filter(self, name: str, values: Iterable[str], view: View, *, sets: bool = True) -> tantivy.Query:
         wanted = filter_values(name, values)
         if wanted.numbers:
-            alternatives = [(tantivy.Occur.Should, self._range(name, Range(n, n))) for n in wanted.numbers]
+            alternatives = [
+                (tantivy.Occur.Should, self._range(name, Range(n, n), view, sets=sets)) for n in wanted.numbers
+            ]
             return tantivy.Query.boolean_query(alternatives)
         if len(wanted.terms) == 1:
             return tantivy.Query.term_query(self._schema, name, wanted.terms[0])
         return tantivy.Query.term_set_query(self._schema, name, wanted.terms)
 
-    def _range(self, name: str, bounds: Range) -> tantivy.Query:
+    def _range(self, name: str, bounds: Range, view: View, *, sets: bool = True) -> tantivy.Query:
         limits = range_limits(name, bounds)
         if limits is MATCH_NOTHING:
             return tantivy.Query.empty_query()
         low, high = limits
         if low is None and high is None:
             return tantivy.Query.exists_query(name)  # "year=.." : any year at all
+        if sets:
+            as_set = self._ranges.range_set(view.searcher, view.index_state, self._schema, name, Bounds(low, high))
+            if as_set is not None:
+                return as_set
         return tantivy.Query.range_query(self._schema, name, field_type(name), low, high)
 
     # ---- pages ---------------------------------------------------------------------------------------------
@@ -396,9 +415,11 @@ class TantivyIndex(SearchBackend):
         base = self._base_query(query, view)
         if query.size == 0:
             return view, base, self._count(searcher, base, query), [], None
+        # Every search of the documents with a value names a value or a range of the first sort field, which only
+        # documents with a value have: they need no "has a value" clause (a scan of the column).
+        matches = Plans(base, self._base_query(query, view, sets=False))
         has_value = tantivy.Query.exists_query(fields[0])
-        present = tantivy.Query.boolean_query([(tantivy.Occur.Must, base), (tantivy.Occur.Must, has_value)])
-        missing = tantivy.Query.boolean_query([(tantivy.Occur.Must, base), (tantivy.Occur.MustNot, has_value)])
+        missing = matches.both(lambda plan: _and_not(plan, has_value))
         levels = levels_for(fields, descending=sort.startswith("-"))
         missing_levels = [Level(TIEBREAK_FIELD, False)]
         walker = SearchAfter(searcher, self._schema, lambda address: self._doc_id(searcher, address))
@@ -408,12 +429,9 @@ class TantivyIndex(SearchBackend):
         total: int | None = None
         if phase == 0:
             if key:
-                found = walker.after(present, levels, key, last_id, need)
+                found = walker.after(matches, levels, key, last_id, need)
             else:
-                # The first page: the ordered pass over the documents with a value counts them as it goes.
-                with_value, found = walker.first_counted(present, levels, need)
-                if self._matches_nothing(view, f"-{fields[0]}:*", lambda: _lacking(fields[0])):
-                    total = with_value
+                total, found = self._first_field_page(query, view, walker, matches, levels, need)
             entries.extend((0, k, a) for k, a in found)
             key = ()
         if len(entries) < need:
@@ -435,6 +453,25 @@ class TantivyIndex(SearchBackend):
             position = {"p": last_phase, "k": list(last_key), "i": hits[-1].id}
             next_cursor = encode_cursor({"v": CURSOR_VERSION, "s": sort, "f": fingerprint, **position})
         return view, base, total, hits, next_cursor
+
+    def _first_field_page(
+        self, query: Query, view: View, walker: SearchAfter, matches: Plans, levels: list[Level], need: int
+    ) -> tuple[int | None, list[tuple[tuple[int | float, ...], tantivy.DocAddress]]]:
+        """The first page's documents with a value, and the total when it came with them (None: count apart).
+
+        Everything (no text or filters), by a field of few values: only the documents of the first values are
+        ordered (`RangePlanner.head`), and the total is the number of documents. Otherwise one ordered pass over
+        every match finds those with a value first and counts them all."""
+        if not (query.text or query.filters or query.ranges or query.overlaps):
+            level = levels[0]
+            head = self._ranges.head(
+                view.searcher, view.index_state, self._schema, level.field, descending=level.descending, need=need
+            )
+            if head is not None:
+                _, found = walker.first_counted(head, levels, need)
+                if len(found) >= need:  # as the counts promised (else: order them all, below)
+                    return None, found
+        return walker.first_counted(matches, levels, need)
 
     @staticmethod
     def _field_position(
@@ -738,6 +775,10 @@ def _lacking(field: str) -> tantivy.Query:
 
 def _and(first: tantivy.Query, second: tantivy.Query) -> tantivy.Query:
     return tantivy.Query.boolean_query([(tantivy.Occur.Must, first), (tantivy.Occur.Must, second)])
+
+
+def _and_not(first: tantivy.Query, second: tantivy.Query) -> tantivy.Query:
+    return tantivy.Query.boolean_query([(tantivy.Occur.Must, first), (tantivy.Occur.MustNot, second)])
 
 
 def _first(document: tantivy.Document, name: str) -> str | None:

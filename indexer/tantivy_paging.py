@@ -72,32 +72,66 @@ def levels_for(fields: Sequence[str], descending: bool) -> list[Level]:
     return [*(Level(f, descending) for f in fields), Level(TIEBREAK_FIELD, False)]
 
 
+@dataclass(frozen=True)
+class Plans:
+    """One set of documents written two ways (the same matches): `wide` is the cheaper to visit every match (a
+    top-k over all of them), `narrow` the cheaper to intersect with a few documents (those of one sort value).
+    A range as a term set is read whole before the first match (`indexer.tantivy_ranges`), a range on a fast
+    field is checked document by document: 8 ms against 0.06 ms next to 700 documents of one date at 1M."""
+
+    wide: tantivy.Query
+    narrow: tantivy.Query
+
+    @classmethod
+    def of(cls, query: tantivy.Query | Plans) -> Plans:
+        return query if isinstance(query, Plans) else cls(query, query)
+
+    def both(self, build: Callable[[tantivy.Query], tantivy.Query]) -> Plans:
+        return Plans(build(self.wide), build(self.narrow))
+
+
 class SearchAfter:
-    """Finds the next page of a field-sorted result on one searcher; see the module doc for the method."""
+    """Finds the next page of a field-sorted result on one searcher; see the module doc for the method.
+
+    A query may be given as `Plans`: passes over all its matches read the wide plan, the documents sharing a sort
+    value (ties at a page's end, the resumption point's key) are found with the narrow one."""
 
     def __init__(self, searcher: tantivy.Searcher, schema: tantivy.Schema, doc_id: Callable[[tantivy.DocAddress], str]):
         self._searcher = searcher
         self._schema = schema
         self._doc_id = doc_id
 
-    def first(self, query: tantivy.Query, levels: Sequence[Level], need: int) -> list[Entry]:
-        return self._ordered(query, levels, need)
+    def first(self, query: tantivy.Query | Plans, levels: Sequence[Level], need: int) -> list[Entry]:
+        return self._ordered(Plans.of(query), levels, need)
 
-    def first_counted(self, query: tantivy.Query, levels: Sequence[Level], need: int) -> tuple[int, list[Entry]]:
-        """`first`, and how many documents match `query`: ordering by a fast field visits every match anyway."""
+    def first_counted(
+        self, query: tantivy.Query | Plans, levels: Sequence[Level], need: int
+    ) -> tuple[int, list[Entry]]:
+        """How many documents match `query`, and the first `need` of those with a value for the first level (fewer
+        when fewer have one): one ordered pass over every match, which visits them all anyway.
+
+        tantivy orders the documents without a value after all others in both directions (their key is None), so
+        the top `need` of all matches start with the top of those with a value, and hold all of them when a None is
+        among them. Ordering only the documents with a value would cost a scan for "has a value" (`field:*`, the
+        column read once more) and a second pass to count the others."""
+        plans = Plans.of(query)
         level = levels[0]
         order = tantivy.Order.Desc if level.descending else tantivy.Order.Asc
-        result = self._searcher.search(query, limit=max(need, 1), order_by_field=level.field, order=order, count=True)
-        return int(getattr(result, "count", 0) or 0), self._ordered_from(query, levels, need, list(result.hits)[:need])
+        result = self._searcher.search(
+            plans.wide, limit=max(need, 1), order_by_field=level.field, order=order, count=True
+        )
+        with_value = [hit for hit in list(result.hits)[:need] if hit[0] is not None]
+        return int(getattr(result, "count", 0) or 0), self._ordered_from(plans, levels, need, with_value)
 
     def after(
-        self, query: tantivy.Query, levels: Sequence[Level], key: Sequence[Value], last_id: str, need: int
+        self, query: tantivy.Query | Plans, levels: Sequence[Level], key: Sequence[Value], last_id: str, need: int
     ) -> list[Entry]:
         """The first `need` documents of `query` strictly after (`key`, `last_id`) in the order of `levels`."""
+        plans = Plans.of(query)
         key = tuple(key)
         if len(key) != len(levels):
             raise ValueError("cursor key does not match the sort")
-        same_key = self._equal(query, levels, key)
+        same_key = self._equal(plans.narrow, levels, key)
         tied = [(self._doc_id(address), address) for address in self._all(same_key)]
         out: list[Entry] = [(key, address) for doc_id, address in sorted(tied) if doc_id > last_id][:need]
         for depth in reversed(range(len(levels))):
@@ -105,29 +139,31 @@ class SearchAfter:
                 break
             level = levels[depth]
             bound = self._strictly_after(level, key[depth])
-            subset = tantivy.Query.boolean_query(
-                [(tantivy.Occur.Must, self._equal(query, levels[:depth], key[:depth])), (tantivy.Occur.Must, bound)]
-            )
+            prefix = levels[:depth], key[:depth]
+            if depth == 0:
+                subset = Plans(self._with(plans.wide, bound), self._with(plans.narrow, bound))
+            else:  # one value of the first levels: a few documents
+                subset = Plans.of(self._with(self._equal(plans.narrow, *prefix), bound))
             found = self._ordered(subset, levels[depth:], need - len(out))
             out.extend((key[:depth] + rest, address) for rest, address in found)
         return out
 
-    def _ordered(self, query: tantivy.Query, levels: Sequence[Level], need: int) -> list[Entry]:
-        """The first `need` documents of `query` in the order of `levels` (then id), each with its key."""
+    def _ordered(self, plans: Plans, levels: Sequence[Level], need: int) -> list[Entry]:
+        """The first `need` documents of `plans` in the order of `levels` (then id), each with its key."""
         if need <= 0:
             return []
         if not levels:
-            ranked = sorted((self._doc_id(address), address) for address in self._all(query))
+            ranked = sorted((self._doc_id(address), address) for address in self._all(plans.narrow))
             return [((), address) for _, address in ranked[:need]]
         level = levels[0]
         order = tantivy.Order.Desc if level.descending else tantivy.Order.Asc
-        hits = self._searcher.search(query, limit=need, order_by_field=level.field, order=order, count=False).hits
-        return self._ordered_from(query, levels, need, hits)
+        hits = self._searcher.search(plans.wide, limit=need, order_by_field=level.field, order=order, count=False).hits
+        return self._ordered_from(plans, levels, need, hits)
 
     def _ordered_from(
-        self, query: tantivy.Query, levels: Sequence[Level], need: int, hits: list[tuple[Value, tantivy.DocAddress]]
+        self, plans: Plans, levels: Sequence[Level], need: int, hits: list[tuple[Value, tantivy.DocAddress]]
     ) -> list[Entry]:
-        """`_ordered`, given the first level's top `need` hits of `query`."""
+        """`_ordered`, given the first level's top `need` hits of `plans`."""
         if need <= 0:
             return []
         level = levels[0]
@@ -138,7 +174,8 @@ class SearchAfter:
         boundary = hits[-1][0]
         before = [hit for hit in hits if hit[0] != boundary]
         entries = self._complete(before, levels)
-        group = self._ordered(self._with(query, self._eq(level, boundary)), levels[1:], need - len(entries))
+        tied = Plans.of(self._with(plans.narrow, self._eq(level, boundary)))
+        group = self._ordered(tied, levels[1:], need - len(entries))
         entries.extend(((boundary, *rest), address) for rest, address in group)
         return entries
 
@@ -283,4 +320,4 @@ class SnapshotStore:
             del self._snapshots[key]
 
 
-__all__ = ["DEEP_OFFSET", "ID_FIELD", "Level", "SearchAfter", "Snapshot", "SnapshotStore", "levels_for"]
+__all__ = ["DEEP_OFFSET", "ID_FIELD", "Level", "Plans", "SearchAfter", "Snapshot", "SnapshotStore", "levels_for"]
