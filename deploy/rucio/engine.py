@@ -219,7 +219,8 @@ class Engine:
         LOG.warning("rucio-engine: owner process %d is gone; stopping the stack %s", self.args.owner_pid, self.args.dir)
         controller = Path(__file__).resolve().parent / "stack.py"
         subprocess.Popen(
-            [sys.executable, str(controller), "down", "--dir", str(self.args.dir)],
+            [sys.executable, str(controller), "down", "--dir", str(self.args.dir)]
+            + (["--remove"] if self.args.remove_with_owner else []),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -235,6 +236,7 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--iterations", type=int, default=0, help="stop after n loops (0: run until SIGTERM)")
     parser.add_argument("--heartbeat", type=Path, help="file rewritten at the start of every loop")
     parser.add_argument("--owner-pid", type=int, help="stop the whole stack when this process is gone")
+    parser.add_argument("--remove-with-owner", action="store_true", help="and then remove the stack directory")
     return parser.parse_args(argv)
 
 

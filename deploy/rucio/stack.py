@@ -2,7 +2,7 @@
 
     .rucio-venv/bin/python deploy/rucio/stack.py up --dir DIR [--sites STAGING,SITE_A,SITE_B,SITE_C]
     .rucio-venv/bin/python deploy/rucio/stack.py status --dir DIR
-    .rucio-venv/bin/python deploy/rucio/stack.py down --dir DIR
+    .rucio-venv/bin/python deploy/rucio/stack.py down --dir DIR [--remove]
 
 Under DIR: a private PostgreSQL 15 cluster (the Rucio catalogue), the real Rucio 41.5.1 REST server (gunicorn),
 one qbittorrent-nox per site (the data mover behind Rucio's upstream `bittorrent` transfer tool), one RSE per site
@@ -24,6 +24,7 @@ import functools
 import json
 import os
 import re
+import shutil
 import string
 import sys
 import time
@@ -338,6 +339,8 @@ def start_engine(layout: Layout, pids: Pids, args: argparse.Namespace) -> None:
     ]  # fmt: skip
     if args.owner_pid is not None:
         command += ["--owner-pid", str(args.owner_pid)]
+        if args.temporary:
+            command.append("--remove-with-owner")
     pids.add(
         "engine",
         processes.spawn(command, log=layout.log / "engine.log", env=layout.server_environment(), cwd=layout.root),
@@ -532,7 +535,14 @@ def down(args: argparse.Namespace) -> int:
         return 0
     with locked(layout):
         stop_everything(layout)
-    say(f"stack in {layout.root} stopped (its catalogue and RSE folders stay; `up` starts them again)")
+    if not args.remove:
+        say(f"stack in {layout.root} stopped (its catalogue and RSE folders stay; `up` starts them again)")
+        return 0
+    if not (layout.run.is_dir() and layout.server_config.is_file()):
+        say(f"stack in {layout.root} stopped; not removing the folder: it does not look like a stack directory")
+        return EXIT_FAILED
+    shutil.rmtree(layout.root, ignore_errors=True)
+    say(f"stack in {layout.root} stopped and removed")
     return 0
 
 
@@ -592,7 +602,15 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
             command.add_argument(
                 "--owner-pid", type=int, help="stop the stack by itself when this process is gone (a test session)"
             )
-    return parser.parse_args(argv)
+            command.add_argument(
+                "--temporary", action="store_true", help="with --owner-pid: then also remove the stack directory"
+            )
+        if name == "down":
+            command.add_argument("--remove", action="store_true", help="then remove the stack directory")
+    arguments = parser.parse_args(argv)
+    if arguments.command == "up" and arguments.temporary and arguments.owner_pid is None:
+        parser.error("--temporary needs --owner-pid")
+    return arguments
 
 
 def main(argv: Sequence[str] | None = None) -> int:

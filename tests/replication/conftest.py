@@ -99,7 +99,9 @@ def rucio_stack(request: pytest.FixtureRequest) -> Iterator[RucioStack]:
         stack_unavailable(f"{RUCIO_PYTHON} does not exist (scripts/setup.sh makes it)")
     directory = Path(tempfile.mkdtemp(prefix="dmlake-rucio-"))
     try:
-        started = _controller("up", "--dir", directory, "--owner-pid", os.getpid(), timeout=START_TIMEOUT)
+        started = _controller(
+            "up", "--dir", directory, "--owner-pid", os.getpid(), "--temporary", timeout=START_TIMEOUT
+        )
     except subprocess.TimeoutExpired:
         _controller("down", "--dir", directory, timeout=120)
         kept = _keep_logs(directory)
