@@ -174,4 +174,4 @@ def test_openapi_describes_the_endpoints(lake: Lake) -> None:
     spec = TestClient(create_app(lake)).get("/openapi.json").json()
     assert {"/api/search", "/api/records/{record_id}"} <= set(spec["paths"])
     names = {p["name"] for p in spec["paths"]["/api/search"]["get"]["parameters"]}
-    assert names == {"q", "facet", "filter", "sort", "size", "cursor", "fields", "highlight"}
+    assert names == {"q", "facet", "filter", "sort", "size", "cursor", "fields", "highlight", "disjunctive"}
