@@ -279,3 +279,64 @@ def test_the_portal_copy_is_registered_at_the_rse_standing_for_the_portal(
     staged = copies[("data/CosineNaQF.csv", rucio_stack.staging_rse)]
     assert staged.checksum_verified and staged.url is not None and staged.url.startswith("file://")
     registry.close()
+
+
+class _ClusterFeed(_Feed):
+    """Two records, linked into one cluster or not (as identity resolution and its undoing make them)."""
+
+    def __init__(self, first: Record, second: Record) -> None:
+        super().__init__(first)
+        self.both = {first.id: first, second.id: second}
+        self.linked = False
+
+    def touch(self) -> None:
+        from ontology.feed import Change
+
+        for rid in self.both:
+            self.log.append((len(self.log) + 1, rid))
+        self._changes = [Change(seq, rid, "upsert") for seq, rid in self.log]
+
+    def records(self, ids: list[str]) -> dict[str, Record]:
+        return {rid: self.both[rid] for rid in ids if rid in self.both}
+
+    def clusters(self, ids: list[str]) -> dict[str, tuple[str, ...]]:
+        members = tuple(sorted(self.both))
+        return {rid: members for rid in ids if rid in self.both} if self.linked else {}
+
+
+def test_a_link_attaches_the_dataset_to_its_clusters_container_and_an_unlink_takes_it_back(
+    rucio_stack: RucioStack, sandbox: RunningSandbox, corpus: Path, tmp_path: Path
+) -> None:
+    assert rucio_stack.staging_rse is not None
+    skipped = ("data/CosineIQF.csv", "data/missing.csv", "notes.txt", "data/CosineNaQF.csv")
+    policy = ReplicationPolicy(staging_rse=rucio_stack.staging_rse, account=rucio_stack.account, exclude=skipped)
+    first, second = _release(sandbox, corpus, "cluster-a@v1"), _release(sandbox, corpus, "cluster-b@v1")
+    feed = _ClusterFeed(first, second)
+    client: Any = rucio_stack.client()
+    registry = Registry(tmp_path / "registry.sqlite")
+
+    def containers() -> dict[str, set[str]]:
+        own = {rid: names_for(record, policy).container for rid, record in feed.both.items()}
+        return {rid: {c["name"] for c in client.list_content(did.scope, did.name)} for rid, did in own.items()}
+
+    datasets = {rid: names_for(record, policy).dataset.name for rid, record in feed.both.items()}
+    head, other = sorted(datasets)
+    with HttpClient(Limits(), sleep=lambda seconds: None) as http:
+        consumer = ReplicationConsumer(
+            feed, ReleaseRegistrar(RucioGateway.connect(rucio_stack.account), http, policy, registry)
+        )
+        feed.touch()
+        assert not consumer.run().failed
+        # alone, each release is in a container of its own
+        assert containers() == {head: {datasets[head]}, other: {datasets[other]}}
+
+        feed.linked = True
+        feed.touch()
+        assert not consumer.run().failed
+        assert containers() == {head: {datasets[head], datasets[other]}, other: set()}
+
+        feed.linked = False
+        feed.touch()
+        assert not consumer.run().failed
+        assert containers() == {head: {datasets[head]}, other: {datasets[other]}}
+    registry.close()
