@@ -5,8 +5,9 @@ It starts its own stack (`deploy/rucio/stack.py up` in a temporary folder, stopp
 
 * registration throughput, files/s, for `--files` files (default 10,000): dmlake's registration calls without the
   bytes (each file's portal copy at an RSE standing for the portal, with size, adler32, md5 and the portal URL as
-  PFN; per release of 1,000 files its dataset, container, attachments and a rule), next to as many DIDs made by
-  Rucio's bulk `add_dids` (one request per 1,000: what the server does when asked in bulk);
+  PFN; per release of 1,000 files its dataset, container and attachments; no rules, which would start transfers),
+  next to as many DIDs made by Rucio's bulk `add_dids` (one request per 1,000: what the server does when asked in
+  bulk);
 * the full staging path, files/s, for `--staged-files` small files (default 200): dmlake's `ReleaseRegistrar` fetching
   each from a local HTTP server through the shared HttpClient, verifying its checksum, uploading it to the staging
   RSE with Rucio's UploadClient (BitTorrent metadata included), attaching it and adding the rules;
