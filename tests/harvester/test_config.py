@@ -11,8 +11,10 @@ import pytest
 from connectors import registry
 from connectors.base import Limits, SourceSpec
 from connectors.http import POLITE_REQUESTS_PER_MINUTE, POLITE_REQUESTS_PER_MINUTE_BY_HOST, polite_limits
+from dmlake import where
 from doi import policy as doi_policy
 from harvester.config import ConfigError, RateOrigin, Source, load, parse
+from replication import policy as replication_policy
 
 KINDS = sorted(registry())
 
@@ -97,14 +99,18 @@ def test_selecting_an_unknown_source_lists_configured_ones() -> None:
         config.select(["cern"])
 
 
-def test_every_sources_example_in_the_readme_is_a_valid_sources_file(tmp_path: Path) -> None:
+def test_every_sources_example_in_the_readme_is_a_valid_sources_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Every TOML example of the README loads: sources files through the config loader, the DOI policy
-    (`HOME/doi.toml`, a `[doi]` table) through its own."""
+    (`HOME/doi.toml`, a `[doi]` table) and the replication policy (`HOME/replication.toml`, with its `[where]`
+    settings) through their own."""
+    monkeypatch.delenv("DMLAKE_SITES", raising=False)
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     examples = re.findall(r"```toml\n(.*?)```", readme, flags=re.S)
     assert len(examples) >= 2
     kinds: set[str] = set()
-    policies = 0
+    policies = replications = 0
     for text in examples:
         if text.lstrip().startswith("[doi]"):
             policy_file = tmp_path / "doi.toml"
@@ -112,10 +118,19 @@ def test_every_sources_example_in_the_readme_is_a_valid_sources_file(tmp_path: P
             assert doi_policy.load(policy_file).prefix
             policies += 1
             continue
+        if text.lstrip().startswith("[replication]"):
+            policy_file = tmp_path / "replication.toml"
+            policy_file.write_text(text, encoding="utf-8")
+            replication = replication_policy.load(policy_file)
+            assert replication.staging_rse and replication.rules
+            assert where.preferred_sites(home=tmp_path) == ["SITE_B"]
+            replications += 1
+            continue
         config = parse(text, "README.md", sorted(registry()))
         kinds |= {source.spec.kind for source in config.sources.values()}
     assert {"cernopendata", "oaipmh", "gitlab", "kcdc"} <= kinds
     assert policies == 2
+    assert replications == 1
 
 
 # -- request rates: omitted means the polite default, "unlimited" must be written --------------------------------
