@@ -147,10 +147,14 @@ def build_query(
     size: int = 20,
     cursor: str | None = None,
     fields: Sequence[str] | None = None,
+    disjunctive: bool = False,
 ) -> Query:
     """The query model's `Query` for these keyword arguments (several values of one field are OR-ed, different
     fields AND-ed). `energy` is `("1 TeV", "100 TeV")`, `"1TeV..100TeV"` or numbers in GeV; `date` is
-    `(date(2016, 1, 1), "2018")` or `"2016..2018-06"`; either side may be None (open)."""
+    `(date(2016, 1, 1), "2018")` or `"2016..2018-06"`; either side may be None (open). `disjunctive=True` counts
+    each facet without the filters on its own field (the experiment facet without `experiment=`, the year facet and
+    histogram without `year=`, the energy histogram without `energy=`), so a chosen field's other values keep their
+    counts; the hits and total are the same."""
     expressions: list[str] = []
     for name, values in (
         ("messenger", messenger),
@@ -173,6 +177,7 @@ def build_query(
         size=size,
         cursor=cursor,
         fields=None if fields is None else list(fields),
+        disjunctive=disjunctive,
     )
 
 
@@ -251,6 +256,8 @@ class Catalog:
             params.append(("cursor", query.cursor))
         if query.fields is not None:
             params.append(("fields", ",".join(query.fields)))
+        if query.disjunctive:
+            params.append(("disjunctive", "true"))
         return SearchResults.from_json(self._get_json("/api/search", params), query)
 
     def get(self, record_id: str) -> Record:

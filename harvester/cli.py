@@ -332,6 +332,15 @@ def search(
     highlight: Annotated[
         bool, typer.Option("--highlight", help="Show the matched fragments of title and description.")
     ] = False,
+    disjunctive: Annotated[
+        bool,
+        typer.Option(
+            "--disjunctive",
+            help="Count each facet without the filters on its own field (year facets without --filter year=, "
+            "energy_histogram without energy=): a filtered field's other values stay listed with the datasets each "
+            "would add. Hits and total are unchanged.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON.")] = False,
 ) -> None:
     """Search the catalogue: text with field syntax, filters, facets and histograms, cursor paging."""
@@ -347,6 +356,7 @@ def search(
             cursor=cursor,
             fields=None if fields is None else [fields],
             highlight=highlight,
+            disjunctive=disjunctive,
         )
         result = lake().search(query)
     except QueryError as error:

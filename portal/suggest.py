@@ -1,5 +1,6 @@
 """`/api/suggest` (names to complete as people type: experiments, messengers, techniques, targets) and `/api/facets`
-(the facet counts of a query without its hits).
+(the facet counts of a query without its hits; `disjunctive=true` counts them as `/api/search` does with it, each
+facet without the filters on its own field).
 
 Suggestions come from the vocabularies (every label and alternative label a concept is known by, so "xen" offers
 XENON and "compact muon" offers CMS), ranked by how many datasets in the index carry the concept, so what the
@@ -18,7 +19,7 @@ from dmlake.lake import Lake
 from indexer.query import Query
 from ontology import vocabulary
 from portal.feed import json_with_etag
-from portal.search_help import FACET_HELP, FILTER_HELP, SEARCH_TEXT_HELP
+from portal.search_help import DISJUNCTIVE_HELP, FACET_HELP, FILTER_HELP, SEARCH_TEXT_HELP
 
 SUGGESTABLE = {"experiment": "experiment", "messenger": "messenger", "technique": "technique", "target": "target"}
 """Index field → vocabulary scheme."""
@@ -55,8 +56,11 @@ def add_suggest_routes(app: FastAPI, lake: Lake) -> None:
         q: Annotated[str, Param(description=SEARCH_TEXT_HELP)] = "",
         filter: Annotated[list[str] | None, Param(description=FILTER_HELP)] = None,
         facet_size: Annotated[int, Param(ge=1, le=10_000, description="Values per facet.")] = 50,
+        disjunctive: Annotated[bool, Param(description=DISJUNCTIVE_HELP)] = False,
     ) -> Response:
-        query = Query.parse(q, filters=filter or (), facets=facet, size=0, facet_size=facet_size)
+        query = Query.parse(
+            q, filters=filter or (), facets=facet, size=0, facet_size=facet_size, disjunctive=disjunctive
+        )
         result = lake.search(query)
         body = {"total": result.total, "facets": result.to_json()["facets"]}
         return json_with_etag(request, body)
