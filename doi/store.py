@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
 
 from harvester.schema import dois
 
@@ -42,6 +42,25 @@ class DoiRow:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _insert_draft(conn: Connection, key: str, doi: str, **columns: Any) -> DoiRow:
+    """A new row whose intent is a draft (DOIs are stored lower-case: DataCite compares them so)."""
+    stamp = _now()
+    conn.execute(
+        insert(dois).values(
+            key=key,
+            doi=doi.lower(),
+            intended="draft",
+            confirmed=None,
+            approved=False,
+            live=True,
+            created_at=stamp,
+            updated_at=stamp,
+            **columns,
+        )
+    )
+    return _row(conn.execute(select(dois).where(dois.c.key == key)).one())
 
 
 def _row(row: Any) -> DoiRow:
@@ -149,25 +168,16 @@ class DoiStore:
                 ).scalar()
                 number = int(last or 0) + 1
                 segment = f"t{number}"
-            stamp = _now()
-            conn.execute(
-                insert(dois).values(
-                    key=key,
-                    doi=f"{parent.doi}/{segment}".lower(),
-                    source=parent.source,
-                    kind=kind,
-                    parent_key=parent.key,
-                    part_key=part_key,
-                    part_number=number,
-                    intended="draft",
-                    confirmed=None,
-                    approved=False,
-                    live=True,
-                    created_at=stamp,
-                    updated_at=stamp,
-                )
+            return _insert_draft(
+                conn,
+                key,
+                f"{parent.doi}/{segment}",
+                source=parent.source,
+                kind=kind,
+                parent_key=parent.key,
+                part_key=part_key,
+                part_number=number,
             )
-            return _row(conn.execute(select(dois).where(dois.c.key == key)).one())
 
     def reserve(
         self, key: str, doi: str, source: str, kind: str, concept_key: str | None = None, version_of: bool = False
@@ -184,24 +194,9 @@ class DoiStore:
                 ).scalar()
                 number = int(last or 0) + 1
                 doi = f"{doi}.v{number}"
-            stamp = _now()
-            conn.execute(
-                insert(dois).values(
-                    key=key,
-                    doi=doi.lower(),
-                    source=source,
-                    kind=kind,
-                    concept_key=concept_key,
-                    version_number=number,
-                    intended="draft",
-                    confirmed=None,
-                    approved=False,
-                    live=True,
-                    created_at=stamp,
-                    updated_at=stamp,
-                )
+            return _insert_draft(
+                conn, key, doi, source=source, kind=kind, concept_key=concept_key, version_number=number
             )
-            return _row(conn.execute(select(dois).where(dois.c.key == key)).one())
 
     def intend(self, key: str, state: str, live: bool) -> None:
         with self.engine.begin() as conn:
