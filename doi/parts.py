@@ -70,9 +70,9 @@ def record_parts(record: Record, rule: PartRule, our_prefix: str) -> list[Part]:
     """The parts of `record` the rule gives DOIs, in the record's order; none of a kind when the source gave any part
     of that kind a DOI of its own (HEPData's tables carry `10.17182/hepdata.<id>.v<N>/t<n>`)."""
     if rule.dois == "tables":
-        parts = _tables(record)
+        parts = table_parts(record)
     elif rule.dois == "files":
-        parts = _files(record, rule.roles)
+        parts = file_parts(record, rule.roles)
     else:
         return []
     if any(_foreign_doi(d, our_prefix) for part in parts for d in part.distributions):
@@ -87,7 +87,9 @@ def _foreign_doi(distribution: Distribution, our_prefix: str) -> bool:
     )
 
 
-def _tables(record: Record) -> list[Part]:
+def table_parts(record: Record) -> list[Part]:
+    """Every table of `record` in order of first appearance, whatever DOIs its source gave them (the record page
+    anchors each, `portal.part_anchors`)."""
     groups: dict[str, list[Distribution]] = {}
     names: dict[str, str] = {}
     for d in record.distributions:
@@ -101,7 +103,8 @@ def _tables(record: Record) -> list[Part]:
     return [Part("table", key, names[key], tuple(ds)) for key, ds in groups.items()]
 
 
-def _files(record: Record, roles: tuple[str, ...]) -> list[Part]:
+def file_parts(record: Record, roles: tuple[str, ...]) -> list[Part]:
+    """Every file of `record` whose role is one of `roles`, in the record's order, named as its part key names it."""
     parts: dict[str, Part] = {}
     for d in record.distributions:
         if d.role not in roles:

@@ -1,6 +1,7 @@
 """What a record page shows, gathered from the catalogue: the record's fields in reading order, its files with
 human sizes, the other records of its dataset, how to cite it, its schema.org JSON-LD and the formats it is served
-in. `portal.web` renders it with the templates in `portal/templates/`.
+in; each table and file anchored where its DOI lands, with that DOI (`portal.part_anchors`). `portal.web` renders it
+with the templates in `portal/templates/`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ontology.model import RECORD_ID_BASE, Availability, Distribution, Identifie
 from ontology.rdf import iri
 from ontology.views import FORMATS, MEDIA_TYPES
 from portal.citation import bibtex, citation
+from portal.part_anchors import PartAnchors, read_part_anchors
 from portal.table_files import human_size
 from portal.tables import is_table_name
 
@@ -98,6 +100,8 @@ class RecordPage:
     jsonld: str
     formats: list[tuple[str, str, str, str]]
     relations: list[tuple[str, list[Identifier]]]
+    parts: PartAnchors
+    """The anchors its tables' and files' DOIs land on, and those DOIs (`portal.part_anchors`)."""
 
     @property
     def table_files(self) -> list[FileRow]:
@@ -127,6 +131,7 @@ def record_page(lake: Lake, stored: StoredRecord) -> RecordPage:
             for fmt in FORMATS
         ],
         relations=[(label, getattr(record, name)) for name, label in RELATIONS if getattr(record, name)],
+        parts=read_part_anchors(lake.catalogue.engine, record),
     )
 
 
