@@ -5,7 +5,8 @@ It starts its own stack (`deploy/rucio/stack.py up` in a temporary folder, stopp
 
 * registration throughput, files/s, for `--files` files (default 10,000): dmlake's registration calls without the
   bytes (each file's portal copy at an RSE standing for the portal, with size, adler32, md5 and the portal URL as
-  PFN; per release of 1,000 files its dataset, container and attachments; no rules, which would start transfers),
+  PFN, looked up and added in bulk per release as `ReleaseRegistrar` does; per release of 1,000 files its dataset,
+  container and attachments; no rules, which would start transfers),
   next to as many DIDs made by Rucio's bulk `add_dids` (one request per 1,000: what the server does when asked in
   bulk);
 * the full staging path, files/s, for `--staged-files` small files (default 200): dmlake's `ReleaseRegistrar` fetching
@@ -85,7 +86,7 @@ def timed(results: Results, key: str, function: Any) -> float:
 def bench_registration(client: Any, results: Results, account: str, files: int) -> None:
     """dmlake's registration calls without the bytes: per file its portal replica (size, adler32, md5, URL), per
     release of 1,000 files its dataset, container and attachments; next to Rucio's bulk `add_dids`."""
-    from replication.gateway import RucioGateway
+    from replication.gateway import PortalCopy, RucioGateway
     from replication.naming import Did
 
     run = uuid.uuid4().hex[:8]
@@ -109,16 +110,15 @@ def bench_registration(client: Any, results: Results, account: str, files: int) 
             gateway.ensure_collection(dataset, "dataset")
             gateway.ensure_collection(container, "container")
             gateway.attach(container, [dataset])
-            members = []
+            copies = []
             for n in range(start, min(start + 1000, files)):
                 data = f"{run}:{n}".encode()
                 did = Did(scope, f"{dataset.name}__file-{n:06d}.csv")
                 url = f"https://portal.example.org/files/{run}/file-{n:06d}.csv"
-                gateway.add_portal_replica(
-                    rse, did, url, 1000 + n, f"{zlib_adler(data):08x}", hashlib.md5(data).hexdigest()
-                )
-                members.append(did)
-            gateway.attach(dataset, members)
+                copies.append(PortalCopy(did, url, 1000 + n, f"{zlib_adler(data):08x}", hashlib.md5(data).hexdigest()))
+            # as ReleaseRegistrar does: the release's existing replicas looked up, the missing added in bulk
+            gateway.add_portal_replicas(rse, copies)
+            gateway.attach(dataset, [copy.did for copy in copies])
 
     seconds = timed(results, "registration_seconds", register)
     results.figures["registration_files_per_s"] = files / seconds

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 RULE_STATES_WAITING = ("WAITING_APPROVAL", "INJECT")
+BULK = 1000
+"""Replicas per `add_replicas` request (what Rucio's own bulk clients send)."""
 
 
 def portal_pfn(url: str) -> str | None:
@@ -32,6 +34,17 @@ def portal_pfn(url: str) -> str | None:
     port = parts.port or {"https": 443, "http": 80, "davs": 443, "root": 1094}.get(parts.scheme)
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
     return urlunsplit((parts.scheme, f"{host}:{port}" if port else host, parts.path, "", ""))
+
+
+@dataclass(frozen=True)
+class PortalCopy:
+    """A file as its portal serves it: the URL registered as its PFN, with the file's size and checksums."""
+
+    did: Did
+    url: str
+    size: int
+    adler32: str
+    md5: str
 
 
 class _UploadLog:
@@ -183,25 +196,47 @@ class RucioGateway:
         uploader.upload([item])
 
     def add_portal_replica(self, rse: str, did: Did, url: str, size: int, adler32: str, md5: str) -> bool:
-        """Register the portal's own copy (its URL as the PFN) at the RSE standing for the portal; no bytes move.
+        """Register the portal's own copy of one file; see `add_portal_replicas`. True when it was added now."""
+        return self.add_portal_replicas(rse, [PortalCopy(did, url, size, adler32, md5)]) == 1
+
+    def add_portal_replicas(self, rse: str, copies: Sequence[PortalCopy]) -> int:
+        """Register the portal's own copies (their URLs as PFNs) at the RSE standing for the portal; no bytes move.
+        Copies Rucio already has there are left alone; the others are added a thousand per request. Returns how
+        many were added.
 
         The RSE is non-deterministic with a protocol for the portal's scheme, host and port (Rucio parses a PFN with
         the protocol's write settings, so give it a write priority and set the RSE's availability_write off)."""
         from rucio.common.exception import Duplicate
 
-        pfn = portal_pfn(url)
-        if pfn is None:
-            raise ValueError(f"{url} carries a query or fragment, which a Rucio PFN cannot hold")
-        replicas = self.client.list_replicas([did.as_dict()], all_states=True, rse_expression=rse)
-        if any(rse in r.get("states", {}) for r in replicas):
-            return False
-        try:
-            self.client.add_replicas(
-                rse, [{**did.as_dict(), "bytes": size, "adler32": adler32, "md5": md5, "pfn": pfn}]
-            )
-        except Duplicate:
-            return False
-        return True
+        rows = []
+        for copy in copies:
+            pfn = portal_pfn(copy.url)
+            if pfn is None:
+                raise ValueError(f"{copy.url} carries a query or fragment, which a Rucio PFN cannot hold")
+            rows.append({**copy.did.as_dict(), "bytes": copy.size, "adler32": copy.adler32, "md5": copy.md5,
+                         "pfn": pfn})  # fmt: skip
+        present = {
+            (r["scope"], r["name"]) for r in self.replicas([c.did for c in copies]) if rse in r.get("states", {})
+        }
+        missing = [row for row in rows if (row["scope"], row["name"]) not in present]
+        added = 0
+        for start in range(0, len(missing), BULK):
+            chunk = missing[start : start + BULK]
+            try:
+                self.client.add_replicas(rse, chunk)
+                added += len(chunk)
+            except Duplicate:  # another writer registered some of them meanwhile: the rest one by one
+                for row in chunk:
+                    try:
+                        self.client.add_replicas(rse, [row])
+                        added += 1
+                    except Duplicate:
+                        pass
+        return added
+
+    def staged(self, dids: Sequence[Did], rse: str) -> set[Did]:
+        """The files among `dids` that have a replica (in any state) at the RSE."""
+        return {Did(r["scope"], r["name"]) for r in self.replicas(dids) if rse in r.get("states", {})}
 
     def replicas(self, dids: Sequence[Did]) -> Iterator[dict[str, Any]]:
         """Every replica of the files, in every state, with every PFN."""

@@ -24,7 +24,7 @@ from typing import Any
 from connectors.http import HttpClient, HttpError
 from ontology.model import Distribution, Record
 from replication.checksums import Digests, digest_file
-from replication.gateway import RucioGateway, portal_pfn
+from replication.gateway import PortalCopy, RucioGateway, portal_pfn
 from replication.naming import Did, ReleaseNames
 from replication.policy import ReplicationPolicy, RulePolicy
 from replication.registry import FileRow, Registry, ReleaseRow
@@ -79,10 +79,16 @@ class ReleaseRegistrar:
             return report
         known = self.registry.files(record.id)
         wanted = [d for d in record.distributions if self.policy.replicates(d.name)]
+        # one lookup for the whole release, not one per file (a release may hold thousands)
+        staged = self.gateway.staged([names.files[d.name] for d in wanted], self.policy.staging_rse)
+        portal_copies: list[PortalCopy] = []
         for distribution in wanted:
             did = names.files[distribution.name]
             try:
-                self._file(record, distribution, did, names.dataset, known.get(distribution.name), report)
+                known_file = known.get(distribution.name)
+                copy = self._file(record, distribution, did, names.dataset, known_file, did in staged, report)
+                if copy is not None:
+                    portal_copies.append(copy)
             except FileProblem as problem:
                 report.failures[distribution.name] = str(problem)
                 log.warning("%s", problem)
@@ -93,6 +99,7 @@ class ReleaseRegistrar:
                 log.warning("%s", report.failures[distribution.name])
         expected = {names.files[d.name] for d in wanted if d.name not in report.failures}
         self.gateway.attach(names.dataset, expected)
+        self._portal_copies(record, portal_copies, report)
         # files the release no longer has leave its dataset (their replicas go when no rule holds them)
         gone = {row.file_name for row in known.values()} - {d.name for d in wanted}
         if gone:
@@ -130,8 +137,10 @@ class ReleaseRegistrar:
         did: Did,
         dataset: Did,
         known: FileRow | None,
+        staged: bool,
         report: ReleaseReport,
-    ) -> None:
+    ) -> PortalCopy | None:
+        """Stage the file unless Rucio has it; the portal's own copy of it to register, if the policy wants one."""
         url = distribution.url  # the download URL (access_url is a page about the file)
         checksum = str(distribution.checksum) if distribution.checksum else None
         if (
@@ -139,18 +148,17 @@ class ReleaseRegistrar:
             and known.did == did.name
             and known.portal_url == url
             and (checksum is None or known.catalogue_checksum == checksum)
-            and self._staged(did)
+            and staged
         ):
             report.unchanged.append(distribution.name)
             if checksum is None:
                 report.without_checksum.append(distribution.name)
-            self._portal_copy(record, did, url, known.bytes, known.adler32, known.md5)
-            return
+            return self._portal_copy(record, did, url, known.bytes, known.adler32, known.md5)
         if url is None:
             raise FileProblem(f"record {record.id}, file {distribution.name!r}: the catalogue has no download URL "
                               "for it, so it cannot be fetched; it is not replicated")  # fmt: skip
         meta = self.gateway.file_metadata(did)
-        if meta is not None and self._staged(did):
+        if meta is not None and staged:
             # registered by an earlier run whose bookkeeping was lost (a crash): Rucio has its checksums
             digests = Digests(int(meta["bytes"]), str(meta["adler32"]).zfill(8), str(meta.get("md5") or ""), {})
         else:
@@ -159,17 +167,10 @@ class ReleaseRegistrar:
             FileRow(record.id, distribution.name, did.scope, did.name, digests.size, digests.adler32, digests.md5,
                     checksum, url)
         )  # fmt: skip
-        self._portal_copy(record, did, url, digests.size, digests.adler32, digests.md5)
         report.registered.append(distribution.name)
         if checksum is None:
             report.without_checksum.append(distribution.name)
-
-    def _staged(self, did: Did) -> bool:
-        for replica in self.gateway.replicas([did]):
-            state = replica.get("states", {}).get(self.policy.staging_rse)
-            if state is not None:
-                return True
-        return False
+        return self._portal_copy(record, did, url, digests.size, digests.adler32, digests.md5)
 
     def _stage(self, record: Record, distribution: Distribution, url: str, did: Did, dataset: Did) -> Digests:
         where = f"record {record.id}, file {distribution.name!r}"
@@ -203,15 +204,30 @@ class ReleaseRegistrar:
             self.gateway.upload(path, self.policy.staging_rse, did, dataset)
         return digests
 
-    def _portal_copy(self, record: Record, did: Did, url: str | None, size: int, adler32: str, md5: str) -> None:
+    def _portal_copy(
+        self, record: Record, did: Did, url: str | None, size: int, adler32: str, md5: str
+    ) -> PortalCopy | None:
         rse = self.policy.source_rses.get(record.source)
         if rse is None or url is None:
-            return
+            return None
         if portal_pfn(url) is None:
             # the staged copy stands; the portal copy is only not known to Rucio
             log.info("record %s: %s is not registered at %s: Rucio's PFNs hold no query string", record.id, url, rse)
+            return None
+        return PortalCopy(did, url, size, adler32, md5)
+
+    def _portal_copies(self, record: Record, copies: list[PortalCopy], report: ReleaseReport) -> None:
+        rse = self.policy.source_rses.get(record.source)
+        if rse is None or not copies:
             return
-        self.gateway.add_portal_replica(rse, did, url, size, adler32, md5)
+        try:
+            self.gateway.add_portal_replicas(rse, copies)
+        except Exception as error:  # the staged copies stand; the next run registers the portal's again
+            report.failures[""] = (
+                f"record {record.id}: the portal's copies at {rse}: {type(error).__name__}: {error} (the staged "
+                "copies are registered; the next sync tries again)"
+            )
+            log.warning("%s", report.failures[""])
 
     def _rules(self, names: ReleaseNames, rules: list[RulePolicy], report: ReleaseReport) -> None:
         for rule in rules:
