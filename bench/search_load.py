@@ -7,7 +7,7 @@
    index of a fresh dmlake home (`Record` → `index_document` → `TantivyIndex.index_documents`): a full harvest of
    1M records through the sandbox takes about half an hour here and measures the harvester, not search. The
    catalogue stays empty; search reads only the index. With `--reuse` an index of the same size and the same
-   generated records from an earlier run is used again.
+   generated records from an earlier run is used again (and of the same index document schema).
 2. **Service.** `dmlake serve` (uvicorn, the real service) starts on 127.0.0.1 over that home.
 3. **Load.** 16 closed-loop clients run for `--duration` seconds (after `--warmup` seconds not counted) over a
    fixed mix of portal queries (`QUERIES`: words, field syntax, energies with units, overlap filters, facets,
@@ -22,7 +22,8 @@
 4. **Baseline.** In the same run, a bare tantivy loop: the same texts parsed once and searched (top 20 and the
    count) in a tight loop on one thread — what the engine alone costs, without HTTP, filters, facets or JSON —
    and each query of the mix alone through the embedded backend (`engine_per_query`: CPU ms of the whole search,
-   facets from the cache as under the load), so the load's latencies can be read against what each query costs.
+   facets from the cache as under the load; and tantivy's first page of it with and without counting every
+   match), so the load's latencies can be read against what each query costs.
 
 `--py-spy FILE` records the service with py-spy (the thread holding the GIL, raw stack counts) during the load.
 On a shared machine the absolute figures are pessimistic. Prints a table; writes
@@ -40,6 +41,7 @@ import socket
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -47,6 +49,7 @@ from urllib.parse import urlencode
 import httpx
 import orjson
 
+from indexer.document import SCHEMA_VERSION
 from sandbox.generated_records import generated_records
 
 REPO = Path(__file__).resolve().parent.parent
@@ -96,7 +99,7 @@ def build_index(home: Path, records: int) -> dict[str, Any]:
     index.close()
     seconds = time.perf_counter() - started
     (home / "bench-index.json").write_bytes(
-        orjson.dumps({"records": records, "generator": GENERATOR, "seconds": seconds})
+        orjson.dumps({"records": records, "generator": GENERATOR, "schema_version": SCHEMA_VERSION, "seconds": seconds})
     )
     return {"records": done, "seconds": round(seconds, 1), "documents_per_second": round(done / seconds)}
 
@@ -277,38 +280,73 @@ async def closed_loop(host: str, port: int, clients: int, duration: float) -> di
     }
 
 
-def engine_per_query(home: Path, repeat: int = 11) -> list[float]:
-    """CPU milliseconds (median, this thread) the embedded backend spends on each query of the mix alone: the
-    whole `TantivyIndex.search` (filters, paging, hits, highlighting; facets from the cache, as under the load),
-    without HTTP. tantivy searches on the calling thread, so thread time is its work whatever else runs."""
+def mix_query(params: dict[str, Any]) -> Any:
+    """The mix's query parameters as the service reads them (`indexer.query.Query`)."""
+    from indexer.query import Query
+
+    return Query.parse(
+        params.get("q", ""),
+        filters=params.get("filter", ()),
+        facets=params.get("facet", ()),
+        sort=params.get("sort"),
+        size=int(params.get("size", 20)),
+        fields=[params["fields"]] if "fields" in params else None,
+        highlight=params.get("highlight") == "true",
+    )
+
+
+def engine_per_query(home: Path, repeat: int = 11) -> list[dict[str, float]]:
+    """Per query of the mix alone, CPU milliseconds (median, this thread):
+
+    * `engine_cpu_ms`: the whole `TantivyIndex.search` (filters, paging, hits, highlighting; facets from the cache,
+      as under the load), without HTTP;
+    * `counted_ms` / `uncounted_ms`: tantivy finding the first page of the query's documents (as the backend builds
+      them, in its order) with and without counting every match: what an Elasticsearch-style `track_total_hits`
+      (exact totals only up to a bound) could save. tantivy searches on the calling thread, so thread time is its
+      work whatever else runs."""
     import statistics
 
+    import tantivy
+
     from dmlake.lake import Lake
-    from indexer.query import Query
-    from indexer.tantivy_backend import TantivyIndex
+    from indexer.document import SORT_LEVELS
+    from indexer.tantivy_backend import TantivyIndex, View
 
     lake = Lake.open(home)
     index_dir = lake.home.index_dir
     lake.close()
     index = TantivyIndex(index_dir)
-    costs = []
-    for params in QUERIES:
-        query = Query.parse(
-            params.get("q", ""),
-            filters=params.get("filter", ()),
-            facets=params.get("facet", ()),
-            sort=params.get("sort"),
-            size=int(params.get("size", 20)),
-            fields=[params["fields"]] if "fields" in params else None,
-            highlight=params.get("highlight") == "true",
-        )
-        index.search(query)
+
+    def cpu_ms(run: Any) -> float:
+        run()
         samples = []
         for _ in range(repeat):
             started = time.thread_time()
-            index.search(query)
+            run()
             samples.append((time.thread_time() - started) * 1000)
-        costs.append(round(statistics.median(samples), 2))
+        return round(statistics.median(samples), 2)
+
+    costs = []
+    for params in QUERIES:
+        query = mix_query(params)
+        view = View(*index._pinned_searcher())
+        base = index._base_query(query, view)
+        sort = query.effective_sort
+        order: dict[str, Any] = {}
+        if sort.lstrip("-") != "relevance":
+            descending = sort.startswith("-")
+            order = {
+                "order_by_field": SORT_LEVELS[sort.lstrip("-")][0],
+                "order": tantivy.Order.Desc if descending else tantivy.Order.Asc,
+            }
+        search = partial(view.searcher.search, base, limit=query.size + 1, **order)
+        costs.append(
+            {
+                "engine_cpu_ms": cpu_ms(partial(index.search, query)),
+                "counted_ms": cpu_ms(partial(search, count=True)),
+                "uncounted_ms": cpu_ms(partial(search, count=False)),
+            }
+        )
     return costs
 
 
@@ -364,6 +402,7 @@ def main(argv: list[str] | None = None) -> int:
         and marker.exists()
         and orjson.loads(marker.read_bytes()).get("records") == args.records
         and orjson.loads(marker.read_bytes()).get("generator") == GENERATOR
+        and orjson.loads(marker.read_bytes()).get("schema_version") == SCHEMA_VERSION
     ):
         if home.exists():
             import shutil
@@ -404,8 +443,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bare tantivy loop for {args.bare_seconds:g} s …", flush=True)
     bare = bare_tantivy(home, args.bare_seconds)
     print("each query of the mix alone through the embedded backend …", flush=True)
-    for row, cost in zip(load["per_query"], engine_per_query(home), strict=True):
-        row["engine_cpu_ms"] = cost
+    for row, costs in zip(load["per_query"], engine_per_query(home), strict=True):
+        row.update(costs)
     result = {
         "benchmark": "search_load",
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -434,11 +473,18 @@ def main(argv: list[str] | None = None) -> int:
         f"{'bare tantivy (1 thread)':28} {bare['queries']:>9,} {bare['throughput_qps']:>9,.1f} "
         f"{bare['p50_ms']:>8.3f} {bare['p95_ms']:>8.3f} {bare['p99_ms']:>8.3f} {'-':>7}"
     )
-    print(f"  {'p50 ms':>8} {'p95 ms':>8} {'engine':>7} {'matches':>9}  query (engine: CPU ms of the query alone)")
+    print(
+        f"  {'p50 ms':>8} {'p95 ms':>8} {'engine':>7} {'counted':>8} {'uncounted':>9} {'matches':>9}  query "
+        "(CPU ms of the query alone: engine = the whole search; counted/uncounted = tantivy's first page with and "
+        "without counting every match)"
+    )
     for row in load["per_query"]:
         found = "" if row["matches"] is None else f"{row['matches']:,}"
         shown = urlencode(row["query"], doseq=True)
-        print(f"  {row['p50_ms']:>8.2f} {row['p95_ms']:>8.2f} {row['engine_cpu_ms']:>7.2f} {found:>9}  {shown}")
+        print(
+            f"  {row['p50_ms']:>8.2f} {row['p95_ms']:>8.2f} {row['engine_cpu_ms']:>7.2f} {row['counted_ms']:>8.2f} "
+            f"{row['uncounted_ms']:>9.2f} {found:>9}  {shown}"
+        )
     print(
         f"records {args.records:,}; service CPU {load['service_cpu_share']:.2f} cores "
         f"({load['service_cpu_ms_per_request']:.2f} ms/request); client CPU {load['client_cpu_share']:.2f} cores "
