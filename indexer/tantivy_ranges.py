@@ -16,6 +16,16 @@ aggregation, at most `MAX_VALUES` of them, else the field keeps its ranges) and 
 The hits are the same documents (a value is in the set exactly when it is in the range; tantivy compares the same
 64-bit numbers), with the same scores: a range clause and a term set both score a constant 1 (times a boost).
 Clauses it does not recognise, or whose set would be larger than `MAX_SET`, stay ranges.
+
+Reading a set costs about one step per posting, so a set of most of the index is dear even when the other clause of
+its conjunction is selective. The overlap clauses are conjunctions of two ranges on a pair of fields that go together
+(`PAIRED_FIELDS`: an interval's two ends), e.g. `(date_start_ts:<=H AND date_end_ts:>=L)`, where "start <= H" holds
+for 600,000 of 1M documents and "start > H" for 150,000. When the index state shows that every document holds both
+fields of the pair or neither, with one value each (`paired`), "start <= H" among the documents that have an end
+is "not start > H", so the conjunction is written with the fewer postings: `(date_end_ts: IN [...]
+-date_start_ts: IN [...])^2` (the boost keeps the score: the two clauses scored 1 each), or without the negated
+set when nothing is outside the range (energies from 1 GeV to 1 PeV: no interval starts above 1 PeV). At 1M: the
+date filter of the load mix 8.1 -> 4.1 ms, the energy filter 13.6 -> 9.9 ms.
 """
 
 from __future__ import annotations
@@ -25,7 +35,7 @@ import re
 import threading
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import tantivy
@@ -39,6 +49,11 @@ MAX_SET = 1024
 """Values one set may list: each is a term-dictionary lookup, and beyond this the scan is the cheaper."""
 CACHED_STATES = 4
 CACHED_TEXTS = 256
+PAIRED_FIELDS: frozenset[tuple[str, str]] = frozenset(
+    {("date_start_ts", "date_end_ts"), ("energy_min_gev", "energy_max_gev")}
+)
+"""Fields written together: the two ends of a record's date interval, and of its energy interval (an interval may
+lack one end, in which case the index state says so and the pair is not used)."""
 
 Number = int | float
 
@@ -76,6 +91,7 @@ class RangePlanner:
 
     def __init__(self) -> None:
         self._columns: dict[str | None, dict[str, Column | None]] = {}
+        self._pairs: dict[str, dict[tuple[str, str], bool]] = {}
         self._texts: OrderedDict[tuple[str, str], str] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -96,6 +112,40 @@ class RangePlanner:
                 self._columns[index_state] = {}
             self._columns[index_state][field] = found
         return found
+
+    def paired(self, searcher: tantivy.Searcher, index_state: str | None, first: str, second: str) -> bool:
+        """Whether every live document holds both fields or neither, one value of each, and both fields have their
+        columns (then "first in a range" is "first not outside it" among the documents having `second`)."""
+        if index_state is None or (first, second) not in PAIRED_FIELDS:
+            return False
+        with self._lock:
+            known = self._pairs.get(index_state, {}).get((first, second))
+        if known is not None:
+            return known
+        found = self._check_pair(searcher, index_state, first, second)
+        with self._lock:
+            if index_state not in self._pairs:
+                while len(self._pairs) >= CACHED_STATES:
+                    self._pairs.pop(next(iter(self._pairs)))
+                self._pairs[index_state] = {}
+            self._pairs[index_state][(first, second)] = found
+        return found
+
+    def _check_pair(self, searcher: tantivy.Searcher, index_state: str, first: str, second: str) -> bool:
+        columns = [self.column(searcher, index_state, field) for field in (first, second)]
+        if any(column is None for column in columns):
+            return False
+        both = tantivy.Query.boolean_query(
+            [
+                (tantivy.Occur.Must, tantivy.Query.exists_query(first)),
+                (tantivy.Occur.Must, tantivy.Query.exists_query(second)),
+            ]
+        )
+        together = _count(searcher, both)
+        # A document with two values of a field counts once under each value: the counts would add up to more.
+        return all(column is not None and sum(column.counts) == together for column in columns) and all(
+            _count(searcher, tantivy.Query.exists_query(field)) == together for field in (first, second)
+        )
 
     def head(
         self,
@@ -154,6 +204,7 @@ class RangePlanner:
         return rewritten
 
     def _rewrite(self, searcher: tantivy.Searcher, index_state: str, text: str) -> str:
+        text = self._rewrite_pairs(searcher, index_state, text)
         quoted = _quoted_spans(text)
 
         def replace(match: re.Match[str]) -> str:
@@ -166,9 +217,55 @@ class RangePlanner:
             chosen = self._chosen(searcher, index_state, field, bounds)
             if chosen is None:
                 return match.group(0)
-            return f"{field}: IN [{' '.join(_value_text(value) for value in chosen)}]"
+            return ValueSet(field, chosen, 0).text()
 
         return _RANGE_CLAUSE.sub(replace, text)
+
+    def _rewrite_pairs(self, searcher: tantivy.Searcher, index_state: str, text: str) -> str:
+        """Conjunctions of two ranges on paired fields written with the fewest postings (see the module doc)."""
+        quoted = _quoted_spans(text)
+        out: list[str] = []
+        done = 0
+        for found in _pair_conjunctions(text):
+            if found.start < done or any(start <= found.start < end for start, end in quoted):
+                continue
+            replacement = self._pair_sets(searcher, index_state, found)
+            if replacement is not None:
+                out.append(text[done : found.start])
+                out.append(replacement)
+                done = found.end
+        out.append(text[done:])
+        return "".join(out)
+
+    def _pair_sets(self, searcher: tantivy.Searcher, index_state: str, found: PairConjunction) -> str | None:
+        """The conjunction as one set and the other's complement negated, when that reads fewer postings than the
+        two sets; None to leave it to the clause-by-clause rewrite."""
+        first, second = (clause.group("field") for clause in found.clauses)
+        pair = (first, second) if (first, second) in PAIRED_FIELDS else (second, first)
+        if pair not in PAIRED_FIELDS or not self.paired(searcher, index_state, *pair):
+            return None
+        inside: list[ValueSet] = []
+        outside: list[ValueSet] = []
+        for clause in found.clauses:
+            field = clause.group("field")
+            bounds = _clause_bounds(field, clause)
+            column = self.column(searcher, index_state, field)
+            if bounds is None or column is None:
+                return None
+            start, end = _positions(column.values, bounds)
+            inside.append(ValueSet(field, column.values[start:end], sum(column.counts[start:end])))
+            rest = sum(column.counts[:start]) + sum(column.counts[end:])
+            outside.append(ValueSet(field, column.values[:start] + column.values[end:], rest))
+        # Postings read: both sets, or one set and the values outside the other's range (a negated set).
+        as_is = inside[0].postings + inside[1].postings
+        kept = min((0, 1), key=lambda side: inside[side].postings + outside[1 - side].postings)
+        positive, negated = inside[kept], outside[1 - kept]
+        if positive.postings + negated.postings >= as_is or max(len(positive.values), len(negated.values)) > MAX_SET:
+            return None
+        written = positive.text()
+        if negated.values:
+            written += " -" + negated.text()
+        return f"({written})^2"  # the two clauses scored 1 each; a set scores 1
 
     def _chosen(
         self, searcher: tantivy.Searcher, index_state: str | None, field: str, bounds: Bounds
@@ -176,15 +273,70 @@ class RangePlanner:
         column = self.column(searcher, index_state, field)
         if column is None:
             return None
-        values = column.values
-        start = 0
-        if bounds.low is not None:
-            start = (bisect_left if bounds.low_inclusive else bisect_right)(values, bounds.low)
-        end = len(values)
-        if bounds.high is not None:
-            end = (bisect_right if bounds.high_inclusive else bisect_left)(values, bounds.high)
-        chosen = values[start:end] if start < end else ()
+        start, end = _positions(column.values, bounds)
+        chosen = column.values[start:end]
         return chosen if len(chosen) <= MAX_SET else None
+
+
+def _positions(values: Sequence[Number], bounds: Bounds) -> tuple[int, int]:
+    """The slice of the ascending `values` inside `bounds` (start == end when none is)."""
+    start = 0
+    if bounds.low is not None:
+        start = (bisect_left if bounds.low_inclusive else bisect_right)(values, bounds.low)
+    end = len(values)
+    if bounds.high is not None:
+        end = (bisect_right if bounds.high_inclusive else bisect_left)(values, bounds.high)
+    return start, max(start, end)
+
+
+@dataclass(frozen=True)
+class ValueSet:
+    """Some values of a field and how many documents hold them."""
+
+    field: str
+    values: Sequence[Number]
+    postings: int
+
+    def text(self) -> str:
+        return f"{self.field}: IN [{' '.join(_value_text(value) for value in self.values)}]"
+
+
+@dataclass(frozen=True)
+class PairConjunction:
+    """`(A AND B)` in the search text, A and B range leaves (each may stand in its own parentheses)."""
+
+    start: int
+    end: int
+    clauses: tuple[re.Match[str], re.Match[str]]
+
+
+def _pair_conjunctions(text: str) -> Iterator[PairConjunction]:
+    """Every group holding exactly two range leaves joined by AND, without a boost of its own."""
+    position = text.find("(")
+    while position >= 0:
+        clauses: list[re.Match[str]] = []
+        cursor = position + 1
+        for joint in (" AND ", ")"):
+            wrapped = text.startswith("(", cursor)
+            clause = _RANGE_CLAUSE.match(text, cursor + wrapped)
+            if clause is None:
+                break
+            cursor = clause.end()
+            if wrapped:
+                if not text.startswith(")", cursor):
+                    break
+                cursor += 1
+            if not text.startswith(joint, cursor):
+                break
+            cursor += len(joint)
+            clauses.append(clause)
+        if len(clauses) == 2 and not text.startswith("^", cursor):
+            yield PairConjunction(position, cursor, (clauses[0], clauses[1]))
+        position = text.find("(", position + 1)
+
+
+def _count(searcher: tantivy.Searcher, query: tantivy.Query) -> int:
+    return int(getattr(searcher.search(query, limit=1, count=True), "count", 0) or 0)
 
 
 def _distinct_values(searcher: tantivy.Searcher, field: str) -> Column | None:
