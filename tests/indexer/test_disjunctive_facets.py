@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from es_double import ElasticsearchDouble, Recorded, empty_search
+from es_double import ElasticsearchDouble
 from es_openapi import ElasticsearchSpec
 from es_reference import Reference
-from es_testing import assert_valid, cern_documents, es_spec
+from es_testing import ReferenceSearch, assert_valid, cern_documents, es_spec
 
 from indexer.disjunctive import facet_queries, own_filter
 from indexer.elasticsearch_backend import ElasticsearchIndex
@@ -161,33 +161,6 @@ def test_facet_queries_group_facets_by_the_filter_they_drop() -> None:
 
 
 # ---- Elasticsearch: the same counts from the requests the backend sends ----------------------------------------------
-
-
-class ReferenceSearch:
-    """Answers `_search` as Elasticsearch would over the CERN documents: the total and every aggregation asked for."""
-
-    def __init__(self, reference: Reference) -> None:
-        self.reference = reference
-
-    def __call__(self, request: Recorded) -> tuple[int, Any]:
-        body = request.json or {}
-        matching = self.reference.matching(body["query"])
-        response = empty_search(body)
-        response["hits"]["total"] = {"value": len(matching), "relation": "eq"}
-        for name, aggregation in (body.get("aggregations") or {}).items():
-            if "filters" in aggregation:
-                inside = set(matching)
-                response["aggregations"][name] = {
-                    "buckets": {
-                        key: {"doc_count": sum(1 for n in self.reference.matching(clause) if n in inside)}
-                        for key, clause in aggregation["filters"]["filters"].items()
-                    }
-                }
-                continue
-            counts = self.reference.facet_counts(matching, aggregation["terms"]["field"])
-            ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[: aggregation["terms"]["size"]]
-            response["aggregations"][name]["buckets"] = [{"key": k, "doc_count": c} for k, c in ranked]
-        return 200, response
 
 
 def test_elasticsearch_counts_the_same_with_ordinary_validated_requests(

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from es_double import ElasticsearchDouble, Recorded, empty_search
+from es_double import ElasticsearchDouble
 from es_openapi import ElasticsearchSpec
 from es_reference import Reference
-from es_testing import assert_valid, es_spec
+from es_testing import ReferenceSearch, assert_valid, es_spec
 from replica_records import File, make_record, store
 
 from dmlake.lake import Lake, cluster_documents
@@ -142,24 +142,6 @@ def test_the_embedded_backend_counts_as_the_documents_say(
     assert counts(answer.facets)["site"] == {
         site: n for site in SITES if (n := sum(site in d["site"] for d in expected))
     }
-
-
-class ReferenceSearch:
-    """Answers `_search` as Elasticsearch would over the documents: the total, the hits' ids, the terms facets."""
-
-    def __init__(self, reference: Reference) -> None:
-        self.reference = reference
-
-    def __call__(self, request: Recorded) -> tuple[int, Any]:
-        body = request.json or {}
-        matching = self.reference.matching(body["query"])
-        response = empty_search(body)
-        response["hits"]["total"] = {"value": len(matching), "relation": "eq"}
-        for name, aggregation in (body.get("aggregations") or {}).items():
-            found = self.reference.facet_counts(matching, aggregation["terms"]["field"])
-            ranked = sorted(found.items(), key=lambda item: (-item[1], item[0]))[: aggregation["terms"]["size"]]
-            response["aggregations"][name]["buckets"] = [{"key": k, "doc_count": c} for k, c in ranked]
-        return 200, response
 
 
 @pytest.mark.parametrize("disjunctive", [False, True])

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from es_double import ElasticsearchDouble, Recorded, empty_search, shards
 from es_openapi import ElasticsearchSpec, Problem
+from es_reference import Reference
 
 from indexer.elasticsearch_backend import ElasticsearchIndex
 from indexer.elasticsearch_bulk import BulkSettings
@@ -140,3 +141,31 @@ def cern_documents(corpus: Path, step: int = 1) -> list[dict[str, Any]]:
         raw = RawRecord(str(fixture["recid"]), dumps(body), "application/json", url, body["updated"])
         documents.append(index_document(CernOpenDataConnector.map_record(raw, "cern")))
     return documents
+
+
+class ReferenceSearch:
+    """Answers `_search` as Elasticsearch would over the reference's documents: the total, and each aggregation
+    asked for (`terms` facets, `filters` buckets) over the matching documents; hits are left empty."""
+
+    def __init__(self, reference: Reference) -> None:
+        self.reference = reference
+
+    def __call__(self, request: Recorded) -> tuple[int, Any]:
+        body = request.json or {}
+        matching = self.reference.matching(body["query"])
+        response = empty_search(body)
+        response["hits"]["total"] = {"value": len(matching), "relation": "eq"}
+        for name, aggregation in (body.get("aggregations") or {}).items():
+            if "filters" in aggregation:
+                inside = set(matching)
+                response["aggregations"][name] = {
+                    "buckets": {
+                        key: {"doc_count": sum(1 for n in self.reference.matching(clause) if n in inside)}
+                        for key, clause in aggregation["filters"]["filters"].items()
+                    }
+                }
+                continue
+            counts = self.reference.facet_counts(matching, aggregation["terms"]["field"])
+            ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[: aggregation["terms"]["size"]]
+            response["aggregations"][name]["buckets"] = [{"key": k, "doc_count": c} for k, c in ranked]
+        return 200, response
