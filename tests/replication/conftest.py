@@ -29,6 +29,9 @@ from typing import Any
 import pytest
 from rucio_stack import CONTROLLER, REPO, RUCIO_PYTHON, RucioStack, stack_unavailable
 
+from sandbox.replicas.gitlab import GitLabReplica
+from sandbox.server import RunningSandbox, start
+
 ARTIFACTS = REPO / "test-artifacts" / "rucio-stack"
 EXIT_UNAVAILABLE = 3  # stack.py: this machine cannot run the stack
 START_TIMEOUT = 300
@@ -91,6 +94,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         from _pytest.nodeid import NodeId  # pytest >= 9.2
 
         item._id = NodeId.parse(f"{item.nodeid}{suffix}")
+
+
+@pytest.fixture(scope="module")
+def sandbox(corpus: Path) -> Iterator[RunningSandbox]:
+    """The DMDC-style GitLab replica serving the COSINE-100 release: the portal the replication tests fetch from."""
+    replica = GitLabReplica.from_corpus(corpus)
+    assert replica is not None
+    with start({"dmdc": replica}) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

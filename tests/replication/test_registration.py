@@ -6,7 +6,6 @@ changes nothing in Rucio; a record that comes back within the grace gets its rul
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,20 +22,11 @@ from replication.naming import Did, names_for
 from replication.policy import ReplicationPolicy, RulePolicy
 from replication.register import ReleaseRegistrar
 from replication.registry import Registry
-from sandbox.replicas.gitlab import GitLabReplica
-from sandbox.server import RunningSandbox, start
+from sandbox.server import RunningSandbox
 
 pytestmark = pytest.mark.xdist_group("rucio")
 
 RAW = "/api/v4/projects/42/repository/files/data%2F{name}/raw?ref=v1.0"
-
-
-@pytest.fixture(scope="module")
-def sandbox(corpus: Path) -> Iterator[RunningSandbox]:
-    replica = GitLabReplica.from_corpus(corpus)
-    assert replica is not None
-    with start({"dmdc": replica}) as running:
-        yield running
 
 
 def _release(sandbox: RunningSandbox, corpus: Path, native_id: str) -> Record:

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,23 +19,14 @@ from dmlake.lake import Lake
 from ontology.model import Availability
 from replication.naming import Did
 from replication.policy import ReplicationPolicy
-from sandbox.replicas.gitlab import GitLabReplica
-from sandbox.server import RunningSandbox, start
+from sandbox.server import RunningSandbox
 
 pytestmark = pytest.mark.xdist_group("rucio")
 SCOPE = "dmdc_restart"
 
 
-@pytest.fixture(scope="module")
-def sandbox(corpus: Path) -> Iterator[RunningSandbox]:
-    replica = GitLabReplica.from_corpus(corpus)
-    assert replica is not None
-    with start({"dmdc": replica}) as running:
-        yield running
-
-
 def _sync(home: Path, *arguments: str) -> subprocess.Popen[bytes]:
-    """The command as a person starts it, in its own process (until `dmlake` lists the group, its module)."""
+    """The command as a person starts it, in its own process."""
     command = [sys.executable, "-m", "harvester.replication_cli", "sync", *arguments]
     environment = {**os.environ, "DMLAKE_HOME": str(home), "DMLAKE_LOG_LEVEL": "INFO"}
     return subprocess.Popen(command, cwd=REPO, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
