@@ -193,7 +193,7 @@ def test_a_corrupted_copy_is_reported_not_shown_and_replaced_by_rucio(
         copy = shown().get((name, site))
         return copy is not None and copy.checksum_verified and digests(read_chunks(path)) == expected
 
-    sync_until(home, replaced, rucio_stack, timeout=180)
+    sync_until(home, replaced, rucio_stack, timeout=420)
 
 
 def test_the_feed_brings_nothing_new_for_an_unchanged_catalogue(replicated: Path) -> None:
@@ -239,7 +239,7 @@ def test_a_tombstoned_release_loses_its_rules_and_the_reaper_frees_the_space(
         return all(not rules_of(client, Did(r.scope, r.dataset), rucio_stack.account) for r in releases.values() if r) \
             and not any(p.exists() for p in paths)  # fmt: skip
 
-    sync_until(home, freed, rucio_stack, timeout=180)
+    sync_until(home, freed, rucio_stack, timeout=420)
     cli(home, "sync", "--once")  # reads that every copy is gone
     lake = Lake.open(home)
     try:

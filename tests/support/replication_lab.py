@@ -68,8 +68,9 @@ def cli(home: Path, *arguments: str) -> Result:
     return CliRunner().invoke(replication_app, list(arguments), env={"DMLAKE_HOME": str(home)})
 
 
-def sync_until(home: Path, done: Callable[[], bool], stack: RucioStack, timeout: float = 240.0) -> Result:
-    """`dmlake replication sync --once` again and again until `done()` (the engine moves bytes meanwhile)."""
+def sync_until(home: Path, done: Callable[[], bool], stack: RucioStack, timeout: float = 600.0) -> Result:
+    """`dmlake replication sync --once` again and again until `done()` (the engine moves bytes meanwhile). The
+    deadline only bounds a stuck run: on a loaded 2-core machine 200 MiB to two sites can take minutes."""
     deadline = time.monotonic() + timeout
     while True:
         result = cli(home, "sync", "--once")
