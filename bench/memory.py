@@ -1,0 +1,159 @@
+"""`python -m bench.memory`: which process of a harvest's tree grows with N, sampled every second.
+
+For each size N it starts the sandbox daemon with N generated records of one portal kind (its own process, not
+measured), runs `dmlake harvest` in a fresh home, and samples the resident set of every process of the harvest's
+tree once a second with psutil, naming each by its role (the harvester, a mapping worker, the index follower,
+multiprocessing's resource tracker). It prints each role's peak and where in the run it was reached, and writes
+the samples as JSON under `bench/results/` so a curve can be drawn.
+
+`--tracemalloc` runs the harvester process under `bench.memory_trace`, which writes the allocation sites that grew
+most during the run to `bench/results/tracemalloc-KIND-N.txt`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from bench.__main__ import DMLAKE, REPO, start_sandbox
+
+
+def role_of(process: psutil.Process, harvester_pid: int) -> str:
+    if process.pid == harvester_pid:
+        return "harvester"
+    try:
+        command = " ".join(process.cmdline())
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return "gone"
+    if "resource_tracker" in command:
+        return "resource tracker"
+    if "spawn_main" in command:
+        # Mapping workers and the follower are both spawned; the follower is the harvester's direct child that is
+        # not a pool worker (a pool's workers share their parent with the pool's management thread only).
+        return "spawned"
+    return "other"
+
+
+def resident_parts(pid: int) -> tuple[float, float]:
+    """(anonymous, file-backed) resident MiB: mapped files (tantivy's segments, SQLite's mmap) count in RSS too, but
+    the kernel can drop them at will; the anonymous part is what the process itself holds."""
+    anon = file = 0.0
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("RssAnon:"):
+                anon = int(line.split()[1]) / 1024
+            elif line.startswith("RssFile:"):
+                file = int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return anon, file
+
+
+def sample_tree(harvester: psutil.Process) -> dict[int, tuple[str, float, float, float]]:
+    """Every live process of the tree: pid → (role, RSS MiB, anonymous MiB, file-backed MiB)."""
+    out: dict[int, tuple[str, float, float, float]] = {}
+    try:
+        tree = [harvester, *harvester.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return out
+    for process in tree:
+        try:
+            rss = process.memory_info().rss / 2**20
+            out[process.pid] = (role_of(process, harvester.pid), rss, *resident_parts(process.pid))
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return out
+
+
+def harvest_sampled(home: Path, sources_file: Path, kind: str, trace: Path | None) -> dict[str, Any]:
+    home.mkdir(parents=True, exist_ok=True)
+    out_file, err_file = home / "harvest.out", home / "harvest.err"
+    started = time.monotonic()
+    with out_file.open("wb") as out, err_file.open("wb") as err:
+        command = DMLAKE if trace is None else [sys.executable, "-m", "bench.memory_trace", str(trace)]
+        child = subprocess.Popen(
+            [*command, "--home", str(home), "--config", str(sources_file), "harvest", kind],
+            stdout=out, stderr=err, cwd=REPO,
+        )  # fmt: skip
+        harvester = psutil.Process(child.pid)
+        per_pid: dict[int, dict[str, Any]] = {}
+        while child.poll() is None:
+            now = time.monotonic() - started
+            for pid, (role, mib, anon, mapped) in sample_tree(harvester).items():
+                entry = per_pid.setdefault(
+                    pid, {"role": role, "first": now, "peak": 0.0, "peak_at": 0.0, "peak_anon": 0.0, "rss": []}
+                )
+                entry["peak_anon"] = max(entry["peak_anon"], anon)
+                if role != "gone":
+                    entry["role"] = role if entry["role"] in ("gone", "other") else entry["role"]
+                if mib > entry["peak"]:
+                    entry["peak"], entry["peak_at"] = mib, now
+                entry["rss"].append((round(now, 1), round(mib, 1), round(anon, 1), round(mapped, 1)))
+            time.sleep(1.0)
+    wall = time.monotonic() - started
+    if child.returncode != 0:
+        raise RuntimeError(f"dmlake harvest failed: {err_file.read_text(errors='replace')[-4000:]}")
+    return {"wall_seconds": wall, "processes": {str(pid): entry for pid, entry in per_pid.items()}}
+
+
+def summarise(result: dict[str, Any]) -> list[str]:
+    lines = []
+    wall = result["wall_seconds"]
+    for pid, entry in sorted(result["processes"].items(), key=lambda kv: kv[1]["first"]):
+        rss = entry["rss"]
+        if not rss:
+            continue
+        quarter = [s[1] for s in rss if s[0] <= wall / 4] or [rss[0][1]]
+        last = [s[1] for s in rss if s[0] >= 3 * wall / 4] or [rss[-1][1]]
+        lines.append(
+            f"  pid {pid:>7} {entry['role']:<16} started {entry['first']:6.1f} s  peak {entry['peak']:7.1f} MiB at "
+            f"{entry['peak_at']:6.1f} s (anonymous {entry['peak_anon']:6.1f})  first quarter max {max(quarter):7.1f}  "
+            f"last quarter max {max(last):7.1f}"
+        )
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.memory", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--kind", default="zenodo")
+    parser.add_argument("--sizes", default="50000,150000,300000")
+    parser.add_argument("--tracemalloc", action="store_true", help="the harvester writes a tracemalloc report")
+    parser.add_argument("--label", default="", help="a word for the results file name (e.g. before, after)")
+    args = parser.parse_args(argv)
+    results: dict[str, Any] = {"kind": args.kind, "sizes": {}}
+    folder = REPO / "bench" / "results"
+    folder.mkdir(parents=True, exist_ok=True)
+    label = f"-{args.label}" if args.label else ""
+    out = folder / f"memory-{args.kind}{label}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    for size in (int(s) for s in args.sizes.split(",")):
+        with tempfile.TemporaryDirectory(prefix=f"dmlake-memory-{size}-") as tmp:
+            workdir = Path(tmp)
+            sandbox, url = start_sandbox(args.kind, size, workdir)
+            try:
+                sources = workdir / "sources.toml"
+                sources.write_text(
+                    f'[sources.{args.kind}]\nkind = "{args.kind}"\nurl = "{url}"\n[sources.{args.kind}.limits]\n'
+                    'concurrency = 8\nrequests_per_minute = "unlimited"\n'
+                )
+                trace = REPO / "bench" / "results" / f"tracemalloc-{args.kind}-{size}.txt" if args.tracemalloc else None
+                result = harvest_sampled(workdir / "home", sources, args.kind, trace)
+            finally:
+                sandbox.terminate()
+                sandbox.wait(timeout=30)
+        results["sizes"][str(size)] = result
+        print(f"{args.kind} {size:,}: {result['wall_seconds']:.0f} s", flush=True)
+        print("\n".join(summarise(result)), flush=True)
+        out.write_text(json.dumps(results))  # after each size: a long series stopped early keeps what it measured
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
