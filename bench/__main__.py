@@ -5,8 +5,10 @@ the harvester is measured alone), then measures:
 
 * baselines: a plain httpx client fetching the same listing (and the per-record documents the connector fetches), and
   the raw JSON parse of the same bytes;
-* dmlake end to end: `dmlake harvest` in a fresh home (harvest + map + catalogue + index), its wall time, records/s and
-  peak RSS (the child's rusage);
+* dmlake end to end: `dmlake harvest` in a fresh home (harvest + map + catalogue + index), its wall time, records/s,
+  peak RSS (the child's rusage) and the CPU each of its processes spent per record (main process, index follower,
+  mapping workers; sampled with psutil, a figure the load of a shared machine hardly moves), with the sandbox's CPU
+  and the load average;
 * search latency p50/p95 for text, text + filters and text + facets through the query model, next to a bare tantivy
   query loop over the same index.
 
@@ -32,6 +34,9 @@ from typing import Any
 
 import httpx
 import orjson
+import psutil
+
+from bench.cpu import TreeCpu, process_cpu
 
 REPO = Path(__file__).resolve().parent.parent
 DMLAKE = [sys.executable, "-m", "harvester.cli"]
@@ -57,6 +62,10 @@ class Figures:
     catalogue_mib: float = 0.0
     latency_ms: dict[str, dict[str, float]] = field(default_factory=dict)
     bare_tantivy_ms: dict[str, float] = field(default_factory=dict)
+    cpu_ms_per_record: dict[str, float] = field(default_factory=dict)
+    """The harvest's CPU per record by process role, and `sandbox` for the replica serving it."""
+    load: tuple[float, float] = (0.0, 0.0)
+    """The 1-minute load average before and after the harvest."""
 
     @property
     def records_per_second(self) -> float:
@@ -183,18 +192,28 @@ sys.exit(os.waitstatus_to_exitcode(status))
 """
 
 
-def dmlake_harvest(home: Path, sources_file: Path, kind: str) -> tuple[float, float, float]:
-    """Wall seconds, index seconds and peak RSS (MiB) of `dmlake harvest` and its workers, in a fresh home."""
+def dmlake_harvest(
+    home: Path, sources_file: Path, kind: str, cpu: dict[str, float] | None = None
+) -> tuple[float, float, float]:
+    """Wall seconds, index seconds and peak RSS (MiB) of `dmlake harvest` and its workers, in a fresh home; with
+    `cpu`, the CPU seconds of each process role are added to it."""
     home.mkdir(parents=True, exist_ok=True)
     rss_file, out_file, err_file = home / "peak-rss-kib", home / "harvest.out", home / "harvest.err"
     started = time.perf_counter()
     with out_file.open("wb") as out, err_file.open("wb") as err:
-        done = subprocess.run(
+        done = subprocess.Popen(
             [sys.executable, "-c", _LAUNCHER, str(rss_file), *DMLAKE, "--home", str(home), "--config",
              str(sources_file), "harvest", kind],
-            stdout=out, stderr=err, cwd=REPO, check=False,
+            stdout=out, stderr=err, cwd=REPO,
         )  # fmt: skip
+        tree = TreeCpu(done.pid)
+        while done.poll() is None:
+            tree.sample()
+            time.sleep(0.25)
     wall = time.perf_counter() - started
+    if cpu is not None:
+        for role, seconds in tree.by_role().items():
+            cpu[role] = cpu.get(role, 0.0) + seconds
     stderr = err_file.read_text(errors="replace")
     if done.returncode != 0:
         raise RuntimeError(f"dmlake harvest failed:\n{out_file.read_text(errors='replace')}\n{stderr}")
@@ -239,7 +258,12 @@ def run_size(kind: str, count: int, repeat: int, workdir: Path) -> Figures:
             'requests_per_minute = "unlimited"\n'  # a local replica: the polite default rate would be the measure
         )
         home = workdir / "home"
-        wall, index_seconds, rss = dmlake_harvest(home, sources, kind)
+        served, cpu = psutil.Process(sandbox.pid), dict[str, float]()
+        load, sandbox_cpu = os.getloadavg()[0], process_cpu(served)
+        wall, index_seconds, rss = dmlake_harvest(home, sources, kind, cpu)
+        cpu["sandbox"] = process_cpu(served) - sandbox_cpu
+        figures.cpu_ms_per_record = {role: seconds * 1000 / count for role, seconds in sorted(cpu.items())}
+        figures.load = (load, os.getloadavg()[0])
         figures.end_to_end_seconds = wall
         figures.index_seconds = index_seconds
         figures.harvest_seconds = wall - index_seconds
@@ -275,6 +299,15 @@ def table(results: list[Figures]) -> str:
     return "\n".join(lines)
 
 
+def cpu_line(f: Figures) -> str:
+    roles = ", ".join(f"{role} {ms:.3f}" for role, ms in f.cpu_ms_per_record.items() if role != "sandbox")
+    harvest = sum(ms for role, ms in f.cpu_ms_per_record.items() if role != "sandbox")
+    return (
+        f"{f.kind} {f.records:,}: harvest CPU {harvest:.3f} ms/record ({roles}); sandbox "
+        f"{f.cpu_ms_per_record.get('sandbox', 0):.3f} ms/record; load average {f.load[0]:.1f} → {f.load[1]:.1f}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -301,7 +334,10 @@ def main(argv: list[str] | None = None) -> int:
                 figures = run_size(args.kind, size, args.repeat, Path(workdir))
         results.append(figures)
         print(table([figures]).splitlines()[-1], file=sys.stderr, flush=True)
+        print(cpu_line(figures), file=sys.stderr, flush=True)
     print(table(results))
+    for figures in results:
+        print(cpu_line(figures))
     out = REPO / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")

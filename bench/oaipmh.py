@@ -14,6 +14,11 @@ no rate limit, 50 records per page like Zenodo). For each metadata prefix (`oai_
 
 It prints records/s for each and the pipeline's ratio to the chosen bare client (issue 3 acceptance 8: ≥ 0.8), and
 writes the figures under `bench/results/`. It never fails a test run.
+
+Wall-clock rates on a shared machine move by 2-4× with the other jobs' load, so each run also records the CPU it
+cost per record (a figure the load hardly moves): the client's own (this process, for the in-process clients; every
+process of the harvest's tree, sampled with psutil, for the pipeline: main process, index follower, mapping
+workers) and the sandbox's, with the load average before and after.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -29,6 +35,10 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+import psutil
+
+from bench.cpu import TreeCpu, own_cpu, process_cpu
 
 REPO = Path(__file__).resolve().parent.parent
 DMLAKE = [sys.executable, "-m", "harvester.cli"]
@@ -43,6 +53,14 @@ class Run:
     prefix: str
     records: int
     seconds: float
+    cpu_ms_per_record: float = 0.0
+    """CPU the client spent per record: this process for in-process clients, the harvest's process tree for the
+    pipeline."""
+    sandbox_cpu_ms_per_record: float = 0.0
+    processes: dict[str, float] = field(default_factory=dict)
+    """The pipeline's CPU ms per record by process role."""
+    load: tuple[float, float] = (0.0, 0.0)
+    """The 1-minute load average before and after the run."""
 
     @property
     def rate(self) -> float:
@@ -75,10 +93,21 @@ def start_sandbox(count: int, workdir: Path) -> tuple[subprocess.Popen[bytes], s
     return process, url, sources
 
 
-def timed(client: str, prefix: str, harvest: Callable[[str, str], int], url: str) -> Run:
-    started = time.perf_counter()
+def timed(client: str, prefix: str, harvest: Callable[[str, str], int], url: str, sandbox: psutil.Process) -> Run:
+    load = os.getloadavg()[0]
+    cpu, sandbox_cpu, started = own_cpu(), process_cpu(sandbox), time.perf_counter()
     records = harvest(url, prefix)
-    return Run(client, prefix, records, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    per_record = 1000 / records if records else 0.0
+    return Run(
+        client,
+        prefix,
+        records,
+        seconds,
+        cpu_ms_per_record=(own_cpu() - cpu) * per_record,
+        sandbox_cpu_ms_per_record=(process_cpu(sandbox) - sandbox_cpu) * per_record,
+        load=(load, os.getloadavg()[0]),
+    )
 
 
 def sickle_harvest(url: str, prefix: str) -> int:
@@ -116,7 +145,7 @@ def dmlake_connector(url: str, prefix: str) -> int:
         return sum(len(page.records) for page in pages)
 
 
-def dmlake_pipeline(sources: Path, prefix: str, workdir: Path, count: int) -> Run | None:
+def dmlake_pipeline(sources: Path, prefix: str, workdir: Path, count: int, sandbox: psutil.Process) -> Run | None:
     if importlib.util.find_spec("connectors.oai_metadata") is None:
         return None
     text = sources.read_text()
@@ -124,18 +153,33 @@ def dmlake_pipeline(sources: Path, prefix: str, workdir: Path, count: int) -> Ru
     config = workdir / f"sources-{prefix}.toml"
     config.write_text(text)
     home = workdir / f"home-{prefix}"
+    load, sandbox_cpu = os.getloadavg()[0], process_cpu(sandbox)
+    out, err = (workdir / f"harvest-{prefix}.out").open("w+b"), (workdir / f"harvest-{prefix}.err").open("w+b")
     started = time.perf_counter()
-    completed = subprocess.run(
-        [*DMLAKE, "--home", str(home), "--config", str(config), "harvest", SOURCE],
-        capture_output=True,
-        cwd=REPO,
-        check=False,
+    process = subprocess.Popen(
+        [*DMLAKE, "--home", str(home), "--config", str(config), "harvest", SOURCE], stdout=out, stderr=err, cwd=REPO
     )
+    tree = TreeCpu(process.pid)
+    while process.poll() is None:
+        tree.sample()
+        time.sleep(0.25)
     seconds = time.perf_counter() - started
-    if completed.returncode != 0:
-        print(f"dmlake harvest failed:\n{completed.stdout.decode()}\n{completed.stderr.decode()}", file=sys.stderr)
+    if process.returncode != 0:
+        out.seek(0)
+        err.seek(0)
+        print(f"dmlake harvest failed:\n{out.read().decode()}\n{err.read().decode()}", file=sys.stderr)
         return None
-    return Run("dmlake pipeline", prefix, count, seconds)
+    roles = {role: cpu * 1000 / count for role, cpu in sorted(tree.by_role().items())}
+    return Run(
+        "dmlake pipeline",
+        prefix,
+        count,
+        seconds,
+        cpu_ms_per_record=sum(roles.values()),
+        sandbox_cpu_ms_per_record=(process_cpu(sandbox) - sandbox_cpu) * 1000 / count,
+        processes=roles,
+        load=(load, os.getloadavg()[0]),
+    )
 
 
 def _lxml() -> str:
@@ -146,13 +190,20 @@ def _lxml() -> str:
 
 def table(results: Results, chosen: str) -> str:
     lines = [f"OAI-PMH harvest of {results.records:,} generated zenodo-oai records ({results.machine})", ""]
-    lines.append(f"{'client':<22}{'prefix':<14}{'records':>10}{'seconds':>10}{'records/s':>12}{'vs ' + chosen:>14}")
+    lines.append(
+        f"{'client':<22}{'prefix':<14}{'records':>10}{'seconds':>10}{'records/s':>12}{'vs ' + chosen:>14}"
+        f"{'CPU ms/rec':>12}{'sandbox':>9}{'load':>13}"
+    )
     for run in results.runs:
         reference = next((r for r in results.runs if r.client == chosen and r.prefix == run.prefix), None)
         ratio = f"{run.rate / reference.rate:.2f}×" if reference and reference.rate else "-"
+        load = f"{run.load[0]:.1f} → {run.load[1]:.1f}"
         lines.append(
             f"{run.client:<22}{run.prefix:<14}{run.records:>10,}{run.seconds:>10.1f}{run.rate:>12,.0f}{ratio:>14}"
+            f"{run.cpu_ms_per_record:>12.3f}{run.sandbox_cpu_ms_per_record:>9.3f}{load:>13}"
         )
+        if run.processes:
+            lines.append("    " + ", ".join(f"{role} {ms:.3f}" for role, ms in run.processes.items()) + " ms/rec")
     lines += [f"  {failure}" for failure in results.failures]
     return "\n".join(lines)
 
@@ -168,20 +219,21 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="dmlake-bench-oai-") as folder:
         workdir = Path(folder)
         sandbox, url, sources = start_sandbox(args.records, workdir)
+        served = psutil.Process(sandbox.pid)
         try:
             for prefix in args.prefixes.split(","):
                 if "sickle" not in skip:
-                    results.runs.append(timed("Sickle", prefix, sickle_harvest, url))
+                    results.runs.append(timed("Sickle", prefix, sickle_harvest, url, served))
                 if "pyoai" not in skip:
                     try:
-                        results.runs.append(timed("pyoai", prefix, pyoai_harvest, url))
+                        results.runs.append(timed("pyoai", prefix, pyoai_harvest, url, served))
                     except AttributeError as error:
                         # pyoai 2.5 calls XPathEvaluator.evaluate, which lxml ≥ 5 no longer has
                         results.failures.append(f"pyoai {prefix}: does not run with lxml {_lxml()}: {error}")
                 if "connector" not in skip:
-                    results.runs.append(timed("dmlake connector", prefix, dmlake_connector, url))
+                    results.runs.append(timed("dmlake connector", prefix, dmlake_connector, url, served))
                 if "pipeline" not in skip:
-                    run = dmlake_pipeline(sources, prefix, workdir, args.records)
+                    run = dmlake_pipeline(sources, prefix, workdir, args.records, served)
                     if run is not None:
                         results.runs.append(run)
                 print(table(results, "Sickle"), flush=True)
