@@ -26,7 +26,6 @@ from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, s
 
 from connectors.base import Deletion, FetchFailure, RawRecord
 from harvester import codec, db, identity
-from harvester.bulk_insert import insert_rows
 from harvester.identity_rules import MatchKey
 from harvester.replica_ledger import ReplicaLedger, overlay
 from harvester.schema import (
@@ -268,7 +267,7 @@ class Catalogue:
         if rows:
             # Payloads are shared by content: another source's harvest committing the same bytes between the look-up
             # above and this insert (the scheduler runs sources concurrently) is no conflict.
-            insert_rows(conn, raw_payloads, rows, ignore_duplicates_on=["sha256"])
+            conn.execute(db.insert_ignoring_duplicates(conn, raw_payloads, ["sha256"]), rows)
 
     def _upsert(
         self, conn: Connection, source: str, run_id: int, mapped: list[Mapped], stamp: datetime, counts: Counts
@@ -374,9 +373,12 @@ class Catalogue:
                 counts.updated += 1
             else:
                 counts.added += 1  # a record that came back after a tombstone
-        insert_rows(conn, records, new_rows)
-        insert_rows(conn, record_history, history_rows)
-        insert_rows(conn, changes, change_rows)
+        if new_rows:
+            conn.execute(insert(records), new_rows)
+        if history_rows:
+            conn.execute(insert(record_history), history_rows)
+        if change_rows:
+            conn.execute(insert(changes), change_rows)
         identity.store_keys(conn, {rid: keyed[rid] for rid in keyed if rid not in existing_before}, new=True)
         identity.store_keys(conn, {rid: keyed[rid] for rid in keyed if rid in existing_before})
         for chunk in _chunks(resolved):
@@ -428,9 +430,9 @@ class Catalogue:
                     )
                 ).scalars()
             )
-        insert_rows(
-            conn, listing_seen, [{"listing_id": listing_id, "native_id": n} for n in ordered if n not in present]
-        )
+        rows = [{"listing_id": listing_id, "native_id": n} for n in ordered if n not in present]
+        if rows:
+            conn.execute(insert(listing_seen), rows)
 
     def _live_id(self, conn: Connection, source: str, native_id: str) -> str | None:
         return conn.execute(
