@@ -25,6 +25,9 @@ import psutil
 
 from bench.__main__ import DMLAKE, REPO, start_sandbox
 
+ROLE_NAMES = {"spawned": "mapping worker"}
+"""A spawned child never seen running tantivy is a mapping worker."""
+
 
 def role_of(process: psutil.Process, harvester_pid: int) -> str:
     if process.pid == harvester_pid:
@@ -36,10 +39,18 @@ def role_of(process: psutil.Process, harvester_pid: int) -> str:
     if "resource_tracker" in command:
         return "resource tracker"
     if "spawn_main" in command:
-        # Mapping workers and the follower are both spawned; the follower is the harvester's direct child that is
-        # not a pool worker (a pool's workers share their parent with the pool's management thread only).
-        return "spawned"
+        # The index follower and the mapping workers are spawned alike; the follower is the one running tantivy's
+        # threads (named by tantivy: the indexing thread, the segment updater, merge threads).
+        return "index follower" if _runs_tantivy(process.pid) else "spawned"
     return "other"
+
+
+def _runs_tantivy(pid: int) -> bool:
+    try:
+        names = [(task / "comm").read_text() for task in Path(f"/proc/{pid}/task").iterdir()]
+    except OSError:
+        return False
+    return any("tantivy" in name or name.startswith("segment_updater") for name in names)
 
 
 def resident_parts(pid: int) -> tuple[float, float]:
@@ -92,8 +103,8 @@ def harvest_sampled(home: Path, sources_file: Path, kind: str, trace: Path | Non
                     pid, {"role": role, "first": now, "peak": 0.0, "peak_at": 0.0, "peak_anon": 0.0, "rss": []}
                 )
                 entry["peak_anon"] = max(entry["peak_anon"], anon)
-                if role != "gone":
-                    entry["role"] = role if entry["role"] in ("gone", "other") else entry["role"]
+                if role != "gone" and entry["role"] in ("gone", "other", "spawned"):
+                    entry["role"] = role  # the follower starts tantivy's threads some time after it starts
                 if mib > entry["peak"]:
                     entry["peak"], entry["peak_at"] = mib, now
                 entry["rss"].append((round(now, 1), round(mib, 1), round(anon, 1), round(mapped, 1)))
@@ -113,10 +124,12 @@ def summarise(result: dict[str, Any]) -> list[str]:
             continue
         quarter = [s[1] for s in rss if s[0] <= wall / 4] or [rss[0][1]]
         last = [s[1] for s in rss if s[0] >= 3 * wall / 4] or [rss[-1][1]]
+        role = ROLE_NAMES.get(entry["role"], entry["role"])
+        mapped = max((s[3] for s in rss if len(s) > 3), default=0.0)
         lines.append(
-            f"  pid {pid:>7} {entry['role']:<16} started {entry['first']:6.1f} s  peak {entry['peak']:7.1f} MiB at "
-            f"{entry['peak_at']:6.1f} s (anonymous {entry['peak_anon']:6.1f})  first quarter max {max(quarter):7.1f}  "
-            f"last quarter max {max(last):7.1f}"
+            f"  pid {pid:>7} {role:<16} started {entry['first']:6.1f} s  peak {entry['peak']:7.1f} MiB at "
+            f"{entry['peak_at']:6.1f} s (anonymous {entry['peak_anon']:6.1f}, file-backed {mapped:6.1f})  "
+            f"first quarter max {max(quarter):7.1f}  last quarter max {max(last):7.1f}"
         )
     return lines
 
