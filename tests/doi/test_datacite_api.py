@@ -114,10 +114,11 @@ def test_rate_limit_spaces_requests(lab: DoiLab) -> None:
     lab.doi("reserve")
     times = [r["time"] for r in lab.requests()]
     assert len(times) > 20
-    # at most 10 requests in any second: 11 in a row span a second at least. (Arrival times, not single gaps: on a
-    # loaded machine one request can reach the replica late and the next on time, which the client cannot help.)
+    # at most 10 requests in any second: 11 in a row are sent a second apart at least. (Measured at arrival, not
+    # single gaps: on a loaded machine one request can reach the replica up to tens of milliseconds late and the
+    # next on time, which the client cannot help; an unspaced client sends 11 in a few milliseconds.)
     spans = [later - earlier for earlier, later in zip(times, times[10:], strict=False)]
-    assert min(spans) >= 0.95, f"more than 10 requests in a second: {min(spans):.3f} s for 11"
+    assert min(spans) >= 0.9, f"more than 10 requests in a second: {min(spans):.3f} s for 11"
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert sum(gaps) / len(gaps) >= 0.095, "spaced evenly, one every 0.1 s"
 
