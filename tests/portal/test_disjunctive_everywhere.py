@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from lakes import generated_lake
 from oai_harness import serving
 
 from dmlake import Catalog
 from dmlake.lake import Lake
 from portal.app import create_app
-from sandbox.generated_records import generated_records
 
 REPO = Path(__file__).resolve().parents[2]
 FACETS = ["experiment", "source", "year", "year_histogram", "energy_histogram"]
@@ -25,11 +25,8 @@ FACETS = ["experiment", "source", "year", "year_histogram", "energy_histogram"]
 
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
-    the_lake = Lake.open(tmp_path_factory.mktemp("disjunctive-everywhere"))
-    the_lake.index.index(generated_records(500, seed=23))
-    the_lake.index.commit()
-    yield the_lake
-    the_lake.close()
+    with generated_lake(tmp_path_factory.mktemp("disjunctive-everywhere"), 500, seed=23) as the_lake:
+        yield the_lake
 
 
 @pytest.fixture(scope="module")

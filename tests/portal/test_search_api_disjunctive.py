@@ -8,23 +8,20 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from lakes import generated_lake
 
 import portal.search_route
 from dmlake.lake import Lake
 from indexer.query import Query
 from portal.app import create_app
-from sandbox.generated_records import generated_records
 
 FACETS = "experiment,source,year_histogram,energy_histogram"
 
 
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
-    the_lake = Lake.open(tmp_path_factory.mktemp("disjunctive-home"))
-    the_lake.index.index(generated_records(600, seed=11))
-    the_lake.index.commit()
-    yield the_lake
-    the_lake.close()
+    with generated_lake(tmp_path_factory.mktemp("disjunctive-home"), 600, seed=11) as the_lake:
+        yield the_lake
 
 
 @pytest.fixture(scope="module")

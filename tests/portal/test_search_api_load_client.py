@@ -12,12 +12,12 @@ from typing import Any, TypeVar
 
 import pytest
 import uvicorn
+from lakes import generated_lake
 
 from bench.search_load import QUERIES, RawHttpConnection, closed_loop, free_port
 from dmlake.lake import Lake
 from indexer.query import Query
 from portal.app import create_app
-from sandbox.generated_records import generated_records
 
 T = TypeVar("T")
 
@@ -31,11 +31,8 @@ def run_alone(coroutine: Coroutine[Any, Any, T]) -> T:
 
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
-    the_lake = Lake.open(tmp_path_factory.mktemp("load-client-home"))
-    the_lake.index.index(generated_records(500, seed=2))
-    the_lake.index.commit()
-    yield the_lake
-    the_lake.close()
+    with generated_lake(tmp_path_factory.mktemp("load-client-home"), 500, seed=2) as the_lake:
+        yield the_lake
 
 
 @pytest.fixture(scope="module")

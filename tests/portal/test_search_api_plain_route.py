@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from lakes import generated_lake
 
 import portal.search_route
 from bench.search_load import QUERIES
@@ -16,7 +17,6 @@ from dmlake.lake import Lake
 from indexer.query import Query
 from portal.app import create_app
 from portal.search_route import PlainSearchRoute, plain_search_arguments
-from sandbox.generated_records import generated_records
 
 REQUESTS: list[dict[str, Any] | list[tuple[str, str]]] = [
     *QUERIES,
@@ -50,11 +50,8 @@ REFUSED_OR_LENIENT: list[dict[str, str]] = [
 
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
-    the_lake = Lake.open(tmp_path_factory.mktemp("plain-route-home"))
-    the_lake.index.index(generated_records(400, seed=3))
-    the_lake.index.commit()
-    yield the_lake
-    the_lake.close()
+    with generated_lake(tmp_path_factory.mktemp("plain-route-home"), 400, seed=3) as the_lake:
+        yield the_lake
 
 
 @pytest.fixture(scope="module")

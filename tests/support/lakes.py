@@ -1,8 +1,11 @@
-"""Building real lakes for end-to-end tests: sandbox replicas on 127.0.0.1 → harvester → catalogue → index."""
+"""Building real lakes for tests: sandbox replicas on 127.0.0.1 → harvester → catalogue → index for end-to-end tests,
+or an index of generated records for the search and API tests."""
 
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +15,7 @@ from connectors import registry
 from dmlake.lake import Lake
 from harvester.config import SourcesConfig, parse
 from harvester.harvest import SourceReport
+from sandbox.generated_records import generated_records
 from sandbox.server import RunningSandbox
 
 
@@ -46,3 +50,16 @@ def edit(running: RunningSandbox, name: str, action: str, **body: Any) -> list[s
 
 def open_lake(home: Path) -> Lake:
     return Lake.open(home)
+
+
+@contextmanager
+def generated_lake(home: Path, count: int, seed: int) -> Iterator[Lake]:
+    """A lake at `home` with `count` generated records indexed (`sandbox.generated_records`, deterministic by seed).
+    Only the index is filled: the search routes read nothing else."""
+    lake = Lake.open(home)
+    try:
+        lake.index.index(generated_records(count, seed=seed))
+        lake.index.commit()
+        yield lake
+    finally:
+        lake.close()
