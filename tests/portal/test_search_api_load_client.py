@@ -14,9 +14,8 @@ import pytest
 import uvicorn
 from lakes import generated_lake
 
-from bench.search_load import QUERIES, RawHttpConnection, closed_loop, free_port
+from bench.search_load import QUERIES, RawHttpConnection, closed_loop, free_port, mix_query
 from dmlake.lake import Lake
-from indexer.query import Query
 from portal.app import create_app
 
 T = TypeVar("T")
@@ -52,16 +51,7 @@ def service(lake: Lake) -> Iterator[int]:
 
 
 def python_total(lake: Lake, params: dict[str, Any]) -> int:
-    query = Query.parse(
-        params.get("q", ""),
-        filters=params.get("filter", ()),
-        facets=params.get("facet", ()),
-        sort=params.get("sort"),
-        size=int(params.get("size", 20)),
-        fields=[params["fields"]] if "fields" in params else None,
-        highlight=params.get("highlight") == "true",
-    )
-    return lake.search(query).total
+    return lake.search(mix_query(params)).total
 
 
 def test_a_short_closed_loop_counts_every_answer(service: int, lake: Lake) -> None:
