@@ -195,10 +195,6 @@ class RucioGateway:
         }
         uploader.upload([item])
 
-    def add_portal_replica(self, rse: str, did: Did, url: str, size: int, adler32: str, md5: str) -> bool:
-        """Register the portal's own copy of one file; see `add_portal_replicas`. True when it was added now."""
-        return self.add_portal_replicas(rse, [PortalCopy(did, url, size, adler32, md5)]) == 1
-
     def add_portal_replicas(self, rse: str, copies: Sequence[PortalCopy]) -> int:
         """Register the portal's own copies (their URLs as PFNs) at the RSE standing for the portal; no bytes move.
         Copies Rucio already has there are left alone; the others are added a thousand per request. Returns how
