@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from rucio.common.logging import setup_logging
 from rucio.daemons.badreplicas import minos, necromancer
@@ -107,10 +108,17 @@ class QBittorrentJanitor:
     scope:name and merkle tree, so replicating the same file to that RSE again would find the stale torrent
     complete and the replica would be marked AVAILABLE with no file on disk (observed). Dropping finished torrents
     that no SUBMITTED bittorrent request refers to prevents that; a seeding source stays while a transfer needs it.
+
+    It also introduces the peers of every unfinished transfer to each other again. The transfer tool adds the
+    torrent (qBittorrent adds it asynchronously) and at once tells each side the other's address; when qBittorrent
+    has not registered the torrent yet, that introduction is lost, and with no tracker on loopback the download
+    never starts (observed on a loaded machine: one of two copies of a file stayed SUBMITTED for minutes). Adding a
+    known peer again is harmless.
     """
 
     def __init__(self) -> None:
         self.clients: dict[str, Any] = {}
+        self.listen: dict[str, str] = {}  # management address -> "ip:port" of its BitTorrent listener
 
     def __call__(self) -> None:
         import qbittorrentapi
@@ -138,6 +146,7 @@ class QBittorrentJanitor:
             ]
         finally:
             session.remove()
+        holders: dict[str, list[tuple[str, Any, bool]]] = {}  # torrent hash -> (address, client, downloading)
         for name, rse_id, rse_attributes in rses:
             address = rse_attributes.get("qbittorrent_management_address")
             credential = credentials.get(rse_id)
@@ -154,12 +163,38 @@ class QBittorrentJanitor:
                 )
                 self.clients[address] = client
             try:
-                finished = [t.hash for t in client.torrents_info() if t.progress >= 1 and t.hash not in in_use]
+                torrents = client.torrents_info()
+                finished = [t.hash for t in torrents if t.progress >= 1 and t.hash not in in_use]
                 if finished:
                     client.torrents_delete(delete_files=False, torrent_hashes=finished)
                     LOG.info("qbittorrent-janitor: forgot %d finished torrents on %s", len(finished), name)
+                for torrent in torrents:
+                    if torrent.hash in in_use:
+                        holders.setdefault(torrent.hash, []).append((address, client, torrent.progress < 1))
             except qbittorrentapi.APIError as error:  # one site's qBittorrent down must not stop the others' cleaning
                 LOG.warning("qbittorrent-janitor: qBittorrent of %s at %s: %s", name, address, error)
+        self.introduce(holders)
+
+    def introduce(self, holders: dict[str, list[tuple[str, Any, bool]]]) -> None:
+        """Each qBittorrent holding a torrent of an unfinished transfer is given the others' addresses again."""
+        import qbittorrentapi
+
+        for torrent_hash, sides in holders.items():
+            if len(sides) < 2 or not any(downloading for _, _, downloading in sides):
+                continue
+            for address, client, _ in sides:
+                others = [self._listener(a, c) for a, c, _ in sides if a != address]
+                try:
+                    client.torrents_add_peers(torrent_hashes=[torrent_hash], peers=others)
+                except qbittorrentapi.APIError as error:
+                    LOG.warning("qbittorrent-janitor: peers for %s at %s: %s", torrent_hash, address, error)
+
+    def _listener(self, address: str, client: Any) -> str:
+        if address not in self.listen:
+            port = client.app_preferences()["listen_port"]
+            host = urlsplit(address if "//" in address else f"http://{address}").hostname or "127.0.0.1"
+            self.listen[address] = f"{host}:{port}"
+        return self.listen[address]
 
 
 class Engine:
