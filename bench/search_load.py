@@ -110,8 +110,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_service(home: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_service(home: Path, port: int, log: Path, search_threads: int | None = None) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "harvester.cli", "--home", str(home), "serve", "--port", str(port)]
+    if search_threads is not None:
+        command += ["--search-threads", str(search_threads)]
     with log.open("wb") as stderr:  # a file, not a pipe nobody reads: a chatty service must never block on it
         process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=stderr)
     deadline = time.monotonic() + 600
@@ -387,6 +389,73 @@ def bare_tantivy(home: Path, duration: float) -> dict[str, Any]:
     }
 
 
+def measure_service(
+    home: Path, args: argparse.Namespace, search_threads: int | None, log: Path
+) -> tuple[dict[str, Any], tuple[float, ...], tuple[float, ...]]:
+    """Start `dmlake serve` with this bound on concurrent searches, warm it up, run the closed-loop clients; the
+    load's figures (with the service's CPU) and the load average before and after."""
+    port = free_port()
+    service = start_service(home, port, log, search_threads)
+    profiler: subprocess.Popen[bytes] | None = None
+    try:
+        if args.warmup > 0:
+            print(f"warming up for {args.warmup:g} s …", flush=True)
+            asyncio.run(closed_loop("127.0.0.1", port, args.clients, args.warmup))
+        if args.py_spy:
+            py_spy = str(Path(sys.executable).with_name("py-spy"))
+            slug = _threads_slug(search_threads)
+            profile = args.py_spy.with_name(f"{args.py_spy.stem}-threads-{slug}{args.py_spy.suffix}")
+            profiler = subprocess.Popen(
+                [py_spy, "record", "--pid", str(service.pid), "--subprocesses", "--gil", "--format", "raw",
+                 "--rate", "200", "--duration", str(int(args.duration)), "--output", str(profile)],
+                stdout=subprocess.DEVNULL,
+            )  # fmt: skip
+        load_before = os.getloadavg()
+        service_cpu = process_tree_cpu_seconds(service.pid)
+        print(
+            f"{args.clients} closed-loop clients for {args.duration:g} s against dmlake serve "
+            f"({_threads_label(search_threads)}) …",
+            flush=True,
+        )
+        load = asyncio.run(closed_loop("127.0.0.1", port, args.clients, args.duration))
+        service_cpu = process_tree_cpu_seconds(service.pid) - service_cpu
+        load_after = os.getloadavg()
+        load["search_threads"] = search_threads
+        load["service_cpu_seconds"] = round(service_cpu, 1)
+        load["service_cpu_share"] = round(service_cpu / load["seconds"], 2)
+        load["service_cpu_ms_per_request"] = round(service_cpu / max(load["requests"], 1) * 1000, 2)
+        if profiler is not None:
+            profiler.wait(timeout=120)
+    finally:
+        service.terminate()
+        service.wait(timeout=30)
+    return load, load_before, load_after
+
+
+def _threads_label(search_threads: int | None) -> str:
+    if search_threads is None:
+        return "search threads: service default"
+    return "searches unbounded" if search_threads == 0 else f"{search_threads} searches at a time"
+
+
+def _threads_slug(search_threads: int | None) -> str:
+    return "default" if search_threads is None else str(search_threads)
+
+
+def _search_threads_list(text: str) -> list[int | None]:
+    """`--search-threads 2,0`: each value a bound for one load run of the same benchmark (0: no bound)."""
+    values: list[int | None] = []
+    for part in text.split(","):
+        part = part.strip()
+        if part in ("", "default"):
+            values.append(None)
+        elif part.isdigit():
+            values.append(int(part))
+        else:
+            raise argparse.ArgumentTypeError(f"{part!r} is no search-thread count (a whole number, 0: no bound)")
+    return values
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.search_load", description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=100_000)
@@ -397,6 +466,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home", type=Path, default=None, help="default: var/bench-search-<N>")
     parser.add_argument("--reuse", action="store_true", help="use the index of an earlier run in --home")
     parser.add_argument("--py-spy", type=Path, default=None, help="record the service with py-spy into this file")
+    parser.add_argument(
+        "--search-threads",
+        type=_search_threads_list,
+        default=None,
+        help="bounds on concurrent searches to measure in this run, e.g. 2,0 (0: none; default: the service's); "
+        "the first is the headline figure, the others are printed next to it",
+    )
     args = parser.parse_args(argv)
     home = args.home or REPO / "var" / f"bench-search-{args.records}"
     built: dict[str, Any] = {"reused": True}
@@ -414,36 +490,13 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(home)
         print(f"indexing {args.records:,} generated records into {home} …", flush=True)
         built = build_index(home, args.records)
-    port = free_port()
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    service = start_service(home, port, RESULTS / f"search-load-{args.records}-{stamp}.serve.log")
-    profiler: subprocess.Popen[bytes] | None = None
-    try:
-        if args.warmup > 0:
-            print(f"warming up for {args.warmup:g} s …", flush=True)
-            asyncio.run(closed_loop("127.0.0.1", port, args.clients, args.warmup))
-        if args.py_spy:
-            py_spy = str(Path(sys.executable).with_name("py-spy"))
-            profiler = subprocess.Popen(
-                [py_spy, "record", "--pid", str(service.pid), "--subprocesses", "--gil", "--format", "raw",
-                 "--rate", "200", "--duration", str(int(args.duration)), "--output", str(args.py_spy)],
-                stdout=subprocess.DEVNULL,
-            )  # fmt: skip
-        load_before = os.getloadavg()
-        service_cpu = process_tree_cpu_seconds(service.pid)
-        print(f"{args.clients} closed-loop clients for {args.duration:g} s against dmlake serve …", flush=True)
-        load = asyncio.run(closed_loop("127.0.0.1", port, args.clients, args.duration))
-        service_cpu = process_tree_cpu_seconds(service.pid) - service_cpu
-        load_after = os.getloadavg()
-        load["service_cpu_seconds"] = round(service_cpu, 1)
-        load["service_cpu_share"] = round(service_cpu / load["seconds"], 2)
-        load["service_cpu_ms_per_request"] = round(service_cpu / max(load["requests"], 1) * 1000, 2)
-        if profiler is not None:
-            profiler.wait(timeout=120)
-    finally:
-        service.terminate()
-        service.wait(timeout=30)
+    runs = []
+    for threads in args.search_threads or [None]:
+        log = RESULTS / f"search-load-{args.records}-{stamp}-threads-{_threads_slug(threads)}.serve.log"
+        runs.append(measure_service(home, args, threads, log))
+    load, load_before, load_after = runs[0]
     print(f"bare tantivy loop for {args.bare_seconds:g} s …", flush=True)
     bare = bare_tantivy(home, args.bare_seconds)
     print("each query of the mix alone through the embedded backend …", flush=True)
@@ -460,6 +513,7 @@ def main(argv: list[str] | None = None) -> int:
         "index": built,
         "queries": QUERIES,
         "api": load,
+        "api_other_search_threads": [other for other, _, _ in runs[1:]],
         "bare_tantivy": bare,
         "target_p95_ms": TARGET_P95_MS,
         "p95_met": load["p95_ms"] < TARGET_P95_MS and load["errors"] == 0,
@@ -468,11 +522,14 @@ def main(argv: list[str] | None = None) -> int:
     out.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
     print()
     print(f"{'':28} {'requests':>9} {'per s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}")
-    name = f"/api/search ({args.clients} clients)"
-    print(
-        f"{name:28} {load['requests']:>9,} {load['throughput_rps']:>9,.1f} "
-        f"{load['p50_ms']:>8.2f} {load['p95_ms']:>8.2f} {load['p99_ms']:>8.2f} {load['errors']:>7}"
-    )
+    for run, _, _ in runs:
+        name = f"/api/search ({args.clients} clients)"
+        print(
+            f"{name:28} {run['requests']:>9,} {run['throughput_rps']:>9,.1f} "
+            f"{run['p50_ms']:>8.2f} {run['p95_ms']:>8.2f} {run['p99_ms']:>8.2f} {run['errors']:>7}  "
+            f"{_threads_label(run['search_threads'])}; service {run['service_cpu_share']:.2f} cores, "
+            f"{run['service_cpu_ms_per_request']:.2f} ms CPU/request"
+        )
     print(
         f"{'bare tantivy (1 thread)':28} {bare['queries']:>9,} {bare['throughput_qps']:>9,.1f} "
         f"{bare['p50_ms']:>8.3f} {bare['p95_ms']:>8.3f} {bare['p99_ms']:>8.3f} {'-':>7}"

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from connectors import registry
 from connectors.base import Limits
 from connectors.http import HttpClient
+from dmlake.search_slots import SearchSlots, configured_search_threads
 from graphstore import GraphStore
 from graphstore.store import QueryResult
 from harvester import config as sources_config
@@ -98,6 +99,8 @@ class Lake:
     _index_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _graph: GraphStore | None = field(default=None, repr=False)
     _graph_lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    search_slots: SearchSlots | None = field(default=None, repr=False)
+    """When set, searches take a slot (`bound_searches`)."""
 
     @classmethod
     def open(cls, home: str | Path | None = None, database_url: str | None = None) -> Lake:
@@ -171,7 +174,19 @@ class Lake:
         return self.update_index(batch_size)
 
     def search(self, query: Query) -> SearchResult:
-        return self.index.search(query)
+        if self.search_slots is None:
+            return self.index.search(query)
+        with self.search_slots:
+            return self.index.search(query)
+
+    def bound_searches(self, threads: int | None = None) -> int:
+        """Run at most `threads` searches of the embedded index at once, the others queued in arrival order
+        (`dmlake.search_slots`; default `DMLAKE_SEARCH_THREADS`, else cores × 3 / 2 + 1; 0: no bound). A service
+        calls this; Elasticsearch bounds its own search threads, so there it does nothing. Returns the bound."""
+        size = configured_search_threads(threads)
+        embedded = not os.environ.get(ES_URL_ENV)
+        self.search_slots = SearchSlots(size) if size and embedded else None
+        return size if self.search_slots else 0
 
     # -- the RDF graph ---------------------------------------------------------------------------------------
     @property

@@ -456,6 +456,14 @@ def show(
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port (0: any free port).")] = 8000,
+    search_threads: Annotated[
+        int | None,
+        typer.Option(
+            help="Searches of the embedded index run at once, the others queued in arrival order (0: no bound); "
+            "default DMLAKE_SEARCH_THREADS, else cores × 3 / 2 + 1 (as Elasticsearch's search pool).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve the search API, record pages and the web page."""
     import uvicorn
@@ -464,13 +472,23 @@ def serve(
     from portal.sparql import follow_graph
 
     the_lake = lake()
+    bound = bound_searches(the_lake, search_threads)
     the_lake.update_index()
     follow_graph(the_lake)
+    searching = f"{bound} searches at a time" if bound else "searches unbounded"
     out.print(
         f"serving the catalogue at {the_lake.home.path} on http://{host}:{port}/ (OpenAPI: /openapi.json, "
-        "SPARQL: /sparql, OAI-PMH: /oai)"
+        f"SPARQL: /sparql, OAI-PMH: /oai; {searching})"
     )
     uvicorn.run(create_app(the_lake), host=host, port=port, log_level="warning")
+
+
+def bound_searches(the_lake: Lake, threads: int | None = None) -> int:
+    """The service's bound on concurrent searches (`Lake.bound_searches`), a bad setting stopping it with why."""
+    try:
+        return the_lake.bound_searches(threads)
+    except ValueError as error:
+        raise fail(str(error)) from None
 
 
 app.command("fair")(fair_command)
@@ -597,6 +615,7 @@ def demo(
     from sandbox import build_replicas, start
 
     the_lake = lake()
+    bound_searches(the_lake)  # before the harvest: a bad setting is refused before minutes of work
     out.print(f"home: {the_lake.home.path}")
     replicas = build_replicas(corpus=corpus.resolve() if corpus else None, generate=None if corpus else generate)
     with start(replicas) as running:
