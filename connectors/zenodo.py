@@ -79,7 +79,10 @@ class ZenodoListingError(RuntimeError):
 
 def stamp_ms(stamp: str) -> str:
     """An update stamp at the millisecond precision Zenodo's index compares at, as UTC ISO 8601."""
-    moment = parse_stamp(stamp)
+    return _ms_text(parse_stamp(stamp))
+
+
+def _ms_text(moment: datetime) -> str:
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000).isoformat(timespec="milliseconds")
 
 
@@ -378,21 +381,27 @@ class ZenodoConnector(Connector):
 
     def _search_page(self, hits: list[Any], cursor: _Cursor, state: HarvestState) -> Page:
         fresh: list[dict[str, Any]] = []
+        stamps: list[str] = []  # each hit's stamp_ms, parsed once per page
+        latest: tuple[datetime, str] | None = None  # the first fresh hit of the greatest stamp: what `see` keeps
         for hit in hits:
             if not isinstance(hit, dict) or "id" not in hit or not isinstance(hit.get("updated"), str):
                 raise ZenodoListingError(f"{self.spec.name}: a search hit without id or updated stamp: {hit!r:.200}")
-            native_id, stamp = str(hit["id"]), stamp_ms(hit["updated"])
+            native_id, moment = str(hit["id"]), parse_stamp(hit["updated"])
+            stamp = _ms_text(moment)
+            stamps.append(stamp)
             if stamp == cursor.boundary_stamp and native_id in cursor.boundary_ids:
                 continue  # the keyset re-reads the records of the last stamp: these were sent on the previous page
             fresh.append(hit)
+            if latest is None or moment > latest[0]:
+                latest = (moment, hit["updated"])
         if hits:
-            last = stamp_ms(hits[-1]["updated"])
-            at_last = {str(h["id"]) for h in hits if stamp_ms(h["updated"]) == last}
+            last = stamps[-1]
+            at_last = {str(h["id"]) for h, stamp in zip(hits, stamps, strict=True) if stamp == last}
             if last == cursor.boundary_stamp:
                 at_last |= set(cursor.boundary_ids)
             cursor.boundary_stamp, cursor.boundary_ids = last, sorted(at_last)
-        for hit in fresh:
-            cursor.see(hit["updated"])
+        if latest is not None:
+            cursor.see(latest[1])  # as seeing every fresh hit in turn: the watermark only moves to a greater stamp
         return self._records_page(fresh, state)
 
     def _records_page(self, items: list[dict[str, Any]], state: HarvestState) -> Page:

@@ -8,17 +8,24 @@ main process commits pages and the fetch thread waits for the network.
 The pool starts lazily (on the first page large enough to be worth it) with fresh interpreters (`spawn`), so workers
 never inherit the harvester's threads or database connections, and each asks Linux to end it when the harvester
 dies, so a `kill -9`ed harvest leaves nothing behind. Kinds a worker cannot import (test connectors) map inline.
+Workers do not run the harvester's `__main__` module again (multiprocessing's spawn does, to find functions defined
+there): everything they run lives in this module, and the command line's imports (Alembic, Typer, the index
+follower) cost each worker about a second of CPU at start for nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import logging
 import multiprocessing
+import multiprocessing.context
+import multiprocessing.spawn
 import os
 import signal
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import datetime
 from typing import Any
@@ -138,6 +145,50 @@ def default_workers() -> int:
     return min(4, max(0, (os.cpu_count() or 1)))
 
 
+_starting_worker = threading.local()
+_wrapping = threading.Lock()
+_original_preparation_data: Callable[[str], dict[str, Any]] | None = None
+
+
+def _worker_preparation_data(name: str) -> dict[str, Any]:
+    """multiprocessing's start-up data for a spawned child, without `__main__` when a mapping worker starts."""
+    assert _original_preparation_data is not None
+    data = _original_preparation_data(name)
+    if getattr(_starting_worker, "active", False):
+        data.pop("init_main_from_name", None)
+        data.pop("init_main_from_path", None)
+    return data
+
+
+@contextlib.contextmanager
+def _without_main() -> Iterator[None]:
+    # multiprocessing offers no option for this: its spawn module's look-up is wrapped, once, when the first worker
+    # starts, and the wrapper changes nothing unless this thread is starting a mapping worker
+    global _original_preparation_data
+    with _wrapping:
+        if _original_preparation_data is None:
+            _original_preparation_data = multiprocessing.spawn.get_preparation_data
+            multiprocessing.spawn.get_preparation_data = _worker_preparation_data
+    _starting_worker.active = True
+    try:
+        yield
+    finally:
+        _starting_worker.active = False
+
+
+class _WorkerProcess(multiprocessing.context.SpawnProcess):
+    @staticmethod
+    def _Popen(process_obj: Any) -> Any:
+        with _without_main():
+            return multiprocessing.context.SpawnProcess._Popen(process_obj)
+
+
+class _WorkerContext(multiprocessing.context.SpawnContext):
+    """`spawn`, for processes that need nothing of `__main__`."""
+
+    Process = _WorkerProcess
+
+
 class MappingJob:
     """A page being mapped, inline (on `result()`) or by pool workers."""
 
@@ -201,7 +252,7 @@ class Mapper:
 
     def _ensure_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            context = multiprocessing.get_context("spawn")
+            context = _WorkerContext()
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=context,
