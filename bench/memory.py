@@ -68,9 +68,28 @@ def resident_parts(pid: int) -> tuple[float, float]:
     return anon, file
 
 
-def sample_tree(harvester: psutil.Process) -> dict[int, tuple[str, float, float, float]]:
-    """Every live process of the tree: pid → (role, RSS MiB, anonymous MiB, file-backed MiB)."""
-    out: dict[int, tuple[str, float, float, float]] = {}
+def resident_under(pid: int, directory: Path) -> float:
+    """Resident MiB of the files under `directory` that the process maps (its /proc/PID/smaps): of the file-backed
+    part, what the search index's segments take (the rest is mostly shared libraries)."""
+    prefix = str(directory.resolve()).rstrip("/") + "/"
+    total, inside = 0, False
+    try:
+        with open(f"/proc/{pid}/smaps") as lines:
+            for line in lines:
+                if line.startswith("Rss:"):
+                    if inside:
+                        total += int(line.split()[1])
+                elif not line[:1].isupper():  # a mapping's header line: "start-end perms offset dev inode path"
+                    fields = line.split(maxsplit=5)
+                    inside = len(fields) == 6 and fields[5].startswith(prefix)
+    except OSError:
+        return 0.0
+    return total / 1024
+
+
+def sample_tree(harvester: psutil.Process, index_dir: Path) -> dict[int, tuple[str, float, float, float, float]]:
+    """Every live process of the tree: pid → (role, RSS MiB, anonymous MiB, file-backed MiB, index files MiB)."""
+    out: dict[int, tuple[str, float, float, float, float]] = {}
     try:
         tree = [harvester, *harvester.children(recursive=True)]
     except psutil.NoSuchProcess:
@@ -78,7 +97,9 @@ def sample_tree(harvester: psutil.Process) -> dict[int, tuple[str, float, float,
     for process in tree:
         try:
             rss = process.memory_info().rss / 2**20
-            out[process.pid] = (role_of(process, harvester.pid), rss, *resident_parts(process.pid))
+            role = role_of(process, harvester.pid)
+            index = resident_under(process.pid, index_dir) if role == "index follower" else 0.0
+            out[process.pid] = (role, rss, *resident_parts(process.pid), index)
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
     return out
@@ -98,16 +119,19 @@ def harvest_sampled(home: Path, sources_file: Path, kind: str, trace: Path | Non
         per_pid: dict[int, dict[str, Any]] = {}
         while child.poll() is None:
             now = time.monotonic() - started
-            for pid, (role, mib, anon, mapped) in sample_tree(harvester).items():
+            for pid, (role, mib, anon, mapped, index) in sample_tree(harvester, home / "index").items():
                 entry = per_pid.setdefault(
-                    pid, {"role": role, "first": now, "peak": 0.0, "peak_at": 0.0, "peak_anon": 0.0, "rss": []}
-                )
+                    pid,
+                    {"role": role, "first": now, "peak": 0.0, "peak_at": 0.0, "peak_anon": 0.0, "peak_index": 0.0,
+                     "rss": []},
+                )  # fmt: skip
                 entry["peak_anon"] = max(entry["peak_anon"], anon)
+                entry["peak_index"] = max(entry["peak_index"], index)
                 if role != "gone" and entry["role"] in ("gone", "other", "spawned"):
                     entry["role"] = role  # the follower starts tantivy's threads some time after it starts
                 if mib > entry["peak"]:
                     entry["peak"], entry["peak_at"] = mib, now
-                entry["rss"].append((round(now, 1), round(mib, 1), round(anon, 1), round(mapped, 1)))
+                entry["rss"].append((round(now, 1), round(mib, 1), round(anon, 1), round(mapped, 1), round(index, 1)))
             time.sleep(1.0)
     wall = time.monotonic() - started
     if child.returncode != 0:
@@ -128,7 +152,8 @@ def summarise(result: dict[str, Any]) -> list[str]:
         mapped = max((s[3] for s in rss if len(s) > 3), default=0.0)
         lines.append(
             f"  pid {pid:>7} {role:<16} started {entry['first']:6.1f} s  peak {entry['peak']:7.1f} MiB at "
-            f"{entry['peak_at']:6.1f} s (anonymous {entry['peak_anon']:6.1f}, file-backed {mapped:6.1f})  "
+            f"{entry['peak_at']:6.1f} s (anonymous {entry['peak_anon']:6.1f}, file-backed {mapped:6.1f}, "
+            f"index files {entry.get('peak_index', 0.0):6.1f})  "
             f"first quarter max {max(quarter):7.1f}  last quarter max {max(last):7.1f}"
         )
     return lines

@@ -4,6 +4,17 @@ Indexing a record (reading it back, building its document, adding it to tantivy)
 mapping it, and one Python process runs one thread at a time: a second process lets the index keep up with the
 harvest instead of starting after it. The follower is an ordinary change-feed consumer (its own cursor, idempotent),
 so a crash of either process loses nothing: the next run's consumer carries on from the cursor.
+
+It applies changes as they arrive (polling every `POLL_SECONDS`) but commits at most every `COMMIT_SECONDS` (or
+every `COMMIT_CHANGES` changes, and when it is told to stop): each tantivy commit writes a new segment that merges
+later rewrite, about 40 ms of CPU however few documents it holds. Committing after every poll cost 0.31 ms of CPU
+per record on 20k generated Zenodo records, committing every few thousand changes 0.19 ms. A harvested record is
+therefore searchable within about `COMMIT_SECONDS` of its page's commit, and every record is when the harvest ends.
+
+While it writes, tantivy's merges read whole segments through memory maps, and every page they touch counts in the
+follower's resident set until the map is dropped: the largest merge of an N-record index touches about 0.5 KB per
+record. The follower hands those pages back each `PAGE_OUT_SECONDS` (`harvester.heap.page_out_files`), so its
+resident set does not grow with the index (they stay in the page cache while other processes map them).
 """
 
 from __future__ import annotations
@@ -14,14 +25,64 @@ import time
 from dataclasses import dataclass, field
 from multiprocessing.synchronize import Event
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from harvester import heap
 from harvester.gc_tuning import tune_for_bulk_work
 from harvester.mapping import die_with_parent
 from indexer.tantivy_backend import IndexBusyError
 
+if TYPE_CHECKING:
+    from dmlake.lake import Lake
+    from indexer.consumer import Progress, SearchIndexConsumer
+
 POLL_SECONDS = 0.5
 BUSY_PATIENCE_SECONDS = 60.0
+COMMIT_SECONDS = 5.0
+COMMIT_CHANGES = 20_000
+BATCH_SIZE = 2_000
+PAGE_OUT_SECONDS = 1.0
+
+
+@dataclass
+class _Follow:
+    """One follower's state: the consumer once the index is open, what it committed, and when it last committed."""
+
+    lake: Lake
+    applied: Any
+    consumer: SearchIndexConsumer | None = None
+    last_commit: float = field(default_factory=time.monotonic)
+    committed_before: int = 0
+    """Changes committed by the first catch-up (`Lake.update_index`), before the consumer existed."""
+
+    def step(self, stopping: bool) -> int:
+        """Apply what is new, commit when due (or when stopping); returns how many changes it read."""
+        if self.consumer is None:
+            # The first catch-up rebuilds an index of another document schema first (`Lake.update_index`).
+            read = self.lake.update_index(BATCH_SIZE)
+            self.committed_before = read
+            self._publish(read)
+            from dmlake.lake import INDEX_CONSUMER
+            from indexer.consumer import SearchIndexConsumer
+
+            self.consumer = SearchIndexConsumer(
+                self.lake.catalogue, self.lake.index, name=INDEX_CONSUMER, on_progress=self._committed
+            )
+            self.last_commit = time.monotonic()
+            return read
+        read = self.consumer.apply_new(BATCH_SIZE, commit_every=COMMIT_CHANGES)
+        if self.consumer.pending and (stopping or time.monotonic() - self.last_commit >= COMMIT_SECONDS):
+            self.consumer.commit_applied()
+        return read
+
+    def _committed(self, progress: Progress) -> None:
+        # at each of the consumer's commits, everything it read is committed
+        self.last_commit = time.monotonic()
+        self._publish(self.committed_before + progress.changes)
+
+    def _publish(self, committed: int) -> None:
+        with self.applied.get_lock():
+            self.applied.value = committed
 
 
 def _follow(home: str, database_url: str, parent: int, stop: Event, applied: Any) -> None:
@@ -30,12 +91,14 @@ def _follow(home: str, database_url: str, parent: int, stop: Event, applied: Any
 
     lake = Lake.open(home, database_url)
     tune_for_bulk_work()
+    heap.start_paging_out(lake.home.index_dir, PAGE_OUT_SECONDS)
+    follow = _Follow(lake, applied)
     waited_busy = 0.0
     try:
         while os.getppid() == parent:
             stopping = stop.is_set()
             try:
-                count = lake.update_index()
+                read = follow.step(stopping)
             except IndexBusyError:
                 # a writer left by a killed run holds the lock until its process is gone
                 if waited_busy > BUSY_PATIENCE_SECONDS:
@@ -43,11 +106,9 @@ def _follow(home: str, database_url: str, parent: int, stop: Event, applied: Any
                 time.sleep(POLL_SECONDS)
                 waited_busy += POLL_SECONDS
                 continue
-            with applied.get_lock():
-                applied.value += count
-            if stopping and count == 0:
+            if stopping and read == 0 and not (follow.consumer and follow.consumer.pending):
                 return
-            if count == 0:
+            if read == 0:
                 stop.wait(POLL_SECONDS)
     finally:
         lake.close()
@@ -77,7 +138,7 @@ class IndexFollower:
         return self
 
     def finish(self, timeout: float | None = None) -> tuple[int, bool]:
-        """Stop after the last change; returns (changes applied, whether the follower ended cleanly)."""
+        """Stop after the last change; returns (changes committed, whether the follower ended cleanly)."""
         if self._process is None or self._stop is None:
             return 0, False
         self._stop.set()

@@ -3,6 +3,9 @@
     consumer = IndexConsumer(feed, TantivyIndex("var/index"))
     consumer.run()        # every change after the consumer's cursor; returns how many changes it read
 
+    consumer.apply_new()       # a follower: what is new since the last call, leaving the last changes uncommitted
+    consumer.commit_applied()  # ... until it decides to commit them (`dmlake.follow` does every few seconds)
+
 `SearchIndexConsumer` does the same for the search index, whose documents are record *clusters*: a change of one
 record re-renders its whole cluster (as the catalogue has it now) and removes the documents of records that no
 longer speak for a cluster, so merges, splits and tombstones inside a cluster all leave one document per cluster.
@@ -10,10 +13,11 @@ longer speak for a cluster, so merges, splits and tombstones inside a cluster al
 The consumer reads the feed in batches of `batch_size` changes and applies each batch in bulk: an upsert re-indexes
 the record's current content (replacing its document), a delete removes the document, and an upsert whose record
 is no longer live (tombstoned by a later change) removes it too. It commits the index and *then* advances its
-cursor, every `commit_every` changes and at the end, so a crash in between leaves the cursor behind the index, never
-ahead of it: the next run applies those changes again, and because every change is applied as "make the document
-equal the catalogue's current record", applying it twice gives the same index. Memory does not grow with the number
-of changes: only one batch of records is held at a time, and the index writer's heap is bounded.
+cursor, every `commit_every` changes and at the end of a run (or at `commit_applied`), so a crash in between leaves
+the cursor behind the index, never ahead of it: the next run applies those changes again, and because every change
+is applied as "make the document equal the catalogue's current record", applying it twice gives the same index.
+Memory does not grow with the number of changes: only one batch of records is held at a time, and the index
+writer's heap is bounded (tantivy writes a segment when it is full, committed or not).
 """
 
 from __future__ import annotations
@@ -85,44 +89,78 @@ class FeedConsumer(Generic[IndexT]):
         self.index = index
         self.name = name
         self.on_progress = on_progress
+        self._position: int | None = None
+        self._target = 0
+        self._pending = self._read = self._indexed = self._deleted = 0
 
     def _apply(self, changes: Sequence[Change]) -> tuple[int, int]:
         """Apply a batch; returns (documents written, documents removed)."""
         raise NotImplementedError
 
     def run(self, batch_size: int = 1_000, commit_every: int = 50_000, limit: int | None = None) -> int:
-        """Apply every change after this consumer's cursor (at most `limit` changes); returns how many it read."""
+        """Apply every change after this consumer's cursor (at most `limit` changes) and commit; returns how many it
+        read. It starts from the cursor the feed stores, so a run after a failed one reads again what was lost."""
+        self._restart()
+        read = self.apply_new(batch_size, commit_every, limit)
+        self.commit_applied()
+        return read
+
+    def apply_new(self, batch_size: int = 1_000, commit_every: int = 50_000, limit: int | None = None) -> int:
+        """Apply the changes after this consumer's position (at most `limit`); returns how many it read.
+
+        Unlike `run` it leaves the last `commit_every` changes or fewer uncommitted (`pending`): a consumer that
+        follows a feed while it is written calls this whenever changes arrive and `commit_applied` when it chooses,
+        so it pays for a commit (a new index segment, later merged) every few seconds instead of every poll. The
+        position lives in this object; the stored cursor moves only with `commit_applied`."""
         if batch_size < 1 or commit_every < 1:
             raise ValueError("batch_size and commit_every must be at least 1")
-        cursor = self.feed.cursor(self.name)
-        target = self.feed.last_seq()
-        read = indexed = deleted = 0
-        uncommitted = 0
+        if self._position is None:
+            self._restart()
+        assert self._position is not None
+        self._target = self.feed.last_seq()
+        read = 0
         while limit is None or read < limit:
             wanted = batch_size if limit is None else min(batch_size, limit - read)
-            changes = self.feed.changes_since(cursor, wanted)
+            changes = self.feed.changes_since(self._position, wanted)
             if not changes:
                 break
             written, removed = self._apply(changes)
-            indexed += written
-            deleted += removed
+            self._indexed += written
+            self._deleted += removed
+            self._read += len(changes)
+            self._pending += len(changes)
             read += len(changes)
-            uncommitted += len(changes)
-            cursor = changes[-1].seq
-            if uncommitted >= commit_every:
-                self._commit(cursor, target, read, indexed, deleted)
-                uncommitted = 0
-        if uncommitted:
-            self._commit(cursor, target, read, indexed, deleted)
+            self._position = changes[-1].seq
+            if self._pending >= commit_every:
+                self.commit_applied()
         return read
 
-    def _commit(self, cursor: int, target: int, read: int, indexed: int, deleted: int) -> None:
+    @property
+    def pending(self) -> int:
+        """Changes applied to the index but not committed yet."""
+        return self._pending
+
+    def commit_applied(self) -> int:
+        """Commit the index, *then* store the cursor of what was applied; returns how many changes that made durable
+        (0, doing nothing, when none were pending)."""
+        if not self._pending or self._position is None:
+            return 0
+        cursor, committed = self._position, self._pending
         self.index.commit()
         self.feed.set_cursor(self.name, cursor)
+        self._pending = 0
         log.info("index consumer %s: at change %d of %d (%d read, %d indexed, %d removed)",
-                 self.name, cursor, target, read, indexed, deleted)  # fmt: skip
+                 self.name, cursor, self._target, self._read, self._indexed, self._deleted)  # fmt: skip
         if self.on_progress is not None:
-            self.on_progress(Progress(cursor, max(target, cursor), read, indexed, deleted))
+            self.on_progress(Progress(cursor, max(self._target, cursor), self._read, self._indexed, self._deleted))
+        return committed
+
+    def _restart(self) -> None:
+        """Continue from the stored cursor, forgetting what was applied but not committed (applying it again gives
+        the same index: every change is applied as "make the document equal the catalogue's record")."""
+        self._position = self.feed.cursor(self.name)
+        self._target = self.feed.last_seq()
+        self._pending = self._read = self._indexed = self._deleted = 0
 
 
 class IndexConsumer(FeedConsumer[WritableIndex]):

@@ -446,6 +446,9 @@ def merge_members(entries: Sequence[dict[str, Any]]) -> dict[str, Any]:
     with every member's facet values, identifiers and text merged in."""
     if not entries:
         raise ValueError("a cluster document needs at least one record")
+    if len(entries) == 1 and entries[0]["document"][CLUSTER_FIELD] == entries[0]["document"][ID_FIELD]:
+        # most records are alone in their cluster, and a record's own document already names it as the cluster
+        return dict(entries[0]["document"])
     ordered = sorted(entries, key=_entry_order)
     first = ordered[0]["document"]
     document = {**first, SUMMARY_FIELD: dict(first[SUMMARY_FIELD])}

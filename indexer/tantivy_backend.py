@@ -220,7 +220,7 @@ class TantivyIndex(SearchBackend):
                 ids = list(latest)
                 writer.delete_documents_by_query(tantivy.Query.term_set_query(self._schema, ID_FIELD, ids))
                 for document in latest.values():
-                    writer.add_document(to_tantivy(dict(document), self._schema))
+                    writer.add_document(to_tantivy(document, self._schema))
                 count += len(chunk)
         return count
 

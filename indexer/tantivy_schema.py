@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -97,12 +98,8 @@ def build_schema() -> tantivy.Schema:
     return builder.build()
 
 
-def to_tantivy(document: dict[str, Any], schema: tantivy.Schema) -> tantivy.Document:
+def to_tantivy(document: Mapping[str, Any], schema: tantivy.Schema) -> tantivy.Document:
     """An `indexer.document.index_document` mapping as a tantivy document (absent values are left out)."""
-    values: dict[str, Any] = {}
-    for name, value in document.items():
-        if value is None or value == []:
-            continue
-        values[name] = value
+    values = {name: value for name, value in document.items() if value is not None and value != []}
     values[SUMMARY_FIELD] = orjson.dumps(document[SUMMARY_FIELD])
     return tantivy.Document.from_dict(values, schema)

@@ -236,3 +236,55 @@ def test_limit_and_named_cursors(feed: MemoryFeed, index: CountingIndex) -> None
 def test_bad_arguments(feed: MemoryFeed, index: CountingIndex) -> None:
     with pytest.raises(ValueError, match="at least 1"):
         IndexConsumer(feed, index).run(batch_size=0)
+
+
+def test_applied_changes_are_committed_only_when_asked(
+    feed: MemoryFeed, index: CountingIndex, generated: Callable[..., Iterator[Record]], tmp_path: Path
+) -> None:
+    """A follower applies changes as they arrive and commits when it chooses: until then the stored cursor stays,
+    searches see nothing new, and later changes are read from where the last call stopped, not from the cursor."""
+    progress: list[Progress] = []
+    consumer = IndexConsumer(feed, index, on_progress=progress.append)
+    assert consumer.apply_new(batch_size=100, commit_every=10_000) == 600
+    assert (consumer.pending, index.commits, feed.cursor("index"), index.inner.count()) == (600, 0, 0, 0)
+    assert consumer.apply_new(batch_size=100, commit_every=10_000) == 0  # nothing new: nothing read again
+    added = list(generated(5, seed=99))
+    for record in added:
+        feed.upsert(record)
+    feed.delete(next(rid for rid in feed.live if rid not in {r.id for r in added}))
+    assert consumer.apply_new(batch_size=100, commit_every=10_000) == 6
+    assert consumer.pending == 606 and feed.cursor("index") == 0
+    assert consumer.commit_applied() == 606
+    assert (consumer.pending, index.commits, feed.cursor("index")) == (0, 1, 606)
+    assert progress == [Progress(cursor=606, last_seq=606, changes=606, indexed=600 + 5, deleted=1)]
+    assert consumer.commit_applied() == 0 and index.commits == 1  # nothing pending: no empty commit
+
+    fresh = TantivyIndex(tmp_path / "fresh")
+    IndexConsumer(feed, fresh, name="fresh").run(batch_size=1000)
+    assert contents(index.inner) == contents(fresh)
+    fresh.close()
+
+
+def test_applying_commits_every_commit_every_changes_and_leaves_the_rest_pending(
+    feed: MemoryFeed, index: CountingIndex
+) -> None:
+    consumer = IndexConsumer(feed, index)
+    assert consumer.apply_new(batch_size=100, commit_every=400) == 600
+    assert (index.commits, feed.cursor("index"), consumer.pending) == (1, 400, 200)
+    assert index.inner.count() == 400
+
+
+def test_a_follower_that_dies_before_its_commit_loses_nothing(feed: MemoryFeed, index: CountingIndex) -> None:
+    """What a killed follower applied without committing is applied again by the next consumer, from the cursor."""
+    consumer = IndexConsumer(feed, index)
+    consumer.apply_new(batch_size=100, commit_every=300)
+    assert feed.cursor("index") == 600 and consumer.pending == 0
+    feed.cursors["index"] = 300  # as if the second commit had not happened
+    index.inner.rollback()
+    again = IndexConsumer(feed, index)
+    assert again.run(batch_size=100) == 300
+    assert feed.cursor("index") == 600
+    assert {hit_id for hit_id, _ in contents(index.inner)} == set(feed.live)
+    # `run` starts from the stored cursor even when this consumer has applied changes it has not committed
+    consumer.apply_new(batch_size=100)
+    assert consumer.run(batch_size=100) == 0
