@@ -22,8 +22,10 @@ writer's heap is bounded (tantivy writes a segment when it is full, committed or
 
 from __future__ import annotations
 
+import gc
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -124,7 +126,8 @@ class FeedConsumer(Generic[IndexT]):
             changes = self.feed.changes_since(self._position, wanted)
             if not changes:
                 break
-            written, removed = self._apply(changes)
+            with _no_cycle_collection():
+                written, removed = self._apply(changes)
             self._indexed += written
             self._deleted += removed
             self._read += len(changes)
@@ -230,6 +233,24 @@ def member_entries(feed: ClusteredFeed, ids: Sequence[str]) -> dict[str, dict[st
         for record_id, record in feed.records(missing).items():
             entries[record_id] = member_entry(record)
     return entries
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """The cyclic garbage collector paused while a batch is applied.
+
+    A batch is thousands of JSON trees (the members' entries) and the documents built from them: about 100,000
+    containers that live until the batch ends, none in a cycle, all freed by reference counting. With the collector
+    on, every few ten thousand allocations it walks all of them again, for nothing: 4 % of the index follower's CPU
+    on 20k generated Zenodo records (perf), 11 % when the entries are built from the records (after a change to the
+    document code). Paused, it runs after the batch, when they are gone."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _newest(changes: Iterable[Change]) -> dict[str, Change]:
