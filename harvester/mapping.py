@@ -45,7 +45,9 @@ log = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1
 
 MIN_CHUNK = 8
-"""Fewest records per task sent to a worker (a page is split in about two tasks per worker)."""
+"""Fewest records per task sent to a worker. A page is split in one task per worker: sending and collecting a task
+costs the harvester's main process (the serial part of a harvest) about 0.15 ms, and two tasks per worker cost it
+10-15 µs more per record on 25-record Zenodo pages, for no gain in time (the next page is already queued behind)."""
 MIN_PAGE = 16
 """Pages smaller than this map inline: feeding the pool would cost more than it saves."""
 
@@ -238,7 +240,7 @@ class Mapper:
                 raws, inline=lambda: [map_one(connector, raw, source, run_id, retrieved_at) for raw in raws]
             )
         pool = self._ensure_pool()
-        size = max(MIN_CHUNK, -(-len(raws) // (self.workers * 2)))
+        size = max(MIN_CHUNK, -(-len(raws) // self.workers))
         chunks = [list(raws[start : start + size]) for start in range(0, len(raws), size)]
         futures = [pool.submit(_map_chunk, connector.kind, source, run_id, retrieved_at, chunk) for chunk in chunks]
         return MappingJob(raws, futures=list(zip(chunks, futures, strict=True)))
