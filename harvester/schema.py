@@ -92,7 +92,8 @@ raw_payloads = Table(
     Column("sha256", String(64), primary_key=True),
     Column("media_type", String(100), nullable=False),
     Column("size", Integer, nullable=False),
-    Column("data", LargeBinary, nullable=False),  # zlib-compressed original bytes
+    # the original bytes, compressed by `harvester.codec` (zstd frames; zlib streams in older catalogues)
+    Column("data", LargeBinary, nullable=False),
     Column("first_seen", DateTime(timezone=True), nullable=False),
 )
 
@@ -103,7 +104,7 @@ records = Table(
     Column("source", String(200), nullable=False),
     Column("native_id", String(500), nullable=False),
     Column("content_hash", String(64), nullable=False),
-    Column("data", LargeBinary, nullable=False),  # zlib-compressed model JSON
+    Column("data", LargeBinary, nullable=False),  # model JSON, compressed by `harvester.codec`
     Column("source_updated", String(64)),
     Column("raw_sha256", String(64), nullable=False),
     Column("source_url", Text),
@@ -117,8 +118,9 @@ records = Table(
     # JSON: the HTTP validators (ETag, Last-Modified) of the payload this row was mapped from, written in the same
     # statement as raw_sha256, so they never describe a payload the catalogue does not hold
     Column("validators", Text),
-    # zlib-compressed JSON: the record's entry in a search-index cluster document (`indexer.document.member_entry`),
-    # built by the mapping worker with the record; used while `index_doc_version` equals the code's fingerprint
+    # JSON compressed by `harvester.codec`: the record's entry in a search-index cluster document
+    # (`indexer.document.member_entry`), built by the mapping worker with the record; used while `index_doc_version`
+    # equals the code's fingerprint
     Column("index_doc", LargeBinary),
     Column("index_doc_version", String(32)),
     UniqueConstraint("source", "native_id", name="uq_records_source_native"),
