@@ -125,52 +125,77 @@ def resolve(
     """Link the touched records to the records they match, recluster around them, and feed the re-clustered records
     (those not in `already_changed`) to the change feed. Returns the records whose cluster changed.
 
-    `keys`, when the caller has just stored them, are the touched records' match keys (saves reading them back);
-    touched records absent from it have none (tombstoned)."""
+    `keys`, when the caller has just stored them, are the touched records' match keys (when none has any, nothing
+    is looked up); touched records absent from it have none (tombstoned). Either way the keys are read where they are
+    stored: the database picks those another record holds too."""
     touched_ids = sorted(set(touched))
     if not touched_ids:
         return set()
     # Two sources harvested at once (the scheduler) may each bring one of a matching pair: the second to resolve
     # must see the first's keys and clusters, or the pair would never be linked.
     db.serialise_writers(conn, IDENTITY_LOCK)
-    _link_new_pairs(conn, touched_ids, stamp, keys)
+    live = _link_new_pairs(conn, touched_ids, stamp, keys)
     # A record with no active link and no cluster before is a cluster of one before and after: nothing to redo
-    # (most records of most harvests).
-    involved = set(_cluster_ids(conn, touched_ids))
-    wanted = set(touched_ids)
+    # (most records of most harvests). What is read to tell is what reclustering would read first: it is handed on.
+    clusters = _clusters_around(conn, touched_ids)
+    links: dict[str, list[Link]] = {rid: [] for rid in touched_ids}
     for link in _active_links(conn, touched_ids):
-        involved.update(rid for rid in (link.record_a, link.record_b) if rid in wanted)
+        for rid in (link.record_a, link.record_b):
+            if rid in links:
+                links[rid].append(link)
+    involved = [rid for rid in touched_ids if rid in clusters or links[rid]]
     if not involved:
         return set()
-    return _recluster(conn, sorted(involved), stamp, run_id, already_changed)
+    return _recluster(
+        conn, involved, stamp, run_id, already_changed, _Known(clusters, set(touched_ids), links, set(live))
+    )
+
+
+@dataclass(frozen=True)
+class _Known:
+    """What resolving read already, so that reclustering does not read it again."""
+
+    cluster_of: dict[str, str]
+    """As `_clusters_around` gave it for `looked_up`."""
+    looked_up: set[str]
+    links: dict[str, list[Link]]
+    """The active links of some records (every one of each)."""
+    live: set[str]
+    """Some records known to be live."""
 
 
 def _link_new_pairs(
     conn: Connection, touched: Sequence[str], stamp: datetime, keys: Mapping[str, Sequence[MatchKey]] | None = None
-) -> None:
-    mine: set[str] = set()
-    if keys is not None:
-        mine = {key for rid in touched for key, _ in keys.get(rid, ())}
-    else:
-        for chunk in _chunks(touched):
-            mine.update(conn.execute(select(identity_keys.c.key).where(identity_keys.c.record_id.in_(chunk))).scalars())
-    if not mine:
-        return
+) -> dict[str, str]:
+    """Link the touched records to the live records they share keys with; returns the holders of those keys that
+    were read (all live), with their sources."""
+    if keys is not None and not any(keys.get(rid) for rid in touched):
+        return {}
+    # Most keys of most records are held by that record alone (its own DOI, its recid). Asking for every holder of
+    # every key read back a row per key, nearly all of them the touched records' own: the database picks the keys some
+    # other record holds too, and only their holders come back. The touched records' keys are in `identity_keys`
+    # already (the caller stored them; a tombstone dropped them), so the statement names records, not keys.
+    mine, other = identity_keys.alias("mine"), identity_keys.alias("other")
+    held_elsewhere = (
+        select(other.c.key).where(and_(other.c.key == mine.c.key, other.c.record_id != mine.c.record_id)).exists()
+    )
     # Only live records hold keys (a tombstone drops them); the join gives each holder's source for the rules.
-    holders: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    holders_of: dict[str, dict[str, str]] = defaultdict(dict)
     sources: dict[str, str] = {}
-    for chunk in _chunks(sorted(mine)):
+    for chunk in _chunks(touched):
+        shared_keys = select(mine.c.key).where(mine.c.record_id.in_(chunk), held_elsewhere)
         rows = conn.execute(
             select(identity_keys.c.key, identity_keys.c.record_id, identity_keys.c.role, records.c.source)
             .join(records, and_(records.c.id == identity_keys.c.record_id, records.c.tombstone.is_(None)))
-            .where(identity_keys.c.key.in_(chunk))
+            .where(identity_keys.c.key.in_(shared_keys))
         )
         for key, record_id, role, source in rows:
-            holders[key].append((record_id, role))
+            holders_of[key][record_id] = role
             sources[record_id] = source
+    holders = {key: list(holders_of[key].items()) for key in sorted(holders_of)}
     shared = {key: held for key, held in holders.items() if len(held) > 1}
     if not shared:
-        return
+        return sources
     touched_set = set(touched)
     candidates: dict[tuple[str, str], tuple[Rule, str]] = {}
     for key, held in shared.items():
@@ -195,7 +220,7 @@ def _link_new_pairs(
                 if known is None or stronger(rule, known[0]):
                     candidates[pair] = (rule, key)
     if not candidates:
-        return
+        return sources
     existing: set[tuple[str, str]] = set()
     firsts = sorted({a for a, _ in candidates})
     for chunk in _chunks(firsts):
@@ -210,10 +235,16 @@ def _link_new_pairs(
     ]
     if new:
         conn.execute(insert(identity_links), new)
+    return sources
 
 
 def _recluster(
-    conn: Connection, seeds: Sequence[str], stamp: datetime, run_id: int | None, already_changed: Collection[str]
+    conn: Connection,
+    seeds: Sequence[str],
+    stamp: datetime,
+    run_id: int | None,
+    already_changed: Collection[str],
+    known: _Known | None = None,
 ) -> set[str]:
     # Everything whose cluster may change: the seeds, the members of their clusters before, and every live record
     # reachable from those over active links; the clusters before of what is reached join in until nothing new does.
@@ -223,24 +254,36 @@ def _recluster(
     visited: set[str] = set()
     live: set[str] = set()
     looked_up: set[str] = set()
-    pending = set(seeds)
-    while pending:
-        looked_up |= pending
-        found = _cluster_ids(conn, sorted(pending))
-        old_cluster_of.update(found)
-        start |= pending | set(_members_of(conn, set(found.values())))
+    known_links: dict[str, list[Link]] = {}
+    if known is not None:
+        old_cluster_of.update(known.cluster_of)
+        start |= set(known.cluster_of)
+        looked_up |= known.looked_up | set(known.cluster_of)
+        known_links = known.links
+        live |= known.live
+    pending = start - looked_up
+    while True:
+        if pending:
+            found = _clusters_around(conn, sorted(pending))
+            old_cluster_of.update(found)
+            looked_up |= pending | set(found)
+            start |= pending | set(found)
         live |= set(_live_sources(conn, start - live))
         frontier = sorted((start & live) - visited)
         while frontier:
             visited.update(frontier)
             reached: set[str] = set()
-            for link in _active_links(conn, frontier):
+            links = {link.id: link for rid in frontier for link in known_links.get(rid, ())}
+            links.update((link.id, link) for link in _active_links(conn, [r for r in frontier if r not in known_links]))
+            for link in links.values():
                 adjacency[link.record_a].append((link.record_b, link.rule))
                 adjacency[link.record_b].append((link.record_a, link.rule))
                 reached.update((link.record_a, link.record_b))
             live |= set(_live_sources(conn, reached - visited - live))
             frontier = sorted((reached & live) - visited)
         pending = (start | visited) - looked_up
+        if not pending:
+            break
     new_cluster_of: dict[str, str] = {}
     joined_by: dict[str, str] = {}
     for root in sorted(visited):
@@ -311,10 +354,15 @@ def _cluster_ids(conn: Connection, ids: Sequence[str]) -> dict[str, str]:
     return found
 
 
-def _members_of(conn: Connection, cluster_ids: Iterable[str]) -> list[str]:
-    found: list[str] = []
-    for chunk in _chunks(sorted(cluster_ids)):
-        found += conn.execute(select(identities.c.record_id).where(identities.c.cluster_id.in_(chunk))).scalars()
+def _clusters_around(conn: Connection, ids: Sequence[str]) -> dict[str, str]:
+    """The cluster of each of these records that is in one, and of every other member of those clusters (one read
+    instead of one for the records and one for the members)."""
+    found: dict[str, str] = {}
+    member = identities.alias("member")
+    for chunk in _chunks(list(ids)):
+        theirs = select(identities.c.cluster_id).where(identities.c.record_id.in_(chunk))
+        rows = conn.execute(select(member.c.record_id, member.c.cluster_id).where(member.c.cluster_id.in_(theirs)))
+        found.update((rid, cid) for rid, cid in rows)
     return found
 
 
