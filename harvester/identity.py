@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy.dialects import sqlite
 
 from harvester import db
 from harvester.identity_rules import MatchKey, Role, Rule, link_rule, match_keys, stronger
@@ -39,6 +40,7 @@ IDENTITY_LOCK = 0x646D6C6B_6964
 MAX_KEY_HOLDERS = 500
 """A key shared by more records than this is too common to identify one dataset (a journal's ISSN sneaking in as a
 DOI, a placeholder); it links nothing, and a warning names it."""
+_INSERT_KEYS_SQLITE = str(insert(identity_keys).compile(dialect=sqlite.dialect()))
 
 
 @dataclass(frozen=True)
@@ -103,9 +105,16 @@ def store_keys(conn: Connection, keyed: Mapping[str, Sequence[MatchKey]], new: b
     """Replace the match keys of these records (`new`: none of them has keys yet, so there is nothing to replace)."""
     if not new:
         drop_keys(conn, list(keyed))
-    rows = [{"record_id": rid, "key": key, "role": role} for rid, keys in keyed.items() for key, role in keys]
-    if rows:
-        conn.execute(insert(identity_keys), rows)
+    rows = [(rid, key, role) for rid, keys in keyed.items() for key, role in keys]
+    if not rows:
+        return
+    if conn.dialect.name == "sqlite":
+        # A harvest stores five or six keys per record. SQLAlchemy's executemany makes each row's dict into the
+        # driver's parameters one at a time, a third of the cost of storing them; SQLite's driver takes tuples as
+        # they are. (PostgreSQL's dialect batches the rows into multi-row INSERTs itself: left to it.)
+        conn.exec_driver_sql(_INSERT_KEYS_SQLITE, rows)
+    else:
+        conn.execute(insert(identity_keys), [{"record_id": r, "key": k, "role": role} for r, k, role in rows])
 
 
 def drop_keys(conn: Connection, record_ids: Sequence[str]) -> None:
