@@ -107,6 +107,9 @@ def main_options(
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("httpx").setLevel(max(level, logging.WARNING))
+    if state.lake is not None:  # another invocation in the same process (an embedding program, the tests)
+        state.lake.close()
+        state.lake = None
     state.home = home
     state.config = config
 

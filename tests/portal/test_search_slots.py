@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from lakes import generated_lake
+from rich.console import Console
 from typer.testing import CliRunner
 
 from dmlake.lake import Lake
@@ -183,3 +184,21 @@ def test_the_load_benchmark_reads_the_bounds_to_compare() -> None:
     assert _search_threads_list("default, 2") == [None, 2]
     with pytest.raises(ArgumentTypeError, match="'-1' is no search-thread count"):
         _search_threads_list("-1")
+
+
+def test_each_in_process_invocation_opens_its_own_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI keeps its lake for the invocation: a second invocation in the same process (as here, or a program
+    embedding the app) must not go on with the first one's home."""
+    monkeypatch.delenv(SEARCH_THREADS_ENV, raising=False)
+    monkeypatch.setattr("harvester.cli.out", Console(width=300))  # a wide terminal: Rich folds nothing
+    runner = CliRunner()
+    first = runner.invoke(app, ["--home", str(tmp_path / "first"), "serve", "--search-threads", "-1"])
+    assert first.exit_code == 1
+    second_home = tmp_path / "second"
+    second_home.mkdir()
+    (second_home / "sources.toml").write_text(
+        '[sources.only_in_the_second_home]\nkind = "zenodo"\nurl = "http://127.0.0.1:9/"\n', encoding="utf-8"
+    )
+    listed = runner.invoke(app, ["--home", str(second_home), "sources"])
+    assert listed.exit_code == 0, listed.output
+    assert "only_in_the_second_home" in listed.output
