@@ -6,7 +6,9 @@ Every command works on one home (`--home DIR` or `$DMLAKE_HOME`): the catalogue,
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -107,6 +109,9 @@ def main_options(
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("httpx").setLevel(max(level, logging.WARNING))
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        # started as a background job of a script, which ignores SIGINT: `dmlake run abort` stops a run with it
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     if state.lake is not None:  # another invocation in the same process (an embedding program, the tests)
         state.lake.close()
         state.lake = None
@@ -608,7 +613,6 @@ def demo(
 ) -> None:
     """Start the portal replicas, harvest them, build catalogue and index, and serve the search API and page."""
     import socket
-    import threading
 
     import uvicorn
 

@@ -177,7 +177,10 @@ def test_abort_marks_the_run_and_interrupts_its_process(tmp_path: Path, token: s
     lake = Lake.open(tmp_path / "home")
     client = admin_app(lake)
     runs_ = Runs(lake.catalogue.engine)
-    worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    # a process that stops on SIGINT as dmlake's commands do, even when the tests run with SIGINT ignored (a
+    # background job of a script)
+    sleeper = "import signal, time; signal.signal(signal.SIGINT, signal.default_int_handler); time.sleep(120)"
+    worker = subprocess.Popen([sys.executable, "-c", sleeper])
     try:
         run_id = runs_.start("demo", "full")
         with lake.catalogue.engine.begin() as conn:
