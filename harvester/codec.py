@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import threading
 import zlib
-from typing import Any
 
 import orjson
 import zstandard
@@ -22,10 +21,6 @@ from ontology import Record
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 """The first four bytes of every zstd frame (RFC 8878 §3.1.1)."""
 ZSTD_LEVEL = 1
-
-RUN_PROVENANCE = ("harvest_run", "retrieved_at", "raw_sha256", "mapping_version")
-"""Provenance that says how a record was fetched, not what it says: left out of the content hash
-(`ontology.Record.content_dict`)."""
 
 
 class _Codecs(threading.local):
@@ -67,8 +62,4 @@ def decode_record(data: bytes) -> Record:
 
 def content_hash(record: Record) -> str:
     """sha256 of the record's content (without how-it-was-fetched provenance), canonically serialised."""
-    return _hash_content(record.content_dict())
-
-
-def _hash_content(content: dict[str, Any]) -> str:
-    return hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return hashlib.sha256(orjson.dumps(record.content_dict(), option=orjson.OPT_SORT_KEYS)).hexdigest()
