@@ -39,7 +39,7 @@ from indexer.query import FIELDS, PROJECTABLE
 from ontology.model import Availability, Concept, Distribution, IdentifierScheme, Quantity, Record
 from ontology.vocabulary import license_concept, lookup
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """Bump when the document's fields or analysers change: an index built with another version must be rebuilt."""
 
 ID_FIELD = "id"
@@ -67,6 +67,15 @@ class TextField:
     analyzer: AnalyzerName
     boost: float
     """Relative weight of a match in this field when ranking by relevance."""
+    phrases: bool = False
+    """Index adjacent token pairs too, so an exact phrase reads one term's postings instead of every position of its
+    words (Elasticsearch's `index_phrases`; on tantivy the companion field `phrase_pairs_field(name)`, see
+    `indexer.tantivy_phrases`): for the fields of running text, where phrases of common words are dear."""
+
+
+def phrase_pairs_field(name: str) -> str:
+    """The embedded index's companion field holding the token pairs of the text field `name`."""
+    return f"{name}__pairs"
 
 
 ANALYZERS: dict[AnalyzerName, str] = {
@@ -79,16 +88,16 @@ ANALYZERS: dict[AnalyzerName, str] = {
 """What each analyser does, in words; the backends build them from these descriptions."""
 
 TEXT_FIELDS: dict[str, TextField] = {
-    "title": TextField("prose", 4.0),
+    "title": TextField("prose", 4.0, phrases=True),
     "title_exact": TextField("exact", 8.0),
-    "description": TextField("prose", 1.0),
+    "description": TextField("prose", 1.0, phrases=True),
     "keywords": TextField("prose", 2.0),
     "experiments": TextField("prose", 2.0),
     "concepts": TextField("prose", 1.0),
     "observables": TextField("prose", 1.5),
     "reactions": TextField("prose", 1.5),
     "identifiers": TextField("identifier", 3.0),
-    "physics": TextField("physics", 1.5),
+    "physics": TextField("physics", 1.5, phrases=True),
 }
 """Full-text fields. `concepts` holds the labels of the record's vocabulary values (messenger, technique, target,
 collision, resource type…) so a word like "neutrino" finds records that say so only through their metadata;

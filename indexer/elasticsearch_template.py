@@ -19,6 +19,10 @@ Where the two engines cannot agree exactly: tantivy measures token length in UTF
 filter in UTF-16 units, so a non-ASCII token near a limit may be kept by one and dropped by the other; and the
 lower-casing of a few special letters (dotted capital I) differs between Rust and Java.
 
+Text fields declared with `phrases` (title, description, physics) get `index_phrases`: Elasticsearch indexes each
+pair of adjacent tokens in a hidden field and reads exact phrases there, as the embedded index reads them from its
+`<field>__pairs` companions (`indexer.tantivy_phrases`).
+
 Keyword fields are `keyword` (facets aggregate their doc values; `eager_global_ordinals` because the index refreshes
 only on `commit`), numeric fields `long`/`double`, sort keys `long`/`unsigned_long`, `summary` an object kept in
 `_source` but neither indexed nor parsed. `dynamic: strict`: a document with a field the template does not know is
@@ -131,7 +135,14 @@ def field_mappings() -> dict[str, Any]:
     for name, kind in SORT_KEYS.items():
         declare(name, {"type": "long" if kind == "integer" else "unsigned_long"})
     for name, text_field in TEXT_FIELDS.items():
-        declare(name, {"type": "text", "analyzer": ANALYZER_NAMES[text_field.analyzer], "index_options": "positions"})
+        text: dict[str, Any] = {
+            "type": "text",
+            "analyzer": ANALYZER_NAMES[text_field.analyzer],
+            "index_options": "positions",
+        }
+        if text_field.phrases:
+            text["index_phrases"] = True  # exact phrases read from indexed word pairs, as the embedded index reads them
+        declare(name, text)
     declare(SUMMARY_FIELD, {"type": "object", "enabled": False})
     return properties
 

@@ -47,6 +47,7 @@ from indexer.document import (
     TEXT_FIELDS,
     TIEBREAK_FIELD,
     index_document,
+    phrase_pairs_field,
 )
 from indexer.highlight import highlight, query_words
 from indexer.histograms import (
@@ -88,6 +89,7 @@ from indexer.tantivy_paging import (
     field_type,
     levels_for,
 )
+from indexer.tantivy_phrases import PHRASE_FIELDS, PhrasePlanner
 from indexer.tantivy_ranges import Bounds, RangePlanner
 from indexer.tantivy_schema import build_schema, register_analyzers, to_tantivy
 from ontology.model import Record
@@ -156,6 +158,11 @@ class TantivyIndex(SearchBackend):
         self._ranges = RangePlanner()
         self._text_fields = list(TEXT_FIELDS)
         self._boosts = {name: spec.boost for name, spec in TEXT_FIELDS.items() if spec.boost != 1.0}
+        # a phrase read from a field's word pairs weighs what the field's own phrase weighs
+        self._boosts.update(
+            {phrase_pairs_field(name): self._boosts[name] for name in PHRASE_FIELDS if name in self._boosts}
+        )
+        self._phrases = PhrasePlanner()
 
     # ---- opening -------------------------------------------------------------------------------------------
 
@@ -309,8 +316,9 @@ class TantivyIndex(SearchBackend):
 
     def _planned(self, text: str, view: View, *, sets: bool = True) -> str:
         """The search syntax as it is cheapest to run on this searcher, with the same hits and scores: without the
-        alternatives nothing can match (`_pruned`), ranges on few-valued fields as sets (`indexer.tantivy_ranges`)."""
-        pruned = self._pruned(text, view)
+        alternatives nothing can match (`_pruned`), ranges on few-valued fields as sets (`indexer.tantivy_ranges`),
+        exact phrases from word pairs (`indexer.tantivy_phrases`: the same hits)."""
+        pruned = self._phrases.rewrite(self._pruned(text, view))
         return self._ranges.with_sets(view.searcher, view.index_state, pruned) if sets else pruned
 
     def _pruned(self, text: str, view: View) -> str:

@@ -19,7 +19,9 @@ from indexer.document import (
     SUMMARY_FIELD,
     TEXT_FIELDS,
     AnalyzerName,
+    phrase_pairs_field,
 )
+from indexer.tantivy_phrases import PAIRS_TOKENIZER, PHRASE_FIELDS, companion_values, pairs_analyzer
 
 STORED_TEXT_FIELDS = ("title", "description")
 """Full-text fields kept whole in the index, for highlighting (`indexer.highlight`): the summary has only the first
@@ -68,6 +70,7 @@ def register_analyzers(index: tantivy.Index) -> None:
     """Tokenizers are not stored in the index: every `Index` object needs them before it writes or parses."""
     for name, analyzer in analyzers().items():
         index.register_tokenizer(TOKENIZER_NAMES[name], analyzer)
+    index.register_tokenizer(PAIRS_TOKENIZER, pairs_analyzer())
 
 
 def build_schema() -> tantivy.Schema:
@@ -94,6 +97,8 @@ def build_schema() -> tantivy.Schema:
             tokenizer_name=TOKENIZER_NAMES[text_field.analyzer],
             index_option="position",
         )
+    for name in PHRASE_FIELDS:
+        builder.add_text_field(phrase_pairs_field(name), tokenizer_name=PAIRS_TOKENIZER, index_option="position")
     builder.add_bytes_field(SUMMARY_FIELD, stored=True)
     return builder.build()
 
@@ -102,4 +107,5 @@ def to_tantivy(document: Mapping[str, Any], schema: tantivy.Schema) -> tantivy.D
     """An `indexer.document.index_document` mapping as a tantivy document (absent values are left out)."""
     values = {name: value for name, value in document.items() if value is not None and value != []}
     values[SUMMARY_FIELD] = orjson.dumps(document[SUMMARY_FIELD])
+    values.update(companion_values(document))
     return tantivy.Document.from_dict(values, schema)
