@@ -53,6 +53,7 @@ from indexer.document import (
     AnalyzerName,
 )
 from indexer.query import FACETABLE
+from indexer.tantivy_analyzers import TOKEN_LIMITS
 
 DEFAULT_NAME = "dmlake-records"
 DEPLOYED_TEMPLATE = Path(__file__).resolve().parent.parent / "deploy" / "elasticsearch" / "index-template.json"
@@ -64,9 +65,8 @@ ANALYZER_NAMES: dict[AnalyzerName, str] = {
     "exact": "dmlake_exact",
 }
 
-TOKEN_LIMITS: dict[AnalyzerName, int] = {"prose": 40, "physics": 80, "identifier": 250, "exact": 1000}
-"""tantivy's `remove_long(limit)` keeps tokens *shorter* than the limit; Elasticsearch's `length` keeps `max` and
-less, so `max` is the limit minus one."""
+# tantivy's `remove_long(limit)` keeps tokens *shorter* than the limit; Elasticsearch's `length` keeps `max` and
+# less, so `max` is the limit minus one (`TOKEN_LIMITS`, `analysis`).
 
 PROSE_SPLIT_PATTERN = r"[^\p{IsAlphabetic}\p{N}]+"
 IDENTIFIER_SPLIT_PATTERN = r"[ \t\n\f\r]+"

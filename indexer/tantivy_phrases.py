@@ -31,19 +31,17 @@ from typing import Any
 
 import tantivy
 
-from indexer.document import PHYSICS_TOKEN_PATTERN, TEXT_FIELDS, AnalyzerName, phrase_pairs_field
+from indexer.document import TEXT_FIELDS, AnalyzerName, phrase_pairs_field
+from indexer.tantivy_analyzers import TOKEN_LIMITS, build_analyzer, tokenizer
 
 PAIR_JOINER = "\u00b7"
 """Joins the two tokens of a pair: a middle dot is neither a letter, a mark nor a digit, so neither analyser that
 phrases are indexed for (`prose`, `physics`) ever puts one inside a token, and it is not whitespace."""
 PAIRS_TOKENIZER = "dmlake_pairs"
-TOKEN_LIMITS: dict[AnalyzerName, int] = {"prose": 40, "physics": 80}
-"""tantivy's `remove_long(limit)` of the analysers phrases are paired for (`indexer.tantivy_schema.analyzers`):
-tokens of `limit` bytes or more, measured as the tokenizer cut them, are dropped."""
 CACHED_TEXTS = 256
 
 PHRASE_FIELDS: tuple[str, ...] = tuple(name for name, spec in TEXT_FIELDS.items() if spec.phrases)
-if any(TEXT_FIELDS[name].analyzer not in TOKEN_LIMITS for name in PHRASE_FIELDS):
+if any(TEXT_FIELDS[name].analyzer not in ("prose", "physics") for name in PHRASE_FIELDS):
     raise ValueError(f"word pairs are written for the prose and physics analysers only: {PHRASE_FIELDS}")
 
 
@@ -74,27 +72,15 @@ characters, 4 bytes each at most) has no over-long token and skips the second to
 
 @lru_cache(maxsize=1)
 def _analyses() -> dict[AnalyzerName, _Analysis]:
-    def tokenizer(analyzer: AnalyzerName) -> tantivy.Tokenizer:
-        return tantivy.Tokenizer.simple() if analyzer == "prose" else tantivy.Tokenizer.regex(PHYSICS_TOKEN_PATTERN)
-
-    # `indexer.tantivy_schema.analyzers` without `remove_long`, which is their first filter: the others never drop
-    # a token, so the tokens here are the bare tokenizer's, one for one.
-    unlimited: dict[AnalyzerName, tantivy.TextAnalyzer] = {
-        "prose": tantivy.TextAnalyzerBuilder(tokenizer("prose"))
-        .filter(tantivy.Filter.lowercase())
-        .filter(tantivy.Filter.ascii_fold())
-        .filter(tantivy.Filter.stemmer("english"))
-        .build(),
-        "physics": tantivy.TextAnalyzerBuilder(tokenizer("physics")).filter(tantivy.Filter.lowercase()).build(),
-    }
-    analyses: dict[AnalyzerName, _Analysis] = {}
-    for name, analyzer in unlimited.items():
-        limit = TOKEN_LIMITS[name]
-        bare = tantivy.TextAnalyzerBuilder(tokenizer(name)).build()
-        analyses[name] = _Analysis(
-            analyzer, bare, limit, re.compile(LONG_WORD_CHARS[name] + f"{{{(limit + 3) // 4},}}")
+    return {
+        name: _Analysis(
+            build_analyzer(name, drop_long=False),
+            tantivy.TextAnalyzerBuilder(tokenizer(name)).build(),
+            TOKEN_LIMITS[name],
+            re.compile(LONG_WORD_CHARS[name] + f"{{{(TOKEN_LIMITS[name] + 3) // 4},}}"),
         )
-    return analyses
+        for name in LONG_WORD_CHARS
+    }
 
 
 def token_runs(analyzer: AnalyzerName, text: str) -> list[list[str]]:

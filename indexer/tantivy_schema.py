@@ -14,13 +14,13 @@ from indexer.document import (
     ID_FIELD,
     INTEGER_FIELDS,
     KEYWORD_FIELDS,
-    PHYSICS_TOKEN_PATTERN,
     SORT_KEYS,
     SUMMARY_FIELD,
     TEXT_FIELDS,
     AnalyzerName,
     phrase_pairs_field,
 )
+from indexer.tantivy_analyzers import analyzers
 from indexer.tantivy_phrases import PAIRS_TOKENIZER, PHRASE_FIELDS, companion_values, pairs_analyzer
 
 STORED_TEXT_FIELDS = ("title", "description")
@@ -33,37 +33,6 @@ TOKENIZER_NAMES: dict[AnalyzerName, str] = {
     "identifier": "dmlake_identifier",
     "exact": "dmlake_exact",
 }
-
-
-def analyzers() -> dict[AnalyzerName, tantivy.TextAnalyzer]:
-    """The analysers `indexer.document.ANALYZERS` describes, built for tantivy."""
-    prose = (
-        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-        .filter(tantivy.Filter.remove_long(40))
-        .filter(tantivy.Filter.lowercase())
-        .filter(tantivy.Filter.ascii_fold())
-        .filter(tantivy.Filter.stemmer("english"))
-        .build()
-    )
-    physics = (
-        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(PHYSICS_TOKEN_PATTERN))
-        .filter(tantivy.Filter.remove_long(80))
-        .filter(tantivy.Filter.lowercase())
-        .build()
-    )
-    identifier = (
-        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace())
-        .filter(tantivy.Filter.remove_long(250))
-        .filter(tantivy.Filter.lowercase())
-        .build()
-    )
-    exact = (
-        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.raw())
-        .filter(tantivy.Filter.remove_long(1000))
-        .filter(tantivy.Filter.lowercase())
-        .build()
-    )
-    return {"prose": prose, "physics": physics, "identifier": identifier, "exact": exact}
 
 
 def register_analyzers(index: tantivy.Index) -> None:
