@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -220,15 +221,36 @@ def _schema_fields() -> frozenset[str]:
 
 def _quote_end(text: str, start: int) -> int:
     """The position after the quote closing the one at `start` (the end of the text if none closes it)."""
+    closing = closing_quote(text, start)
+    return len(text) if closing is None else closing + 1
+
+
+def closing_quote(text: str, start: int) -> int | None:
+    """Where the quote closing the one at `start` is (a backslash escapes the next character), None if none is."""
     i = start + 1
     while i < len(text):
         if text[i] == "\\":
             i += 2
             continue
         if text[i] == '"':
-            return i + 1
+            return i
         i += 1
-    return len(text)
+    return None
+
+
+def splice(text: str, replacements: Iterable[tuple[int, int, str | None]]) -> str:
+    """The text with each span `(start, end)` replaced (spans in order; None, or a span overlapping one already
+    replaced, leaves it as it is)."""
+    out: list[str] = []
+    done = 0
+    for start, end, replacement in replacements:
+        if replacement is None or start < done:
+            continue
+        out.append(text[done:start])
+        out.append(replacement)
+        done = end
+    out.append(text[done:])
+    return "".join(out)
 
 
 def _closing(text: str, start: int) -> int | None:

@@ -32,6 +32,7 @@ from typing import Any
 import tantivy
 
 from indexer.document import TEXT_FIELDS, AnalyzerName, phrase_pairs_field
+from indexer.query_text import closing_quote, splice
 from indexer.tantivy_analyzers import TOKEN_LIMITS, build_analyzer, tokenizer
 
 PAIR_JOINER = "\u00b7"
@@ -155,7 +156,7 @@ def exact_phrases(text: str) -> Iterator[Phrase]:
         elif char == "]":
             depth = max(0, depth - 1)
         elif char == '"':
-            end = _closing_quote(text, i)
+            end = closing_quote(text, i)
             if end is None:
                 return
             following = text[end + 1 : end + 2]
@@ -167,18 +168,6 @@ def exact_phrases(text: str) -> Iterator[Phrase]:
             i = end + 1
             continue
         i += 1
-
-
-def _closing_quote(text: str, opening: int) -> int | None:
-    i = opening + 1
-    while i < len(text):
-        if text[i] == "\\":
-            i += 2
-            continue
-        if text[i] == '"':
-            return i
-        i += 1
-    return None
 
 
 def _unescape(words: str) -> str:
@@ -213,16 +202,7 @@ class PhrasePlanner:
 
 
 def rewrite_phrases(text: str) -> str:
-    out: list[str] = []
-    done = 0
-    for phrase in exact_phrases(text):
-        replacement = _phrase_query(phrase)
-        if replacement is not None:
-            out.append(text[done : phrase.start])
-            out.append(replacement)
-            done = phrase.end
-    out.append(text[done:])
-    return "".join(out)
+    return splice(text, ((phrase.start, phrase.end, _phrase_query(phrase)) for phrase in exact_phrases(text)))
 
 
 def _phrase_query(phrase: Phrase) -> str | None:

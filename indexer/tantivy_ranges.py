@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import tantivy
 
 from indexer.document import FLOAT_FIELDS, INTEGER_FIELDS, SORT_KEYS
-from indexer.query_text import number_text
+from indexer.query_text import number_text, splice
 
 MAX_VALUES = 4096
 """Distinct values a field may hold for its ranges to become sets (more: the column scan stays)."""
@@ -223,18 +223,10 @@ class RangePlanner:
     def _rewrite_pairs(self, searcher: tantivy.Searcher, index_state: str, text: str) -> str:
         """Conjunctions of two ranges on paired fields written with the fewest postings (see the module doc)."""
         quoted = _quoted_spans(text)
-        out: list[str] = []
-        done = 0
-        for found in _pair_conjunctions(text):
-            if found.start < done or any(start <= found.start < end for start, end in quoted):
-                continue
-            replacement = self._pair_sets(searcher, index_state, found)
-            if replacement is not None:
-                out.append(text[done : found.start])
-                out.append(replacement)
-                done = found.end
-        out.append(text[done:])
-        return "".join(out)
+        unquoted = (
+            found for found in _pair_conjunctions(text) if not any(start <= found.start < end for start, end in quoted)
+        )
+        return splice(text, ((one.start, one.end, self._pair_sets(searcher, index_state, one)) for one in unquoted))
 
     def _pair_sets(self, searcher: tantivy.Searcher, index_state: str, found: PairConjunction) -> str | None:
         """The conjunction as one set and the other's complement negated, when that reads fewer postings than the
