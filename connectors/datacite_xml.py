@@ -207,8 +207,11 @@ def _text(element: etree._Element | None) -> str | None:
     """The element's whole text (mixed content such as `<br/>` included), trimmed; None when empty."""
     if element is None:
         return None
-    text = "".join(element.itertext()).strip()
-    return text or None
+    # most kernel elements are leaves: their text is all there is, without building an itertext iterator
+    text = "".join(element.itertext()) if len(element) else element.text
+    if not text:
+        return None
+    return text.strip() or None
 
 
 def _attr(element: etree._Element, name: str) -> str | None:
@@ -216,34 +219,81 @@ def _attr(element: etree._Element, name: str) -> str | None:
     if value is None:
         # kernel attributes are unqualified, but hand-written records vary the case (`SchemeURI`)
         lowered = name.lower()
-        value = next((v for k, v in element.attrib.items() if str(k).lower() == lowered), None)
-    value = value.strip() if value else None
+        for key, found in element.items():
+            if key.lower() == lowered:
+                value = found
+                break
+        else:
+            return None
+    value = value.strip()
     return value or None
+
+
+def _attrs(element: etree._Element, *names: str) -> list[str | None]:
+    """`[_attr(element, name) for name in names]`, reading the element's attributes once (most have none)."""
+    items = element.items()
+    if not items:
+        return [None] * len(names)
+    exact = dict(items)
+    values: list[str | None] = []
+    for name in names:
+        value = exact.get(name)
+        if value is None:
+            lowered = name.lower()
+            value = next((v for k, v in items if k.lower() == lowered), None)
+        values.append((value.strip() or None) if value else None)
+    return values
+
+
+def _by_tag(parent: etree._Element) -> dict[str, list[etree._Element]]:
+    """The element children of `parent` by tag, in document order: one pass instead of a `findall` per property."""
+    groups: dict[str, list[etree._Element]] = {}
+    for child in parent:
+        tag = child.tag
+        if isinstance(tag, str):  # comments and processing instructions have a factory function as their tag
+            found = groups.get(tag)
+            if found is None:
+                groups[tag] = [child]
+            else:
+                found.append(child)
+    return groups
 
 
 class _Reader:
     def __init__(self, resource: etree._Element) -> None:
         self.namespace = etree.QName(resource).namespace or ""
+        self.prefix = f"{{{self.namespace}}}" if self.namespace else ""
         self.root = resource
+        self.top = _by_tag(resource)
 
     def tag(self, name: str) -> str:
-        return f"{{{self.namespace}}}{name}" if self.namespace else name
+        return self.prefix + name
 
     def children(self, parent: etree._Element, name: str) -> list[etree._Element]:
-        return parent.findall(self.tag(name))
+        return parent.findall(self.prefix + name)
 
     def child(self, parent: etree._Element, name: str) -> etree._Element | None:
-        return parent.find(self.tag(name))
+        return parent.find(self.prefix + name)
 
     def text(self, parent: etree._Element, name: str) -> str | None:
         return _text(self.child(parent, name))
 
+    def first(self, name: str) -> etree._Element | None:
+        """The first `<name>` directly under the resource."""
+        found = self.top.get(self.prefix + name)
+        return found[0] if found else None
+
+    def top_level(self, name: str) -> list[etree._Element]:
+        """Every `<name>` directly under the resource."""
+        return self.top.get(self.prefix + name, [])
+
     def items(self, container: str, item: str) -> list[etree._Element]:
-        """`<container><item/>...</container>`; also items written straight under the resource (kernel 2 rights)."""
-        found = []
-        for wrapper in self.children(self.root, container):
-            found += self.children(wrapper, item)
-        return found
+        """`<container><item/>...</container>` directly under the resource (every such container, in order)."""
+        wrappers = self.top.get(self.prefix + container)
+        if not wrappers:
+            return []
+        tag = self.prefix + item
+        return [element for wrapper in wrappers for element in wrapper if element.tag == tag]
 
 
 def parse_resource(resource: etree._Element) -> DataCiteResource:
@@ -255,9 +305,9 @@ def parse_resource(resource: etree._Element) -> DataCiteResource:
         )
     reader = _Reader(resource)
     kernel = (qname.namespace or "").removeprefix(KERNEL_PREFIX)
-    identifier = reader.child(resource, "identifier")
-    type_element = reader.child(resource, "resourceType")
-    publisher = reader.child(resource, "publisher")
+    identifier = reader.first("identifier")
+    type_element = reader.first("resourceType")
+    publisher = reader.first("publisher")
     parsed = DataCiteResource(
         kernel=kernel,
         identifier=_text(identifier),
@@ -270,18 +320,12 @@ def parse_resource(resource: etree._Element) -> DataCiteResource:
         publisher=_text(publisher),
         publisher_identifier=_attr(publisher, "publisherIdentifier") if publisher is not None else None,
         publisher_identifier_scheme=_attr(publisher, "publisherIdentifierScheme") if publisher is not None else None,
-        publication_year=reader.text(resource, "publicationYear"),
+        publication_year=_text(reader.first("publicationYear")),
         resource_type_general=_attr(type_element, "resourceTypeGeneral") if type_element is not None else None,
         resource_type=_text(type_element),
         subjects=[
-            Subject(
-                text=text,
-                scheme=_attr(e, "subjectScheme"),
-                scheme_uri=_attr(e, "schemeURI"),
-                value_uri=_attr(e, "valueURI"),
-                classification_code=_attr(e, "classificationCode"),
-                lang=_attr(e, XML_LANG),
-            )
+            # scheme, scheme_uri, value_uri, classification_code, lang
+            Subject(text, *_attrs(e, "subjectScheme", "schemeURI", "valueURI", "classificationCode", XML_LANG))
             for e in reader.items("subjects", "subject")
             if (text := _text(e))
         ],
@@ -290,33 +334,31 @@ def parse_resource(resource: etree._Element) -> DataCiteResource:
             for n, e in enumerate(reader.items("contributors", "contributor"))
         ],
         dates=[
-            DateEntry(value=value, date_type=_attr(e, "dateType"), information=_attr(e, "dateInformation"))
+            DateEntry(value, *_attrs(e, "dateType", "dateInformation"))  # date_type, information
             for e in reader.items("dates", "date")
             if (value := _text(e))
         ],
-        language=reader.text(resource, "language"),
+        language=_text(reader.first("language")),
         alternate_identifiers=[
             AlternateIdentifier(value=value, identifier_type=_attr(e, "alternateIdentifierType"))
             for e in reader.items("alternateIdentifiers", "alternateIdentifier")
             if (value := _text(e))
         ],
         related_identifiers=[
+            # identifier_type, relation_type, resource_type_general, scheme
             RelatedIdentifier(
-                value=value,
-                identifier_type=_attr(e, "relatedIdentifierType"),
-                relation_type=_attr(e, "relationType"),
-                resource_type_general=_attr(e, "resourceTypeGeneral"),
-                scheme=_attr(e, "relatedMetadataScheme"),
+                value,
+                *_attrs(e, "relatedIdentifierType", "relationType", "resourceTypeGeneral", "relatedMetadataScheme"),
             )
             for e in reader.items("relatedIdentifiers", "relatedIdentifier")
             if (value := _text(e))
         ],
         sizes=[value for e in reader.items("sizes", "size") if (value := _text(e))],
         formats=[value for e in reader.items("formats", "format") if (value := _text(e))],
-        version=reader.text(resource, "version"),
+        version=_text(reader.first("version")),
         rights=_rights(reader),
         descriptions=[
-            Description(text=text, description_type=_attr(e, "descriptionType"), lang=_attr(e, XML_LANG))
+            Description(text, *_attrs(e, "descriptionType", XML_LANG))  # description_type, lang
             for e in reader.items("descriptions", "description")
             if (text := _description_text(e))
         ],
@@ -342,25 +384,29 @@ def _titles(reader: _Reader) -> list[Title]:
 
 
 def _name(reader: _Reader, element: etree._Element, where: str, role: str) -> Name:
-    name_element = reader.child(element, f"{role}Name")
+    parts = _by_tag(element)
+
+    def first(name: str) -> etree._Element | None:
+        found = parts.get(reader.prefix + name)
+        return found[0] if found else None
+
+    name_element = first(f"{role}Name")
     name = _text(name_element)
-    given = reader.text(element, "givenName")
-    family = reader.text(element, "familyName")
+    given = _text(first("givenName"))
+    family = _text(first("familyName"))
     if not name:
         # a name split into given and family names only is still a name
         name = ", ".join(part for part in (family, given) if part) or None
     if not name:
         raise MappingError(f"{where}.{role}Name", f"a {role} without a name")
     identifiers = tuple(
-        NameIdentifier(value=value, scheme=_attr(e, "nameIdentifierScheme"), scheme_uri=_attr(e, "schemeURI"))
-        for e in reader.children(element, "nameIdentifier")
+        NameIdentifier(value, *_attrs(e, "nameIdentifierScheme", "schemeURI"))  # scheme, scheme_uri
+        for e in parts.get(reader.prefix + "nameIdentifier", ())
         if (value := _text(e))
     )
     affiliations = tuple(
-        AffiliationEntry(
-            name=text, identifier=_attr(e, "affiliationIdentifier"), scheme=_attr(e, "affiliationIdentifierScheme")
-        )
-        for e in reader.children(element, "affiliation")
+        AffiliationEntry(text, *_attrs(e, "affiliationIdentifier", "affiliationIdentifierScheme"))  # identifier, scheme
+        for e in parts.get(reader.prefix + "affiliation", ())
         if (text := _text(e))
     )
     return Name(
@@ -375,15 +421,11 @@ def _name(reader: _Reader, element: etree._Element, where: str, role: str) -> Na
 
 
 def _rights(reader: _Reader) -> list[Rights]:
-    elements = reader.items("rightsList", "rights") + reader.children(reader.root, "rights")
+    elements = reader.items("rightsList", "rights") + reader.top_level("rights")
     out = []
     for element in elements:
-        entry = Rights(
-            text=_text(element),
-            uri=_attr(element, "rightsURI"),
-            identifier=_attr(element, "rightsIdentifier"),
-            identifier_scheme=_attr(element, "rightsIdentifierScheme"),
-        )
+        # uri, identifier, identifier_scheme
+        entry = Rights(_text(element), *_attrs(element, "rightsURI", "rightsIdentifier", "rightsIdentifierScheme"))
         if entry.text or entry.uri or entry.identifier:
             out.append(entry)
     return out

@@ -62,22 +62,34 @@ class DublinCore:
         return found[0] if found else None
 
 
+_ELEMENT_TAGS = {f"{{{DC_NAMESPACE}}}{name}": name for name in ELEMENTS}
+"""Clark notation (`{namespace}local`) → DC element name: a child's tag looked up once, no `QName` per child."""
+
+
 def parse_dublin_core(element: etree._Element) -> DublinCore:
     """Read an `<oai_dc:dc>` element (DC elements in the DC 1.1 namespace; unknown children are ignored)."""
     qname = etree.QName(element)
     if qname.localname != "dc" or qname.namespace != OAI_DC_NAMESPACE:
         raise MappingError("metadata", f"expected <oai_dc:dc>, got <{qname.localname}> in {qname.namespace}")
     parsed = DublinCore()
+    values, languages = parsed.values, parsed.languages
     for child in element:
-        if not isinstance(child.tag, str):
+        name = _ELEMENT_TAGS.get(child.tag)  # comments and processing instructions (tag: a function) are not DC
+        if name is None:
             continue
-        name = etree.QName(child)
-        if name.namespace != DC_NAMESPACE or name.localname not in ELEMENTS:
+        # a DC element is nearly always a leaf: its text is all there is, without an itertext iterator
+        text = "".join(child.itertext()) if len(child) else child.text
+        if not text:
             continue
-        text = "".join(child.itertext()).strip()
+        text = text.strip()
         if text:
-            parsed.values.setdefault(name.localname, []).append(text)
-            parsed.languages.setdefault(name.localname, []).append(child.get(XML_LANG))
+            found = values.get(name)
+            if found is None:
+                values[name] = [text]
+                languages[name] = [child.get(XML_LANG)]
+            else:
+                found.append(text)
+                languages[name].append(child.get(XML_LANG))
     return parsed
 
 
