@@ -29,7 +29,14 @@ class XmlError(ValueError):
 
 
 _local = threading.local()
-_DOCTYPE_IN_PROLOG = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<\?.*?\?>\s*|<!--.*?-->\s*)*<!DOCTYPE", re.DOTALL)
+_DOCTYPE_IN_PROLOG = re.compile(
+    rb"(?:\xef\xbb\xbf)?\s*+(?:<\?(?:[^?]|\?(?!>))*+\?>\s*+|<!--(?:[^-]|-(?!->))*+-->\s*+)*+<!DOCTYPE"
+)
+"""A DOCTYPE after the prolog's byte order mark, XML declaration, processing instructions, comments and white space.
+
+Each PI and comment ends at its first `?>` / `-->` and nothing is given back (possessive quantifiers): with lazy
+`.*?` instead, a prolog followed by anything but a DOCTYPE made the engine retry every later `?>` of the document,
+about 0.7 ms per 120 KB ListRecords page, more than parsing it."""
 
 
 def safe_parser() -> etree.XMLParser:
@@ -57,7 +64,7 @@ def parse_xml(data: bytes, what: str) -> etree._Element:
     """
     if not data or not data.strip():
         raise XmlError(what, "the body is empty, expected an XML document")
-    if _DOCTYPE_IN_PROLOG.match(data[:65536]):
+    if _DOCTYPE_IN_PROLOG.match(data, 0, 65536):
         # refused before libxml2 sees it: a DTD is where entity bombs and external entities live
         raise XmlError(what, "the document carries a DOCTYPE (a DTD, possibly with entities); refused as unsafe")
     try:
