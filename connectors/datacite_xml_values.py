@@ -30,12 +30,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from html import unescape
 from typing import Literal
 
 from connectors.base import MappingError
 from connectors.datacite_xml import DataCiteResource, Description, Name
-from connectors.markup import collapse_whitespace
+from connectors.markup import collapse_whitespace, unescape_html
 from connectors.zenodo_fields import (
     AccessRights,
     Relations,
@@ -123,7 +122,7 @@ def plain_text(text: str) -> str:
     """An abstract as plain text: HTML (also HTML escaped once more, as Zenodo's `oai_dc` sends it) → text;
     plain text keeps its paragraphs (runs of blank lines become one), each line's spaces collapsed."""
     if _ESCAPED_MARKUP.search(text):
-        text = unescape(text)
+        text = unescape_html(text)
     if _MARKUP.search(text):
         return html_to_text(text)
     lines = [collapse_whitespace(line).strip() for line in text.strip().split("\n")]

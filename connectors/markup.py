@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from html import unescape
+from html.entities import html5
 from html.parser import HTMLParser
 from typing import TypeVar
 
@@ -51,6 +52,37 @@ def collapse_ascii_whitespace(text: str) -> str:
     else:
         other = _OTHER_SPACE.search(text) is not None
     return _ASCII_SPACE.sub(" ", text) if other else collapse_whitespace(text)
+
+
+# -- character references ----------------------------------------------------------------------------------------
+
+_COMPLETE_REFERENCES = {name[:-1]: text for name, text in html5.items() if name.endswith(";")} | {
+    "#34": '"',
+    "#38": "&",
+    "#39": "'",
+    "#60": "<",
+    "#62": ">",
+    "#160": "\xa0",
+}
+"""`&name;` → its text, for every HTML5 named reference written with its semicolon and a few numeric ones."""
+
+
+def unescape_html(text: str) -> str:
+    """`html.unescape(text)`, without a regular-expression callback per reference when every `&` in `text` starts a
+    complete named reference (`&lt;`, `&nbsp;`, `&#39;`): what escaped portal abstracts are made of. Anything else
+    (a bare `&`, `&lt` without its semicolon, other numeric references) is left to `html.unescape`."""
+    if "&" not in text:
+        return text
+    head, *references = text.split("&")
+    parts = [head]
+    for reference in references:
+        name, semicolon, rest = reference.partition(";")
+        replacement = _COMPLETE_REFERENCES.get(name) if semicolon else None
+        if replacement is None:
+            return unescape(text)
+        parts.append(replacement)
+        parts.append(rest)
+    return "".join(parts)
 
 
 # -- HTML --------------------------------------------------------------------------------------------------------
@@ -100,7 +132,7 @@ def _dispatch_simple(html: str, parser: HTMLParser) -> bool:
         kind = token.lastgroup
         if kind == "text":
             text = token.group()
-            handle_data(unescape(text) if "&" in text else text)
+            handle_data(unescape_html(text))
         elif kind == "end":
             handle_endtag(token.group("end").lower())
         elif kind == "lt":
