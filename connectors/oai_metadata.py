@@ -100,36 +100,66 @@ def _parse_xml(data: bytes, what: str) -> etree._Element:
         raise MappingError("payload", str(error)) from None
 
 
+_OAI_PMH = f"{_OAI}OAI-PMH"
+_RECORD = f"{_OAI}record"
+_HEADER = f"{_OAI}header"
+_METADATA = f"{_OAI}metadata"
+_ABOUT = f"{_OAI}about"
+_IDENTIFIER = f"{_OAI}identifier"
+_DATESTAMP = f"{_OAI}datestamp"
+_SET_SPEC = f"{_OAI}setSpec"
+
+
 def parse_oai_record(payload: bytes) -> OaiRecord:
     """Read one `<record>` (a whole GetRecord response with one record is accepted too)."""
     root = _parse_xml(payload, "the OAI-PMH record")
-    if root.tag == f"{_OAI}OAI-PMH":
-        found = root.findall(f".//{_OAI}record")
+    if root.tag == _OAI_PMH:
+        found = root.findall(f".//{_RECORD}")
         if len(found) != 1:
             raise MappingError("record", f"expected one <record> in the OAI-PMH response, found {len(found)}")
         root = found[0]
-    if root.tag != f"{_OAI}record":
+    if root.tag != _RECORD:
         raise MappingError("record", f"expected an OAI-PMH <record> element, got <{etree.QName(root).localname}>")
-    header = root.find(f"{_OAI}header")
+    # one pass over the record's and the header's children (a `find` per part costs more than the whole pass);
+    # the first header, metadata, identifier and datestamp count, as `find` would take them
+    header = metadata_wrapper = None
+    about_wrappers = []
+    for child in root:
+        tag = child.tag
+        if tag == _HEADER:
+            header = child if header is None else header
+        elif tag == _METADATA:
+            metadata_wrapper = child if metadata_wrapper is None else metadata_wrapper
+        elif tag == _ABOUT:
+            about_wrappers.append(child)
     if header is None:
         raise MappingError("header", "missing: an OAI-PMH record starts with a <header>")
-    identifier = (header.findtext(f"{_OAI}identifier") or "").strip()
+    identifier = datestamp = None
+    sets: list[str] = []
+    for child in header:
+        tag = child.tag
+        if tag == _IDENTIFIER:
+            identifier = (child.text or "") if identifier is None else identifier
+        elif tag == _DATESTAMP:
+            datestamp = (child.text or "") if datestamp is None else datestamp
+        elif tag == _SET_SPEC:
+            spec = (child.text or "").strip()
+            if spec:
+                sets.append(spec)
+    identifier = (identifier or "").strip()
     if not identifier:
         raise MappingError("header.identifier", "missing: every OAI-PMH record has an identifier")
-    datestamp = (header.findtext(f"{_OAI}datestamp") or "").strip() or None
-    sets = tuple(s.strip() for s in (e.text or "" for e in header.findall(f"{_OAI}setSpec")) if s.strip())
-    metadata_wrapper = root.find(f"{_OAI}metadata")
     metadata = None
     if metadata_wrapper is not None:
         children = [c for c in metadata_wrapper if isinstance(c.tag, str)]
         if len(children) > 1:
             raise MappingError("metadata", f"expected one metadata element, found {len(children)}")
         metadata = children[0] if children else None
-    about = tuple(c for a in root.findall(f"{_OAI}about") for c in a if isinstance(c.tag, str))
+    about = tuple(c for a in about_wrappers for c in a if isinstance(c.tag, str))
     return OaiRecord(
         identifier=identifier,
-        datestamp=datestamp,
-        set_specs=sets,
+        datestamp=(datestamp or "").strip() or None,
+        set_specs=tuple(sets),
         deleted=header.get("status") == "deleted",
         metadata=metadata,
         about=about,

@@ -132,17 +132,35 @@ def minus(value: str, delta: timedelta, granularity: str) -> str:
 
 
 # -- reading responses ----------------------------------------------------------------------------------------------
+_HEADER = _OAI + "header"
+_IDENTIFIER = _OAI + "identifier"
+_DATESTAMP = _OAI + "datestamp"
+_SET_SPEC = _OAI + "setSpec"
+
+
 def header_of(element: etree._Element) -> Header:
     """The header of a `<record>` or a bare `<header>` (ListIdentifiers)."""
-    header = element if element.tag == _OAI + "header" else element.find(_OAI + "header")
+    header = element if element.tag == _HEADER else element.find(_HEADER)
     if header is None:
         raise ValueError("a record without <header>")
-    identifier = (header.findtext(_OAI + "identifier") or "").strip()
-    datestamp = (header.findtext(_OAI + "datestamp") or "").strip()
+    # one pass over the header's children; the first identifier and datestamp count, as `findtext` takes them
+    identifier = datestamp = None
+    specs: list[str] = []
+    for child in header:
+        tag = child.tag
+        if tag == _IDENTIFIER:
+            identifier = (child.text or "") if identifier is None else identifier
+        elif tag == _DATESTAMP:
+            datestamp = (child.text or "") if datestamp is None else datestamp
+        elif tag == _SET_SPEC:
+            spec = (child.text or "").strip()
+            if spec:
+                specs.append(spec)
+    identifier = (identifier or "").strip()
+    datestamp = (datestamp or "").strip()
     if not identifier or not datestamp:
         raise ValueError(f"a header without identifier or datestamp: {etree.tostring(header)[:200]!r}")
-    specs = tuple((s.text or "").strip() for s in header.iterfind(_OAI + "setSpec") if (s.text or "").strip())
-    return Header(identifier, datestamp, specs, header.get("status") == "deleted")
+    return Header(identifier, datestamp, tuple(specs), header.get("status") == "deleted")
 
 
 def record_payload(record: etree._Element) -> bytes:

@@ -6,8 +6,10 @@ so they take shortcuts (children grouped by tag in one pass, attributes read onc
 `QName` per child, `itertext` for every text, a case-insensitive attribute scan), kept as the specification: every
 DataCite resource and `oai_dc` record of the corpus and the standards (Zenodo's recorded answers, KCDC's drafts
 and prototype, DataCite's examples including kernel 2.1), and records rendered by the generated Zenodo OAI
-replica, must read the same through both. Hand-made records cover what the corpus lacks: mixed case attribute
-names, comments and nested markup inside values, empty values, an element of another namespace.
+replica, must read the same through both. The same holds for the OAI-PMH envelope (`parse_oai_record` in the
+mapping workers, `header_of` in the harvester's listing), read once per record in one pass over the children.
+Hand-made records cover what the corpus lacks: mixed case attribute names, comments and nested markup inside
+values, empty values, repeated parts, elements of another namespace.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ from connectors.datacite_xml import (
     parse_resource,
 )
 from connectors.oai_dc import DC_NAMESPACE, ELEMENTS, OAI_DC_NAMESPACE, DublinCore, parse_dublin_core
+from connectors.oai_metadata import OaiRecord, parse_oai_record
+from connectors.oaipmh_protocol import Header, header_of
 from sandbox.replicas.oaipmh_zenodo import GeneratedZenodoBase
 
 GENERATED = 300
@@ -234,6 +238,44 @@ def reference_dublin_core(element: etree._Element) -> DublinCore:
     return parsed
 
 
+OAI = "{http://www.openarchives.org/OAI/2.0/}"
+
+
+def reference_oai_record(root: etree._Element) -> OaiRecord:
+    """`parse_oai_record` after the XML parse (the bytes are parsed the same way by both)."""
+    if root.tag != f"{OAI}record":
+        raise MappingError("record", "not a record")
+    header = root.find(f"{OAI}header")
+    if header is None:
+        raise MappingError("header", "missing: an OAI-PMH record starts with a <header>")
+    identifier = (header.findtext(f"{OAI}identifier") or "").strip()
+    if not identifier:
+        raise MappingError("header.identifier", "missing: every OAI-PMH record has an identifier")
+    datestamp = (header.findtext(f"{OAI}datestamp") or "").strip() or None
+    sets = tuple(s.strip() for s in (e.text or "" for e in header.findall(f"{OAI}setSpec")) if s.strip())
+    metadata_wrapper = root.find(f"{OAI}metadata")
+    metadata = None
+    if metadata_wrapper is not None:
+        children = [c for c in metadata_wrapper if isinstance(c.tag, str)]
+        if len(children) > 1:
+            raise MappingError("metadata", f"expected one metadata element, found {len(children)}")
+        metadata = children[0] if children else None
+    about = tuple(c for a in root.findall(f"{OAI}about") for c in a if isinstance(c.tag, str))
+    return OaiRecord(identifier, datestamp, sets, header.get("status") == "deleted", metadata, about)
+
+
+def reference_header(element: etree._Element) -> Header:
+    header = element if element.tag == f"{OAI}header" else element.find(f"{OAI}header")
+    if header is None:
+        raise ValueError("a record without <header>")
+    identifier = (header.findtext(f"{OAI}identifier") or "").strip()
+    datestamp = (header.findtext(f"{OAI}datestamp") or "").strip()
+    if not identifier or not datestamp:
+        raise ValueError(f"a header without identifier or datestamp: {etree.tostring(header)[:200]!r}")
+    specs = tuple((s.text or "").strip() for s in header.iterfind(f"{OAI}setSpec") if (s.text or "").strip())
+    return Header(identifier, datestamp, specs, header.get("status") == "deleted")
+
+
 # --------------------------------------------------------------------------------------------------------------------
 # the records
 
@@ -352,3 +394,56 @@ def test_a_creator_without_a_name_is_named_as_the_reference_names_it() -> None:
         parse_resource(resource)
     assert raised.value.field == "resource.creators[1].creatorName"
     assert _outcome(parse_resource, resource) == _outcome(reference_resource, resource)
+
+
+def _envelope(read, element: etree._Element) -> object:  # type: ignore[no-untyped-def]
+    try:
+        found = read(element)
+    except (MappingError, ValueError) as error:
+        return (type(error).__name__, getattr(error, "field", None), str(error))
+    if isinstance(found, OaiRecord):  # the metadata element is the same node of the same tree, or none
+        return (found.identifier, found.datestamp, found.set_specs, found.deleted, found.metadata, found.about)
+    return found
+
+
+AWKWARD_RECORDS = [
+    f"""<record xmlns="{OAI[1:-1]}"><!-- c --><header status="deleted"><identifier> oai:x:1 </identifier>
+    <identifier>oai:x:2</identifier><datestamp/><datestamp>2024-01-01</datestamp><setSpec> </setSpec>
+    <setSpec>a:b<!-- c --></setSpec><x:setSpec xmlns:x="urn:x">other</x:setSpec></header>
+    <metadata><!-- only a comment --></metadata><metadata><r/></metadata>
+    <about><a/><?pi?><b/></about><about/></record>""",
+    f"""<record xmlns="{OAI[1:-1]}"><header><identifier/><datestamp>2024</datestamp></header></record>""",
+    f"""<record xmlns="{OAI[1:-1]}"><metadata><a/></metadata><header><identifier>i</identifier></header>
+    </record>""",
+    f"""<record xmlns="{OAI[1:-1]}"><header><identifier>i</identifier><datestamp>d</datestamp></header>
+    <metadata><a/><b/></metadata></record>""",
+    f"""<record xmlns="{OAI[1:-1]}"><x:header xmlns:x="urn:x"/></record>""",
+]
+
+
+def test_every_oai_record_envelope_reads_as_the_reference_reads_it(corpus: Path) -> None:
+    records = []
+    for path in sorted(corpus.rglob("*.xml")):
+        try:
+            root = etree.parse(str(path)).getroot()
+        except etree.XMLSyntaxError:
+            continue
+        records += [*root.iter(f"{OAI}record"), *root.iter(f"{OAI}header")]
+    records += [etree.fromstring(text.encode()) for text in AWKWARD_RECORDS]
+    assert len(records) > 800
+    for element in records:
+        assert _envelope(header_of, element) == _envelope(reference_header, element)
+        if element.tag == f"{OAI}record":
+            payload = etree.tostring(element)
+            parsed = etree.fromstring(payload)  # what parse_oai_record parses, read by the reference
+            mine = _envelope(parse_oai_record, payload)
+            reference = _envelope(reference_oai_record, parsed)
+            if isinstance(mine, tuple) and isinstance(reference, tuple) and len(mine) == 6:
+                # separate parses: compare the metadata and about elements by their serialisation
+                mine = (*mine[:4], _xml(mine[4]), tuple(map(_xml, mine[5])))
+                reference = (*reference[:4], _xml(reference[4]), tuple(map(_xml, reference[5])))
+            assert mine == reference
+
+
+def _xml(element: etree._Element | None) -> bytes | None:
+    return None if element is None else etree.tostring(element)
