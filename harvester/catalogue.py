@@ -15,6 +15,7 @@ page, the API and analysts see the same thing. The stored record and its content
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -22,7 +23,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, select, update
+from sqlalchemy import Connection, Engine, Table, and_, bindparam, delete, exists, func, insert, select, update
+from sqlalchemy.dialects import sqlite
 
 from connectors.base import Deletion, FetchFailure, RawRecord
 from harvester import codec, db, identity
@@ -55,6 +57,92 @@ def now() -> datetime:
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+# -- bulk statements on SQLite -----------------------------------------------------------------------------------
+# The committing thread is the serial part of a harvest. SQLAlchemy's executemany turns each row's dict into the
+# driver's parameters one value at a time (type processors, a datetime formatted per row), most of the cost of
+# storing a page's rows; SQLite's driver takes tuples as they are. The statements below are SQLAlchemy's own,
+# compiled once, and every value is what SQLAlchemy would have bound (a page's one time stamp is formatted once,
+# by the dialect's own processor). PostgreSQL's dialect batches rows itself: it keeps the SQLAlchemy path.
+_SQLITE = sqlite.dialect()
+_sqlite_datetime = records.c.created_at.type.dialect_impl(_SQLITE).bind_processor(_SQLITE)
+
+
+def _stored_time(conn: Connection, stamp: datetime) -> Any:
+    """`stamp` as a row tuple for `_insert_rows` carries it: SQLite's DATETIME text, or the datetime elsewhere."""
+    if conn.dialect.name == "sqlite" and _sqlite_datetime is not None:
+        return _sqlite_datetime(stamp)
+    return stamp
+
+
+@functools.lru_cache(maxsize=32)
+def _sqlite_insert(table: Table, columns: tuple[str, ...], ignore_on: tuple[str, ...]) -> str:
+    statement = sqlite.insert(table).values({name: bindparam(name) for name in columns})
+    if ignore_on:
+        statement = statement.on_conflict_do_nothing(index_elements=list(ignore_on))
+    compiled = statement.compile(dialect=_SQLITE)
+    if compiled.positiontup != list(columns):  # the tuples are positional: their order must be the statement's
+        raise AssertionError(f"INSERT INTO {table.name} binds {compiled.positiontup}, not {list(columns)}")
+    return str(compiled)
+
+
+_RAW_COLUMNS = ("sha256", "media_type", "size", "data", "first_seen")
+_NEW_RECORD_COLUMNS = (  # in the table's order, which the compiled INSERT keeps
+    "id",
+    "source",
+    "native_id",
+    "content_hash",
+    "data",
+    "source_updated",
+    "raw_sha256",
+    "source_url",
+    "mapping_version",
+    "first_run",
+    "last_run",
+    "created_at",
+    "updated_at",
+    "validators",
+    "index_doc",
+    "index_doc_version",
+)
+_CHANGE_COLUMNS = ("record_id", "kind", "run_id", "at")
+
+
+def _insert_rows(
+    conn: Connection,
+    table: Table,
+    columns: tuple[str, ...],
+    rows: Sequence[tuple[Any, ...]],
+    ignore_on: tuple[str, ...] = (),
+) -> None:
+    """INSERT rows given as tuples in `columns` order (times from `_stored_time`); with `ignore_on`, rows whose key
+    is already stored are skipped (ON CONFLICT DO NOTHING)."""
+    if not rows:
+        return
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(_sqlite_insert(table, columns, ignore_on), list(rows))
+        return
+    statement = db.insert_ignoring_duplicates(conn, table, list(ignore_on)) if ignore_on else insert(table)
+    conn.execute(statement, [dict(zip(columns, row, strict=True)) for row in rows])
+
+
+def _select_in(
+    conn: Connection, table: Table, columns: tuple[str, ...], key: str, values: Sequence[Any], **equal: Any
+) -> list[Any]:
+    """Rows (as tuples in `columns` order) of `table` whose `key` is among `values` and whose other columns equal
+    `equal`, in chunks of `CHUNK` values."""
+    found: list[Any] = []
+    for chunk in _chunks(list(values)):
+        if conn.dialect.name == "sqlite":
+            # the same SELECT SQLAlchemy renders, without compiling an expanding IN for every call
+            where = " AND ".join([*(f"{name} = ?" for name in equal), f"{key} IN ({', '.join('?' * len(chunk))})"])
+            sql = f"SELECT {', '.join(columns)} FROM {table.name} WHERE {where}"
+            found.extend(conn.exec_driver_sql(sql, (*equal.values(), *chunk)).all())
+        else:
+            condition = and_(*(table.c[name] == value for name, value in equal.items()), table.c[key].in_(chunk))
+            found.extend(conn.execute(select(*(table.c[name] for name in columns)).where(condition)).all())
+    return found
 
 
 @dataclass(frozen=True)
@@ -248,21 +336,16 @@ class Catalogue:
             by_hash.setdefault(hashlib.sha256(r.raw.payload).hexdigest(), (r.raw, b""))
         if not by_hash:
             return
+        at = _stored_time(conn, stamp)
         rows = [
-            {
-                "sha256": sha,
-                "media_type": raw.media_type,
-                "size": len(raw.payload),
-                "data": blob or codec.compress(raw.payload),
-                "first_seen": stamp,
-            }
+            (sha, raw.media_type, len(raw.payload), blob or codec.compress(raw.payload), at)
             for sha, (raw, blob) in by_hash.items()
         ]
         # Payloads are shared by content: one already stored (by an earlier run, or by another source's harvest
         # committing the same bytes now: the scheduler runs sources concurrently) is skipped by the database. Looking
         # them up first cost more than it spared: mapped payloads are nearly always new (unchanged records are not
         # fetched again, or not mapped).
-        conn.execute(db.insert_ignoring_duplicates(conn, raw_payloads, ["sha256"]), rows)
+        _insert_rows(conn, raw_payloads, _RAW_COLUMNS, rows, ignore_on=("sha256",))
 
     def _upsert(
         self, conn: Connection, source: str, run_id: int, mapped: list[Mapped], stamp: datetime, counts: Counts
@@ -288,7 +371,10 @@ class Catalogue:
             )
             existing.update({row.id: row for row in rows})
         existing_before = set(existing)
-        new_rows, change_rows, history_rows = [], [], []
+        new_rows: list[tuple[Any, ...]] = []
+        change_rows: list[tuple[Any, ...]] = []
+        history_rows: list[dict[str, Any]] = []
+        at = _stored_time(conn, stamp)
         resolved: list[str] = []
         keyed: dict[str, tuple[MatchKey, ...]] = {}
         for item in mapped:
@@ -303,21 +389,26 @@ class Catalogue:
             entry = {"index_doc": item.index_entry or None, "index_doc_version": item.index_entry_version}
             if item.record_id not in existing:
                 new_rows.append(
-                    {
-                        "id": item.record_id,
-                        "source": source,
-                        "native_id": item.native_id,
-                        "content_hash": item.content_hash,
-                        "data": item.blob,
-                        "first_run": run_id,
-                        "last_run": run_id,
-                        "created_at": stamp,
-                        "updated_at": stamp,
-                        **bookkeeping,
-                        **entry,
-                    }
+                    (
+                        item.record_id,
+                        source,
+                        item.native_id,
+                        item.content_hash,
+                        item.blob,
+                        bookkeeping["source_updated"],
+                        bookkeeping["raw_sha256"],
+                        bookkeeping["source_url"],
+                        bookkeeping["mapping_version"],
+                        run_id,
+                        run_id,
+                        at,
+                        at,
+                        bookkeeping["validators"],
+                        entry["index_doc"],
+                        entry["index_doc_version"],
+                    )
                 )
-                change_rows.append({"record_id": item.record_id, "kind": "upsert", "run_id": run_id, "at": stamp})
+                change_rows.append((item.record_id, "upsert", run_id, at))
                 keyed[item.record_id] = item.match_keys
                 counts.added += 1
                 existing[item.record_id] = None  # a page listing a record twice must not insert it twice
@@ -362,18 +453,16 @@ class Catalogue:
                     **entry,
                 )
             )
-            change_rows.append({"record_id": item.record_id, "kind": "upsert", "run_id": run_id, "at": stamp})
+            change_rows.append((item.record_id, "upsert", run_id, at))
             keyed[item.record_id] = item.match_keys
             if row.tombstone is None:
                 counts.updated += 1
             else:
                 counts.added += 1  # a record that came back after a tombstone
-        if new_rows:
-            conn.execute(insert(records), new_rows)
+        _insert_rows(conn, records, _NEW_RECORD_COLUMNS, new_rows)
         if history_rows:
             conn.execute(insert(record_history), history_rows)
-        if change_rows:
-            conn.execute(insert(changes), change_rows)
+        _insert_rows(conn, changes, _CHANGE_COLUMNS, change_rows)
         identity.store_keys(conn, {rid: keyed[rid] for rid in keyed if rid not in existing_before}, new=True)
         identity.store_keys(conn, {rid: keyed[rid] for rid in keyed if rid in existing_before})
         # Both tables are nearly always empty: one look each spares the page two DELETEs naming every record of it
@@ -417,21 +506,9 @@ class Catalogue:
                 )
 
     def _mark_seen(self, conn: Connection, listing_id: int, native_ids: set[str]) -> None:
-        if not native_ids:
-            return
-        present: set[str] = set()
-        ordered = sorted(native_ids)
-        for chunk in _chunks(ordered):
-            present.update(
-                conn.execute(
-                    select(listing_seen.c.native_id).where(
-                        and_(listing_seen.c.listing_id == listing_id, listing_seen.c.native_id.in_(chunk))
-                    )
-                ).scalars()
-            )
-        rows = [{"listing_id": listing_id, "native_id": n} for n in ordered if n not in present]
-        if rows:
-            conn.execute(insert(listing_seen), rows)
+        # (listing, native id) is the table's key: ids already seen by this listing are skipped by the database
+        rows = [(listing_id, native_id) for native_id in sorted(native_ids)]
+        _insert_rows(conn, listing_seen, ("listing_id", "native_id"), rows, ignore_on=("listing_id", "native_id"))
 
     def _live_id(self, conn: Connection, source: str, native_id: str) -> str | None:
         return conn.execute(
@@ -564,18 +641,13 @@ class Catalogue:
     # -- reading ---------------------------------------------------------------------------------------------
     def known_stamps(self, source: str, native_ids: Sequence[str]) -> dict[str, str | None]:
         """For incremental listings: the source stamps we hold for live records among `native_ids`."""
-        found: dict[str, str | None] = {}
+        # Tombstones are filtered here, not in SQL: with `tombstone IS NULL` in the WHERE clause SQLite plans the
+        # (source, tombstone) index and scans every live record of the source per chunk.
         with self.engine.connect() as conn:
-            for chunk in _chunks(list(native_ids)):
-                # Tombstones are filtered here, not in SQL: with `tombstone IS NULL` in the WHERE clause SQLite
-                # plans the (source, tombstone) index and scans every live record of the source per chunk.
-                rows = conn.execute(
-                    select(records.c.native_id, records.c.source_updated, records.c.tombstone).where(
-                        and_(records.c.source == source, records.c.native_id.in_(chunk))
-                    )
-                )
-                found.update({row.native_id: row.source_updated for row in rows if row.tombstone is None})
-        return found
+            rows = _select_in(
+                conn, records, ("native_id", "source_updated", "tombstone"), "native_id", native_ids, source=source
+            )
+        return {native_id: stamp for native_id, stamp, tombstone in rows if tombstone is None}
 
     def known_validators(
         self, source: str, native_ids: Sequence[str], mapping_version: str
@@ -588,17 +660,13 @@ class Catalogue:
         those of a record mapped by another mapping version (a 304 would keep the old mapping of it).
         """
         found: dict[str, dict[str, str]] = {}
+        columns = ("native_id", "validators", "tombstone", "mapping_version")
         with self.engine.connect() as conn:
-            for chunk in _chunks(list(native_ids)):
-                # Filtered here, not in SQL, for the reason given in `known_stamps`
-                rows = conn.execute(
-                    select(
-                        records.c.native_id, records.c.validators, records.c.tombstone, records.c.mapping_version
-                    ).where(and_(records.c.source == source, records.c.native_id.in_(chunk)))
-                )
-                for row in rows:
-                    if row.tombstone is None and row.validators and row.mapping_version == mapping_version:
-                        found[row.native_id] = orjson.loads(row.validators)
+            # Filtered here, not in SQL, for the reason given in `known_stamps`
+            rows = _select_in(conn, records, columns, "native_id", native_ids, source=source)
+        for native_id, validators, tombstone, version in rows:
+            if tombstone is None and validators and version == mapping_version:
+                found[native_id] = orjson.loads(validators)
         return found
 
     def get(self, record_id: str, *, with_replicas: bool = True) -> StoredRecord | None:
