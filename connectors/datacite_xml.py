@@ -179,10 +179,13 @@ class OaiDataCiteEnvelope:
 
 def unwrap_oai_datacite(element: etree._Element) -> OaiDataCiteEnvelope:
     """Read the `<oai_datacite>` envelope; its `<payload>` must hold a kernel `<resource>`."""
-    namespace = etree.QName(element).namespace or ""
+    namespace = etree.QName(element).namespace
+    prefix = f"{{{namespace}}}" if namespace else ""
+    parts = _by_tag(element)  # one pass over the envelope instead of a `find` per part; the first of each counts
 
     def child(name: str) -> etree._Element | None:
-        return element.find(f"{{{namespace}}}{name}")
+        found = parts.get(prefix + name)
+        return found[0] if found else None
 
     payload = child("payload")
     if payload is None:

@@ -23,6 +23,7 @@ from lxml import etree
 from connectors.base import MappingError
 from connectors.datacite_xml import (
     KERNEL_PREFIX,
+    OAI_DATACITE_NAMESPACES,
     XML_LANG,
     AffiliationEntry,
     AlternateIdentifier,
@@ -40,10 +41,12 @@ from connectors.datacite_xml import (
     _geo_location,
     is_kernel_namespace,
     parse_resource,
+    unwrap_oai_datacite,
 )
 from connectors.oai_dc import DC_NAMESPACE, ELEMENTS, OAI_DC_NAMESPACE, DublinCore, parse_dublin_core
 from connectors.oai_metadata import OaiRecord, parse_oai_record
 from connectors.oaipmh_protocol import Header, header_of
+from sandbox.replicas.oaipmh import wrap_oai_datacite
 from sandbox.replicas.oaipmh_zenodo import GeneratedZenodoBase
 
 GENERATED = 300
@@ -291,8 +294,13 @@ def _documents(corpus: Path, standards: Path) -> Iterator[tuple[str, etree._Elem
         bodies = generated.record(index)["bodies"]
         for prefix in ("oai_dc", "datacite"):
             # a body is served inside the OAI-PMH envelope, which declares its `xsi` prefix
-            wrapped = f'<metadata xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">{bodies[prefix]}</metadata>'
-            yield f"generated {index} {prefix}", etree.fromstring(wrapped.encode())[0]
+            yield f"generated {index} {prefix}", _in_envelope(bodies[prefix])
+
+
+def _in_envelope(body: str) -> etree._Element:
+    """A metadata body as served inside the OAI-PMH envelope, which declares the `xsi` prefix it uses."""
+    wrapped = f'<metadata xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">{body}</metadata>'
+    return etree.fromstring(wrapped.encode())[0]
 
 
 @pytest.fixture(scope="module")
@@ -447,3 +455,52 @@ def test_every_oai_record_envelope_reads_as_the_reference_reads_it(corpus: Path)
 
 def _xml(element: etree._Element | None) -> bytes | None:
     return None if element is None else etree.tostring(element)
+
+
+def reference_envelope(element: etree._Element) -> tuple[str | None, str | None, bool | None, etree._Element]:
+    namespace = etree.QName(element).namespace or ""
+
+    def child(name: str) -> etree._Element | None:
+        return element.find(f"{{{namespace}}}{name}")
+
+    payload = child("payload")
+    if payload is None:
+        raise MappingError("oai_datacite.payload", "missing")
+    resources = [c for c in payload if isinstance(c.tag, str)]
+    if len(resources) != 1 or etree.QName(resources[0]).localname != "resource":
+        raise MappingError("oai_datacite.payload", "expected exactly one DataCite <resource> inside <payload>")
+    quality = _text(child("isReferenceQuality"))
+    reference = None if quality is None else quality.lower() == "true"
+    return _text(child("schemaVersion")), _text(child("datacentreSymbol")), reference, resources[0]
+
+
+def test_every_oai_datacite_envelope_reads_as_the_reference_reads_it(metadata: dict, standards: Path) -> None:
+    """DataCite's own oai_datacite sample, the generated replica's envelopes around every resource, odd ones."""
+    _, wrap = wrap_oai_datacite("CERN.ZENODO")
+    envelopes = [
+        *etree.parse(str(standards / "datacite" / "oai-1.1" / "oai-sample-1.1.xml")).getroot().iter(),
+        *(_in_envelope(wrap(etree.tostring(element).decode())) for _, element in metadata["datacite"]),
+    ]
+    envelopes = [e for e in envelopes if isinstance(e.tag, str) and etree.QName(e).namespace in OAI_DATACITE_NAMESPACES]
+    envelopes = [e for e in envelopes if etree.QName(e).localname == "oai_datacite"]
+    odd = [
+        "<oai_datacite xmlns='{ns}'><isReferenceQuality> TRUE </isReferenceQuality><!-- c --><payload><?pi?>"
+        "<resource xmlns='http://datacite.org/schema/kernel-4'/></payload><payload/></oai_datacite>",
+        "<oai_datacite xmlns='{ns}'><schemaVersion>4</schemaVersion><schemaVersion>3</schemaVersion></oai_datacite>",
+        "<oai_datacite xmlns='{ns}'><payload><resource/><resource/></payload></oai_datacite>",
+        "<oai_datacite xmlns='{ns}'><payload><other/></payload><x:payload xmlns:x='urn:x'/></oai_datacite>",
+    ]
+    for namespace in sorted(OAI_DATACITE_NAMESPACES):
+        envelopes += [etree.fromstring(text.replace("{ns}", namespace)) for text in odd]
+    assert len(envelopes) > len(metadata["datacite"])
+    for element in envelopes:
+        try:
+            found = unwrap_oai_datacite(element)
+            mine: object = (found.schema_version, found.datacentre_symbol, found.is_reference_quality, found.resource)
+        except MappingError as error:
+            mine = error.field
+        try:
+            reference: object = reference_envelope(element)
+        except MappingError as error:
+            reference = error.field
+        assert mine == reference
