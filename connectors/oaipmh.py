@@ -46,6 +46,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, ClassVar
+from urllib.parse import quote_plus, urlencode
 
 import orjson
 from lxml import etree
@@ -236,6 +237,8 @@ class OaiPmhConnector(Connector):
         super().__init__(spec, http)
         self.options = OaiOptions.from_spec(spec)
         self.client = OaiClient(http, spec.url, spec.name)
+        prefix = urlencode({"metadataPrefix": self.options.metadata_prefix})
+        self._record_url_parts = (f"{self.client.url_for(verb='GetRecord')}&identifier=", f"&{prefix}")
 
     # -- start of a run ----------------------------------------------------------------------------------------------
     def _check_repository(self) -> Identify:
@@ -419,7 +422,10 @@ class OaiPmhConnector(Connector):
                 page.failures.append(result)
 
     def _record_url(self, identifier: str) -> str:
-        return self.client.url_for(verb="GetRecord", identifier=identifier, metadataPrefix=self.options.metadata_prefix)
+        # `url_for(verb="GetRecord", identifier=..., metadataPrefix=...)` with the constant parts encoded once: every
+        # listed record gets one, and `urlencode` of all three arguments was a few µs of the harvest's serial part
+        head, tail = self._record_url_parts
+        return f"{head}{quote_plus(identifier)}{tail}"
 
     def _raw(self, header: Header, record: etree._Element) -> RawRecord:
         return RawRecord(
