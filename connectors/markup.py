@@ -132,7 +132,7 @@ def _dispatch_simple(html: str, parser: HTMLParser) -> bool:
         kind = token.lastgroup
         if kind == "text":
             text = token.group()
-            handle_data(unescape_html(text))
+            handle_data(unescape_html(text) if "&" in text else text)
         elif kind == "end":
             handle_endtag(token.group("end").lower())
         elif kind == "lt":
