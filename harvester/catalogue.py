@@ -15,7 +15,6 @@ page, the API and analysts see the same thing. The stored record and its content
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -23,11 +22,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, Table, and_, bindparam, delete, exists, func, insert, select, update
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, select, update
 
 from connectors.base import Deletion, FetchFailure, RawRecord
-from harvester import codec, db, identity
+from harvester import bulk, codec, db, identity
 from harvester.identity_rules import MatchKey
 from harvester.replica_ledger import ReplicaLedger, overlay
 from harvester.schema import (
@@ -59,34 +57,6 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
         yield items[start : start + size]
 
 
-# -- bulk statements on SQLite -----------------------------------------------------------------------------------
-# The committing thread is the serial part of a harvest. SQLAlchemy's executemany turns each row's dict into the
-# driver's parameters one value at a time (type processors, a datetime formatted per row), most of the cost of
-# storing a page's rows; SQLite's driver takes tuples as they are. The statements below are SQLAlchemy's own,
-# compiled once, and every value is what SQLAlchemy would have bound (a page's one time stamp is formatted once,
-# by the dialect's own processor). PostgreSQL's dialect batches rows itself: it keeps the SQLAlchemy path.
-_SQLITE = sqlite.dialect()
-_sqlite_datetime = records.c.created_at.type.dialect_impl(_SQLITE).bind_processor(_SQLITE)
-
-
-def _stored_time(conn: Connection, stamp: datetime) -> Any:
-    """`stamp` as a row tuple for `_insert_rows` carries it: SQLite's DATETIME text, or the datetime elsewhere."""
-    if conn.dialect.name == "sqlite" and _sqlite_datetime is not None:
-        return _sqlite_datetime(stamp)
-    return stamp
-
-
-@functools.lru_cache(maxsize=32)
-def _sqlite_insert(table: Table, columns: tuple[str, ...], ignore_on: tuple[str, ...]) -> str:
-    statement = sqlite.insert(table).values({name: bindparam(name) for name in columns})
-    if ignore_on:
-        statement = statement.on_conflict_do_nothing(index_elements=list(ignore_on))
-    compiled = statement.compile(dialect=_SQLITE)
-    if compiled.positiontup != list(columns):  # the tuples are positional: their order must be the statement's
-        raise AssertionError(f"INSERT INTO {table.name} binds {compiled.positiontup}, not {list(columns)}")
-    return str(compiled)
-
-
 _RAW_COLUMNS = ("sha256", "media_type", "size", "data", "first_seen")
 _NEW_RECORD_COLUMNS = (  # in the table's order, which the compiled INSERT keeps
     "id",
@@ -107,42 +77,6 @@ _NEW_RECORD_COLUMNS = (  # in the table's order, which the compiled INSERT keeps
     "index_doc_version",
 )
 _CHANGE_COLUMNS = ("record_id", "kind", "run_id", "at")
-
-
-def _insert_rows(
-    conn: Connection,
-    table: Table,
-    columns: tuple[str, ...],
-    rows: Sequence[tuple[Any, ...]],
-    ignore_on: tuple[str, ...] = (),
-) -> None:
-    """INSERT rows given as tuples in `columns` order (times from `_stored_time`); with `ignore_on`, rows whose key
-    is already stored are skipped (ON CONFLICT DO NOTHING)."""
-    if not rows:
-        return
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql(_sqlite_insert(table, columns, ignore_on), list(rows))
-        return
-    statement = db.insert_ignoring_duplicates(conn, table, list(ignore_on)) if ignore_on else insert(table)
-    conn.execute(statement, [dict(zip(columns, row, strict=True)) for row in rows])
-
-
-def _select_in(
-    conn: Connection, table: Table, columns: tuple[str, ...], key: str, values: Sequence[Any], **equal: Any
-) -> list[Any]:
-    """Rows (as tuples in `columns` order) of `table` whose `key` is among `values` and whose other columns equal
-    `equal`, in chunks of `CHUNK` values."""
-    found: list[Any] = []
-    for chunk in _chunks(list(values)):
-        if conn.dialect.name == "sqlite":
-            # the same SELECT SQLAlchemy renders, without compiling an expanding IN for every call
-            where = " AND ".join([*(f"{name} = ?" for name in equal), f"{key} IN ({', '.join('?' * len(chunk))})"])
-            sql = f"SELECT {', '.join(columns)} FROM {table.name} WHERE {where}"
-            found.extend(conn.exec_driver_sql(sql, (*equal.values(), *chunk)).all())
-        else:
-            condition = and_(*(table.c[name] == value for name, value in equal.items()), table.c[key].in_(chunk))
-            found.extend(conn.execute(select(*(table.c[name] for name in columns)).where(condition)).all())
-    return found
 
 
 @dataclass(frozen=True)
@@ -336,7 +270,7 @@ class Catalogue:
             by_hash.setdefault(hashlib.sha256(r.raw.payload).hexdigest(), (r.raw, b""))
         if not by_hash:
             return
-        at = _stored_time(conn, stamp)
+        at = bulk.stored_time(conn, stamp)
         rows = [
             (sha, raw.media_type, len(raw.payload), blob or codec.compress(raw.payload), at)
             for sha, (raw, blob) in by_hash.items()
@@ -345,7 +279,7 @@ class Catalogue:
         # committing the same bytes now: the scheduler runs sources concurrently) is skipped by the database. Looking
         # them up first cost more than it spared: mapped payloads are nearly always new (unchanged records are not
         # fetched again, or not mapped).
-        _insert_rows(conn, raw_payloads, _RAW_COLUMNS, rows, ignore_on=("sha256",))
+        bulk.insert_rows(conn, raw_payloads, _RAW_COLUMNS, rows, ignore_on=("sha256",))
 
     def _upsert(
         self, conn: Connection, source: str, run_id: int, mapped: list[Mapped], stamp: datetime, counts: Counts
@@ -374,7 +308,7 @@ class Catalogue:
         new_rows: list[tuple[Any, ...]] = []
         change_rows: list[tuple[Any, ...]] = []
         history_rows: list[dict[str, Any]] = []
-        at = _stored_time(conn, stamp)
+        at = bulk.stored_time(conn, stamp)
         resolved: list[str] = []
         keyed: dict[str, tuple[MatchKey, ...]] = {}
         for item in mapped:
@@ -459,10 +393,10 @@ class Catalogue:
                 counts.updated += 1
             else:
                 counts.added += 1  # a record that came back after a tombstone
-        _insert_rows(conn, records, _NEW_RECORD_COLUMNS, new_rows)
+        bulk.insert_rows(conn, records, _NEW_RECORD_COLUMNS, new_rows)
         if history_rows:
             conn.execute(insert(record_history), history_rows)
-        _insert_rows(conn, changes, _CHANGE_COLUMNS, change_rows)
+        bulk.insert_rows(conn, changes, _CHANGE_COLUMNS, change_rows)
         identity.store_keys(conn, {rid: keyed[rid] for rid in keyed if rid not in existing_before}, new=True)
         identity.store_keys(conn, {rid: keyed[rid] for rid in keyed if rid in existing_before})
         # Both tables are nearly always empty: one look each spares the page two DELETEs naming every record of it
@@ -508,7 +442,7 @@ class Catalogue:
     def _mark_seen(self, conn: Connection, listing_id: int, native_ids: set[str]) -> None:
         # (listing, native id) is the table's key: ids already seen by this listing are skipped by the database
         rows = [(listing_id, native_id) for native_id in sorted(native_ids)]
-        _insert_rows(conn, listing_seen, ("listing_id", "native_id"), rows, ignore_on=("listing_id", "native_id"))
+        bulk.insert_rows(conn, listing_seen, ("listing_id", "native_id"), rows, ignore_on=("listing_id", "native_id"))
 
     def _live_id(self, conn: Connection, source: str, native_id: str) -> str | None:
         return conn.execute(
@@ -644,7 +578,7 @@ class Catalogue:
         # Tombstones are filtered here, not in SQL: with `tombstone IS NULL` in the WHERE clause SQLite plans the
         # (source, tombstone) index and scans every live record of the source per chunk.
         with self.engine.connect() as conn:
-            rows = _select_in(
+            rows = bulk.select_in(
                 conn, records, ("native_id", "source_updated", "tombstone"), "native_id", native_ids, source=source
             )
         return {native_id: stamp for native_id, stamp, tombstone in rows if tombstone is None}
@@ -663,7 +597,7 @@ class Catalogue:
         columns = ("native_id", "validators", "tombstone", "mapping_version")
         with self.engine.connect() as conn:
             # Filtered here, not in SQL, for the reason given in `known_stamps`
-            rows = _select_in(conn, records, columns, "native_id", native_ids, source=source)
+            rows = bulk.select_in(conn, records, columns, "native_id", native_ids, source=source)
         for native_id, validators, tombstone, version in rows:
             if tombstone is None and validators and version == mapping_version:
                 found[native_id] = orjson.loads(validators)

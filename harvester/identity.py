@@ -28,7 +28,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import sqlite
 
-from harvester import db
+from harvester import bulk, db
 from harvester.identity_rules import MatchKey, Role, Rule, link_rule, match_keys, stronger
 from harvester.schema import changes, identities, identity_keys, identity_links, records
 
@@ -198,7 +198,7 @@ def _link_new_pairs(
             .join(records, and_(records.c.id == identity_keys.c.record_id, records.c.tombstone.is_(None)))
             .where(identity_keys.c.key.in_(shared_keys))
         )
-        for key, record_id, role, source in rows:
+        for key, record_id, role, source in rows.all():
             holders_of[key][record_id] = role
             sources[record_id] = source
     holders = {key: list(holders_of[key].items()) for key in sorted(holders_of)}
@@ -237,13 +237,9 @@ def _link_new_pairs(
             select(identity_links.c.record_a, identity_links.c.record_b).where(identity_links.c.record_a.in_(chunk))
         )
         existing.update((row.record_a, row.record_b) for row in rows)
-    new = [
-        {"record_a": a, "record_b": b, "rule": rule, "key": key, "created_at": stamp}
-        for (a, b), (rule, key) in sorted(candidates.items())
-        if (a, b) not in existing
-    ]
-    if new:
-        conn.execute(insert(identity_links), new)
+    at = bulk.stored_time(conn, stamp)
+    new = [(a, b, rule, key, at) for (a, b), (rule, key) in sorted(candidates.items()) if (a, b) not in existing]
+    bulk.insert_rows(conn, identity_links, ("record_a", "record_b", "rule", "key", "created_at"), new)
     return sources
 
 
@@ -328,18 +324,18 @@ def _recluster(
     # were merged.
     for chunk in _chunks(sorted(changed & set(old_cluster_of))):
         conn.execute(delete(identities).where(identities.c.record_id.in_(chunk)))
+    # a harvest of versioned records rewrites many clusters per page: rows as tuples (`bulk`)
+    at = bulk.stored_time(conn, stamp)
     rows = [
-        {"record_id": rid, "cluster_id": cid, "rule": joined_by[rid], "merged_at": stamp}
+        (rid, cid, joined_by[rid], at)
         for rid, cid in sorted(new_cluster_of.items())
         if rid in changed and len(new_members[cid]) > 1
     ]
-    if rows:
-        conn.execute(insert(identities), rows)
+    bulk.insert_rows(conn, identities, ("record_id", "cluster_id", "rule", "merged_at"), rows)
     feed = sorted(rid for rid in changed if rid in visited and rid not in already_changed)
-    if feed:
-        conn.execute(
-            insert(changes), [{"record_id": rid, "kind": "upsert", "run_id": run_id, "at": stamp} for rid in feed]
-        )
+    bulk.insert_rows(
+        conn, changes, ("record_id", "kind", "run_id", "at"), [(rid, "upsert", run_id, at) for rid in feed]
+    )
     return changed
 
 
@@ -383,7 +379,7 @@ def _links(conn: Connection, ids: Sequence[str], active_only: bool) -> list[Link
         )
         if active_only:
             query = query.where(identity_links.c.undone_at.is_(None))
-        for row in conn.execute(query):
+        for row in conn.execute(query).all():
             found[row.id] = Link(
                 row.id, row.record_a, row.record_b, row.rule, row.key, row.created_at, row.undone_at, row.undone_reason
             )

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, and_, insert, select
 
+from harvester import bulk
 from harvester import catalogue as cat
 from harvester.catalogue import Catalogue
 from harvester.schema import changes, listing_seen, raw_payloads, records
@@ -46,7 +47,7 @@ def _stored(conn: Connection, table: Table, order: str) -> list[tuple[Any, ...]]
 
 def _tuples(rows: list[dict[str, Any]], columns: tuple[str, ...], conn: Connection) -> list[tuple[Any, ...]]:
     return [
-        tuple(cat._stored_time(conn, row[c]) if isinstance(row[c], datetime) else row[c] for c in columns)
+        tuple(bulk.stored_time(conn, row[c]) if isinstance(row[c], datetime) else row[c] for c in columns)
         for row in rows
     ]
 
@@ -62,14 +63,14 @@ def test_bulk_inserts_store_what_sqlalchemy_stores(catalogue: Catalogue, tmp_pat
         for r in record_rows
     ]
     with catalogue.engine.begin() as conn:
-        cat._insert_rows(conn, records, cat._NEW_RECORD_COLUMNS, _tuples(record_rows, cat._NEW_RECORD_COLUMNS, conn))
-        cat._insert_rows(conn, changes, cat._CHANGE_COLUMNS, _tuples(change_rows, cat._CHANGE_COLUMNS, conn))
+        bulk.insert_rows(conn, records, cat._NEW_RECORD_COLUMNS, _tuples(record_rows, cat._NEW_RECORD_COLUMNS, conn))
+        bulk.insert_rows(conn, changes, cat._CHANGE_COLUMNS, _tuples(change_rows, cat._CHANGE_COLUMNS, conn))
         rows = _tuples(payload_rows, cat._RAW_COLUMNS, conn)
-        cat._insert_rows(conn, raw_payloads, cat._RAW_COLUMNS, rows, ignore_on=("sha256",))
-        cat._insert_rows(conn, raw_payloads, cat._RAW_COLUMNS, rows[:3], ignore_on=("sha256",))  # already stored
+        bulk.insert_rows(conn, raw_payloads, cat._RAW_COLUMNS, rows, ignore_on=("sha256",))
+        bulk.insert_rows(conn, raw_payloads, cat._RAW_COLUMNS, rows[:3], ignore_on=("sha256",))  # already stored
         seen = [(5, "b"), (5, "a")]
-        cat._insert_rows(conn, listing_seen, ("listing_id", "native_id"), seen, ignore_on=("listing_id", "native_id"))
-        cat._insert_rows(conn, listing_seen, ("listing_id", "native_id"), seen, ignore_on=("listing_id", "native_id"))
+        bulk.insert_rows(conn, listing_seen, ("listing_id", "native_id"), seen, ignore_on=("listing_id", "native_id"))
+        bulk.insert_rows(conn, listing_seen, ("listing_id", "native_id"), seen, ignore_on=("listing_id", "native_id"))
     with catalogue.engine.connect() as conn:
         # read back through SQLAlchemy: the same values, times included
         back = [dict(row._mapping) for row in conn.execute(select(records).order_by(records.c.id))]
@@ -105,7 +106,7 @@ def test_bulk_inserts_store_what_sqlalchemy_stores(catalogue: Catalogue, tmp_pat
 
 
 def test_look_ups_by_native_id_find_what_a_select_finds_across_chunks(catalogue: Catalogue) -> None:
-    rows = _record_rows(cat.CHUNK * 2 + 17)
+    rows = _record_rows(bulk.CHUNK * 2 + 17)
     for n, row in enumerate(rows):
         row["tombstone"] = "gone" if n % 7 == 0 else None
         row["mapping_version"] = "zenodo-1" if n % 4 else "zenodo-0"
@@ -123,7 +124,7 @@ def test_look_ups_by_native_id_find_what_a_select_finds_across_chunks(catalogue:
         ).all()
     stamps = catalogue.known_stamps("zenodo", wanted)
     assert stamps == {r.native_id: r.source_updated for r in expected if r.tombstone is None}
-    assert len(wanted) > cat.CHUNK and len(stamps) > 300  # asked in two chunks, answered from both
+    assert len(wanted) > bulk.CHUNK and len(stamps) > 300  # asked in two chunks, answered from both
     assert None in stamps.values() and any(stamps.values())
     validators = catalogue.known_validators("zenodo", wanted, "zenodo-1")
     assert validators == {
