@@ -150,6 +150,9 @@ _COAR_ACCESS = {
 _COAR_ACCESS_URI = re.compile(r"^https?://purl\.org/coar/access_right/(c_[0-9a-f]{4})/?$", re.IGNORECASE)
 
 
+# The three readers of rights statements below are pure functions of a string that returns a string, and a
+# repository writes the same few statements on every record: cached (a licence `Concept` is built per record).
+@lru_cache(maxsize=4096)
 def access_right(value: str | None) -> AccessRights | None:
     """`info:eu-repo/semantics/openAccess` (OpenAIRE) or a COAR access-right URI → an access right; else None."""
     if not value:
@@ -191,6 +194,7 @@ _CC0_NAME = re.compile(r"^creative\s+commons\s+zero\b|^cc0\b|^cc\s+zero\b", re.I
 _LICENSE_WORD = re.compile(r"\s+licen[cs]e\s*$|^the\s+", re.IGNORECASE)
 
 
+@lru_cache(maxsize=4096)
 def spdx_from_uri(uri: str) -> str | None:
     """The SPDX id a licence URL stands for, where the URL says it unambiguously."""
     text = uri.strip()
@@ -207,6 +211,7 @@ def spdx_from_uri(uri: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=4096)
 def spdx_from_name(name: str) -> str | None:
     """The SPDX id of a licence name ("Creative Commons Attribution Non Commercial 4.0 International")."""
     text = name.strip()
