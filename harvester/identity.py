@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import BindParameter, Connection, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import sqlite
 
 from harvester import bulk, db
@@ -41,6 +41,29 @@ MAX_KEY_HOLDERS = 500
 """A key shared by more records than this is too common to identify one dataset (a journal's ISSN sneaking in as a
 DOI, a placeholder); it links nothing, and a warning names it."""
 _INSERT_KEYS_SQLITE = str(insert(identity_keys).compile(dialect=sqlite.dialect()))
+
+# The look-ups of every resolve, built once with the ids as one expanding parameter: a statement built per call
+# coerces each of its (up to 500) ids and computes its cache key again, most of what these reads cost in Python.
+_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
+_MINE, _OTHER = identity_keys.alias("mine"), identity_keys.alias("other")
+_HELD_ELSEWHERE = (
+    select(_OTHER.c.key).where(and_(_OTHER.c.key == _MINE.c.key, _OTHER.c.record_id != _MINE.c.record_id)).exists()
+)
+# Only live records hold keys (a tombstone drops them); the join gives each holder's source for the rules.
+_SHARED_KEY_HOLDERS = (
+    select(identity_keys.c.key, identity_keys.c.record_id, identity_keys.c.role, records.c.source)
+    .join(records, and_(records.c.id == identity_keys.c.record_id, records.c.tombstone.is_(None)))
+    .where(identity_keys.c.key.in_(select(_MINE.c.key).where(_MINE.c.record_id.in_(_IDS), _HELD_ELSEWHERE)))
+)
+_MEMBER = identities.alias("member")
+_CLUSTERS_AROUND = select(_MEMBER.c.record_id, _MEMBER.c.cluster_id).where(
+    _MEMBER.c.cluster_id.in_(select(identities.c.cluster_id).where(identities.c.record_id.in_(_IDS)))
+)
+_LINKS = select(identity_links).where(or_(identity_links.c.record_a.in_(_IDS), identity_links.c.record_b.in_(_IDS)))
+_ACTIVE_LINKS = _LINKS.where(identity_links.c.undone_at.is_(None))
+_LIVE_SOURCES = select(records.c.id, records.c.source).where(
+    and_(records.c.id.in_(_IDS), records.c.tombstone.is_(None))
+)
 
 
 @dataclass(frozen=True)
@@ -184,21 +207,11 @@ def _link_new_pairs(
     # every key read back a row per key, nearly all of them the touched records' own: the database picks the keys some
     # other record holds too, and only their holders come back. The touched records' keys are in `identity_keys`
     # already (the caller stored them; a tombstone dropped them), so the statement names records, not keys.
-    mine, other = identity_keys.alias("mine"), identity_keys.alias("other")
-    held_elsewhere = (
-        select(other.c.key).where(and_(other.c.key == mine.c.key, other.c.record_id != mine.c.record_id)).exists()
-    )
-    # Only live records hold keys (a tombstone drops them); the join gives each holder's source for the rules.
+    # (`_SHARED_KEY_HOLDERS`)
     holders_of: dict[str, dict[str, str]] = defaultdict(dict)
     sources: dict[str, str] = {}
     for chunk in _chunks(touched):
-        shared_keys = select(mine.c.key).where(mine.c.record_id.in_(chunk), held_elsewhere)
-        rows = conn.execute(
-            select(identity_keys.c.key, identity_keys.c.record_id, identity_keys.c.role, records.c.source)
-            .join(records, and_(records.c.id == identity_keys.c.record_id, records.c.tombstone.is_(None)))
-            .where(identity_keys.c.key.in_(shared_keys))
-        )
-        for key, record_id, role, source in rows.all():
+        for key, record_id, role, source in conn.execute(_SHARED_KEY_HOLDERS, {"ids": list(chunk)}).all():
             holders_of[key][record_id] = role
             sources[record_id] = source
     holders = {key: list(holders_of[key].items()) for key in sorted(holders_of)}
@@ -342,10 +355,7 @@ def _recluster(
 def _live_sources(conn: Connection, ids: Iterable[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for chunk in _chunks(sorted(ids)):
-        rows = conn.execute(
-            select(records.c.id, records.c.source).where(and_(records.c.id.in_(chunk), records.c.tombstone.is_(None)))
-        )
-        found.update((rid, source) for rid, source in rows)
+        found.update((rid, source) for rid, source in conn.execute(_LIVE_SOURCES, {"ids": list(chunk)}).all())
     return found
 
 
@@ -363,23 +373,16 @@ def _clusters_around(conn: Connection, ids: Sequence[str]) -> dict[str, str]:
     """The cluster of each of these records that is in one, and of every other member of those clusters (one read
     instead of one for the records and one for the members)."""
     found: dict[str, str] = {}
-    member = identities.alias("member")
     for chunk in _chunks(list(ids)):
-        theirs = select(identities.c.cluster_id).where(identities.c.record_id.in_(chunk))
-        rows = conn.execute(select(member.c.record_id, member.c.cluster_id).where(member.c.cluster_id.in_(theirs)))
-        found.update((rid, cid) for rid, cid in rows)
+        found.update((rid, cid) for rid, cid in conn.execute(_CLUSTERS_AROUND, {"ids": list(chunk)}).all())
     return found
 
 
 def _links(conn: Connection, ids: Sequence[str], active_only: bool) -> list[Link]:
     found: dict[int, Link] = {}
+    query = _ACTIVE_LINKS if active_only else _LINKS
     for chunk in _chunks(list(ids)):
-        query = select(identity_links).where(
-            or_(identity_links.c.record_a.in_(chunk), identity_links.c.record_b.in_(chunk))
-        )
-        if active_only:
-            query = query.where(identity_links.c.undone_at.is_(None))
-        for row in conn.execute(query).all():
+        for row in conn.execute(query, {"ids": list(chunk)}).all():
             found[row.id] = Link(
                 row.id, row.record_a, row.record_b, row.rule, row.key, row.created_at, row.undone_at, row.undone_reason
             )
