@@ -362,7 +362,7 @@ def name_agent(entry: Name, where: str) -> Agent:
 
 def text_agent(name: str, where: str) -> Agent:
     """A creator given only as a name (Dublin Core): "Family, Given" is a person, "… Collaboration" an organisation."""
-    if looks_like_organisation(name) and "," not in name:
+    if "," not in name and looks_like_organisation(name):  # "Family, Given" is a person: no need for the regex
         return agent(where, name, kind="organization")
     given, family = split_name(name)
     return agent(where, name, kind="person", given_name=given, family_name=family)
