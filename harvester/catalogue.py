@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, exists, func, insert, select, update
 
 from connectors.base import Deletion, FetchFailure, RawRecord
 from harvester import bulk, codec, db, identity
@@ -57,6 +57,18 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
         yield items[start : start + size]
 
 
+_STORED_VERSIONS = select(
+    records.c.id,
+    records.c.content_hash,
+    records.c.data,
+    records.c.tombstone,
+    records.c.raw_sha256,
+    records.c.source_updated,
+    records.c.mapping_version,
+    records.c.validators,
+    records.c.index_doc_version,
+).where(records.c.id.in_(bindparam("ids", expanding=True)))
+"""What `_upsert` compares a page's records with: built once (a statement per page coerces each id again)."""
 _RAW_COLUMNS = ("sha256", "media_type", "size", "data", "first_seen")
 _NEW_RECORD_COLUMNS = (  # in the table's order, which the compiled INSERT keeps
     "id",
@@ -290,20 +302,7 @@ class Catalogue:
             return []
         existing: dict[str, Any] = {}
         for chunk in _chunks([m.record_id for m in mapped]):
-            rows = conn.execute(
-                select(
-                    records.c.id,
-                    records.c.content_hash,
-                    records.c.data,
-                    records.c.tombstone,
-                    records.c.raw_sha256,
-                    records.c.source_updated,
-                    records.c.mapping_version,
-                    records.c.validators,
-                    records.c.index_doc_version,
-                ).where(records.c.id.in_(chunk))
-            )
-            existing.update({row.id: row for row in rows})
+            existing.update({row.id: row for row in conn.execute(_STORED_VERSIONS, {"ids": list(chunk)}).all()})
         existing_before = set(existing)
         new_rows: list[tuple[Any, ...]] = []
         change_rows: list[tuple[Any, ...]] = []
