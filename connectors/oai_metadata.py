@@ -53,6 +53,7 @@ from connectors.datacite_xml import (
 )
 from connectors.datacite_xml_values import Described, VocabularyField, describe_datacite
 from connectors.oai_dc import OAI_DC_NAMESPACE, describe_dublin_core, parse_dublin_core
+from connectors.oaipmh_protocol import header_fields
 from connectors.zenodo_fields import (
     ZENODO,
     ExperimentSignals,
@@ -105,9 +106,6 @@ _RECORD = f"{_OAI}record"
 _HEADER = f"{_OAI}header"
 _METADATA = f"{_OAI}metadata"
 _ABOUT = f"{_OAI}about"
-_IDENTIFIER = f"{_OAI}identifier"
-_DATESTAMP = f"{_OAI}datestamp"
-_SET_SPEC = f"{_OAI}setSpec"
 
 
 def parse_oai_record(payload: bytes) -> OaiRecord:
@@ -134,19 +132,7 @@ def parse_oai_record(payload: bytes) -> OaiRecord:
             about_wrappers.append(child)
     if header is None:
         raise MappingError("header", "missing: an OAI-PMH record starts with a <header>")
-    identifier = datestamp = None
-    sets: list[str] = []
-    for child in header:
-        tag = child.tag
-        if tag == _IDENTIFIER:
-            identifier = (child.text or "") if identifier is None else identifier
-        elif tag == _DATESTAMP:
-            datestamp = (child.text or "") if datestamp is None else datestamp
-        elif tag == _SET_SPEC:
-            spec = (child.text or "").strip()
-            if spec:
-                sets.append(spec)
-    identifier = (identifier or "").strip()
+    identifier, datestamp, sets = header_fields(header)
     if not identifier:
         raise MappingError("header.identifier", "missing: every OAI-PMH record has an identifier")
     metadata = None
@@ -158,8 +144,8 @@ def parse_oai_record(payload: bytes) -> OaiRecord:
     about = tuple(c for a in about_wrappers for c in a if isinstance(c.tag, str))
     return OaiRecord(
         identifier=identifier,
-        datestamp=(datestamp or "").strip() or None,
-        set_specs=tuple(sets),
+        datestamp=datestamp or None,
+        set_specs=sets,
         deleted=header.get("status") == "deleted",
         metadata=metadata,
         about=about,

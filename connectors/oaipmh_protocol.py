@@ -138,12 +138,9 @@ _DATESTAMP = _OAI + "datestamp"
 _SET_SPEC = _OAI + "setSpec"
 
 
-def header_of(element: etree._Element) -> Header:
-    """The header of a `<record>` or a bare `<header>` (ListIdentifiers)."""
-    header = element if element.tag == _HEADER else element.find(_HEADER)
-    if header is None:
-        raise ValueError("a record without <header>")
-    # one pass over the header's children; the first identifier and datestamp count, as `findtext` takes them
+def header_fields(header: etree._Element) -> tuple[str, str, tuple[str, ...]]:
+    """A `<header>`'s identifier, datestamp (stripped, "" when absent) and non-empty set specs, in one pass over its
+    children; the first identifier and datestamp count, as `findtext` takes them."""
     identifier = datestamp = None
     specs: list[str] = []
     for child in header:
@@ -156,11 +153,18 @@ def header_of(element: etree._Element) -> Header:
             spec = (child.text or "").strip()
             if spec:
                 specs.append(spec)
-    identifier = (identifier or "").strip()
-    datestamp = (datestamp or "").strip()
+    return (identifier or "").strip(), (datestamp or "").strip(), tuple(specs)
+
+
+def header_of(element: etree._Element) -> Header:
+    """The header of a `<record>` or a bare `<header>` (ListIdentifiers)."""
+    header = element if element.tag == _HEADER else element.find(_HEADER)
+    if header is None:
+        raise ValueError("a record without <header>")
+    identifier, datestamp, specs = header_fields(header)
     if not identifier or not datestamp:
         raise ValueError(f"a header without identifier or datestamp: {etree.tostring(header)[:200]!r}")
-    return Header(identifier, datestamp, tuple(specs), header.get("status") == "deleted")
+    return Header(identifier, datestamp, specs, header.get("status") == "deleted")
 
 
 def record_payload(record: etree._Element) -> bytes:
