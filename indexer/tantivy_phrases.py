@@ -40,6 +40,8 @@ PAIR_JOINER = "\u00b7"
 phrases are indexed for (`prose`, `physics`) ever puts one inside a token, and it is not whitespace."""
 PAIRS_TOKENIZER = "dmlake_pairs"
 CACHED_TEXTS = 256
+SHORT_VALUE = 64
+"""Values of at most this many characters have their pairs remembered (see `_short_value_pairs`)."""
 
 PHRASE_FIELDS: tuple[str, ...] = tuple(name for name, spec in TEXT_FIELDS.items() if spec.phrases)
 if any(TEXT_FIELDS[name].analyzer not in ("prose", "physics") for name in PHRASE_FIELDS):
@@ -88,7 +90,9 @@ def token_runs(analyzer: AnalyzerName, text: str) -> list[list[str]]:
     """The text's analysed tokens as the index holds them, split where the analyser dropped an over-long token."""
     analysis = _analyses()[analyzer]
     tokens: list[str] = analysis.unlimited.analyze(text)
-    if not any(len(run.group().encode()) >= analysis.limit for run in analysis.long_word.finditer(text)):
+    if len(text) < analysis.limit // 4 or not any(
+        len(run.group().encode()) >= analysis.limit for run in analysis.long_word.finditer(text)
+    ):
         return [tokens] if tokens else []
     lengths = [len(str(token).encode()) for token in analysis.tokenizer.analyze(text)]
     if len(lengths) != len(tokens):  # the filters above never drop a token; if one did, the runs would be wrong
@@ -108,12 +112,21 @@ def _pairs(run: list[str]) -> str:
 
 def pair_values(analyzer: AnalyzerName, values: Iterable[str]) -> list[str]:
     """The companion field's values for a field's values: one per run of two tokens or more."""
-    out = []
+    out: list[str] = []
     for value in values:
+        if len(value) <= SHORT_VALUE:
+            out.extend(_short_value_pairs(analyzer, value))
+            continue
         for run in token_runs(analyzer, value):
             if len(run) > 1:
                 out.append(_pairs(run))
     return out
+
+
+@lru_cache(maxsize=4096)
+def _short_value_pairs(analyzer: AnalyzerName, value: str) -> tuple[str, ...]:
+    """Short values (keywords, observables, collision spellings, energies) recur from record to record."""
+    return tuple(_pairs(run) for run in token_runs(analyzer, value) if len(run) > 1)
 
 
 def companion_values(document: Mapping[str, Any]) -> dict[str, list[str]]:

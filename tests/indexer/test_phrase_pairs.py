@@ -6,6 +6,7 @@ over hand-made texts at the edges."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -75,8 +76,14 @@ def test_the_runs_match_the_analysers_over_real_titles_and_descriptions(corpus: 
         for name in ("title", "description", "physics"):
             analyzer = TEXT_FIELDS[name].analyzer
             for value in document[name]:
-                flat = [token for run in token_runs(analyzer, value) for token in run]
-                assert flat == analyzers()[analyzer].analyze(value), (document["id"], name)
+                runs = token_runs(analyzer, value)
+                assert [token for run in runs for token in run] == analyzers()[analyzer].analyze(value), (
+                    document["id"],
+                    name,
+                )
+                # short values' pairs are remembered: the same as computed afresh
+                expected = [" ".join(map(PAIR_JOINER.join, pairwise(run))) for run in runs if len(run) > 1]
+                assert pair_values(analyzer, [value]) == pair_values(analyzer, [value]) == expected
 
 
 def test_companion_values_cover_the_declared_phrase_fields(record_factory: Any) -> None:
