@@ -25,8 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import BindParameter, Connection, and_, bindparam, delete, func, insert, or_, select, update
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import BindParameter, Connection, and_, bindparam, delete, func, or_, select, update
 
 from harvester import bulk, db
 from harvester.identity_rules import MatchKey, Role, Rule, link_rule, match_keys, stronger
@@ -40,7 +39,6 @@ IDENTITY_LOCK = 0x646D6C6B_6964
 MAX_KEY_HOLDERS = 500
 """A key shared by more records than this is too common to identify one dataset (a journal's ISSN sneaking in as a
 DOI, a placeholder); it links nothing, and a warning names it."""
-_INSERT_KEYS_SQLITE = str(insert(identity_keys).compile(dialect=sqlite.dialect()))
 
 # The look-ups of every resolve, built once with the ids as one expanding parameter: a statement built per call
 # coerces each of its (up to 500) ids and computes its cache key again, most of what these reads cost in Python.
@@ -128,16 +126,9 @@ def store_keys(conn: Connection, keyed: Mapping[str, Sequence[MatchKey]], new: b
     """Replace the match keys of these records (`new`: none of them has keys yet, so there is nothing to replace)."""
     if not new:
         drop_keys(conn, list(keyed))
+    # a harvest stores five or six keys per record: rows as tuples (`bulk`)
     rows = [(rid, key, role) for rid, keys in keyed.items() for key, role in keys]
-    if not rows:
-        return
-    if conn.dialect.name == "sqlite":
-        # A harvest stores five or six keys per record. SQLAlchemy's executemany makes each row's dict into the
-        # driver's parameters one at a time, a third of the cost of storing them; SQLite's driver takes tuples as
-        # they are. (PostgreSQL's dialect batches the rows into multi-row INSERTs itself: left to it.)
-        conn.exec_driver_sql(_INSERT_KEYS_SQLITE, rows)
-    else:
-        conn.execute(insert(identity_keys), [{"record_id": r, "key": k, "role": role} for r, k, role in rows])
+    bulk.insert_rows(conn, identity_keys, ("record_id", "key", "role"), rows)
 
 
 def drop_keys(conn: Connection, record_ids: Sequence[str]) -> None:
