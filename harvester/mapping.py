@@ -72,14 +72,15 @@ def map_one(
         return Rejected(raw, "validation", problems[0].field, "ValidationError", "; ".join(p.message for p in problems))
     record.provenance.harvest_run = run_id
     record.provenance.retrieved_at = retrieved_at
+    blob, content_hash = codec.encode_and_hash(record)
     return Mapped(
         raw=raw,
         record_id=record.id,
         native_id=record.native_id,
         raw_sha256=record.provenance.raw_sha256,
         mapping_version=record.provenance.mapping_version,
-        content_hash=codec.content_hash(record),
-        blob=codec.encode_record(record),
+        content_hash=content_hash,
+        blob=blob,
         raw_blob=codec.compress(raw.payload),
         match_keys=tuple(match_keys(record)),
         # built here, once, with the record in hand: the index follower then merges clusters without decoding
