@@ -100,7 +100,16 @@ _TOKEN = re.compile(
 )
 """One piece of simple HTML: text up to the next `<`; a start tag (`empty` is the `/` of `<br/>`) whose unquoted
 attribute values end at whitespace or `>`; an end tag; a `<` that starts no markup (`a < b`), which is text."""
+_TAG = re.compile(
+    rf"<(?:(?P<start>[a-zA-Z][a-zA-Z0-9]*)(?:{_ATTRIBUTE})*{_SPACE}*(?P<empty>/?)"
+    rf"|/(?P<end>[a-zA-Z][-.a-zA-Z0-9:_]*){_SPACE}*)>"
+)
+"""`_TOKEN`'s start and end tags, alternatives in the same order: tried at each `<` they match what `_TOKEN` does."""
+_MARKUP_START = re.compile(r"<[a-zA-Z/!?]")
+"""A `<` that `_TOKEN` reads as no piece when no tag matched at it (a comment, a declaration, a broken tag)."""
 _RAW_TEXT_ELEMENTS = frozenset(HTMLParser.CDATA_CONTENT_ELEMENTS)
+_RAW_TEXT_START = re.compile(rf"<(?:{'|'.join(_RAW_TEXT_ELEMENTS)})(?![a-zA-Z0-9])", re.IGNORECASE)
+"""Where a raw-text element's start tag may be (`<script`, `<STYLE`), not followed by more of a tag name."""
 
 ParserT = TypeVar("ParserT", bound=HTMLParser)
 
@@ -146,3 +155,34 @@ def _dispatch_simple(html: str, parser: HTMLParser) -> bool:
             else:
                 handle_starttag(tag, [])
     return position == len(html)
+
+
+def simple_html_pieces(html: str) -> list[str | None] | None:
+    """`html` cut at its tags, for a caller that walks simple HTML itself instead of through a parser's handlers
+    (a method call per event, and the parser's set-up, cost more than the walk); None where `html` is not simple.
+
+    The list is `_TAG.split(html)`: a text, then per tag its start-tag name, its `empty` (`"/"` for `<br/>`, else
+    `""`) and its end-tag name (the start-tag name and `empty` are None for an end tag, the end-tag name for a start
+    tag), then the text after it, and so on. Tag names are as written (not lower-cased); texts are raw: entities
+    undecoded (`unescape_simple_text`), a `<` that starts no markup kept. It is None exactly where `parse_html`'s
+    fast path would leave `html` to HTMLParser: a `<` that starts markup but no simple tag, or a `<script>` or
+    `<style>` (raw text). Both read the same tags: at each `<`, `_TAG` tries the start and end tags `_TOKEN` tries.
+    """
+    pieces: list[str | None] = _TAG.split(html)
+    # each check first over the whole string (one scan in C), piece by piece only when it finds something
+    stray = html.count("<") != len(pieces) // 4  # a `<` that is no tag
+    if stray and any(text and _MARKUP_START.search(text) for text in pieces[::4]):
+        return None
+    if _RAW_TEXT_START.search(html) and any(start and start.lower() in _RAW_TEXT_ELEMENTS for start in pieces[1::4]):
+        return None
+    return pieces
+
+
+def unescape_simple_text(text: str) -> str:
+    """The text `parse_html`'s fast path hands to `handle_data` for a text piece of `simple_html_pieces` (which may
+    hold a `<` that starts no markup: the fast path decodes the entities on each side of it separately)."""
+    if "&" not in text:
+        return text
+    if "<" not in text:
+        return unescape_html(text)
+    return "<".join(unescape_html(part) for part in text.split("<"))

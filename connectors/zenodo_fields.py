@@ -20,7 +20,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from connectors.base import MappingError
-from connectors.markup import collapse_ascii_whitespace, parse_html
+from connectors.markup import collapse_ascii_whitespace, parse_html, simple_html_pieces, unescape_simple_text
 from ontology import Agent, Checksum, Concept, Distribution, Identifier, IdentifierScheme
 from ontology.model import Affiliation, Availability
 from ontology.vocabulary import by_uri, experiment_physics, from_uri, license_concept, lookup
@@ -54,13 +54,7 @@ class _TextExtractor(HTMLParser):
 
     def _flush(self) -> None:
         if self._current:  # most block tags open or close an empty block
-            text = "".join(self._current)
-            if self._pre:
-                text = text.strip("\n")
-            elif "\x00" in text:
-                text = "\n".join(collapse_ascii_whitespace(line).strip() for line in text.split("\x00")).strip()
-            else:
-                text = collapse_ascii_whitespace(text).strip()
+            text = _block_text(self._current, self._pre)
             if text:
                 self.blocks.append((text, self._item))
             self._current = []
@@ -96,12 +90,79 @@ class _TextExtractor(HTMLParser):
         self._flush()
 
 
+def _block_text(pieces: list[str], pre: int) -> str:
+    """`_TextExtractor._flush`'s text of a block."""
+    text = "".join(pieces)
+    if pre:
+        return text.strip("\n")
+    if "\x00" in text:
+        return "\n".join(collapse_ascii_whitespace(line).strip() for line in text.split("\x00")).strip()
+    return collapse_ascii_whitespace(text).strip()
+
+
+def _simple_blocks(html: str) -> list[tuple[str, bool]] | None:
+    """`_TextExtractor`'s blocks of simple HTML (`markup.simple_html_pieces`), its handlers' steps inlined in one
+    loop over the tags: most of `html_to_text`'s time went to the parser's set-up and a method call per event.
+    None where the HTML is not simple. `tests/connectors/test_zenodo_speedups.py` compares it with the parser."""
+    pieces = simple_html_pieces(html)
+    if pieces is None:
+        return None
+    blocks: list[tuple[str, bool]] = []
+    current: list[str] = []
+    item = False
+    pre = 0
+    text = pieces[0]
+    if text:
+        current.append(unescape_simple_text(text))
+    for index in range(1, len(pieces), 4):
+        start = pieces[index]
+        if start is None:  # an end tag
+            tag = pieces[index + 2].lower()  # type: ignore[union-attr]
+            closes = True
+        else:
+            tag = start.lower()
+            closes = bool(pieces[index + 1])  # `<p/>`: HTMLParser calls handle_starttag, then handle_endtag
+            if tag == "br":
+                current.append("\n" if pre else "\x00")
+            elif tag in _BLOCK_TAGS:
+                if current:
+                    text = _block_text(current, pre)
+                    if text:
+                        blocks.append((text, item))
+                    current = []
+                item = False
+                if tag == "pre":
+                    pre += 1
+                elif tag == "li":
+                    current.append("- ")
+                    item = True
+        if closes and tag in _BLOCK_TAGS:
+            if current:
+                text = _block_text(current, pre)
+                if text:
+                    blocks.append((text, item))
+                current = []
+            item = False
+            if tag == "pre":
+                pre = max(0, pre - 1)
+        text = pieces[index + 3]
+        if text:
+            current.append(unescape_simple_text(text))
+    if current:
+        text = _block_text(current, pre)
+        if text:
+            blocks.append((text, item))
+    return blocks
+
+
 def html_to_text(html: str) -> str:
     """Plain text of an HTML abstract: paragraphs separated by a blank line, entities decoded, markup dropped."""
-    extractor = parse_html(html, _TextExtractor)
+    blocks = _simple_blocks(html)
+    if blocks is None:
+        blocks = parse_html(html, _TextExtractor).blocks
     parts: list[str] = []
     previous_item = False
-    for text, item in extractor.blocks:
+    for text, item in blocks:
         if parts:
             parts.append("\n" if item and previous_item else "\n\n")
         parts.append(text)
