@@ -47,6 +47,7 @@ from connectors.zenodo_fields import (
     license_for,
     organisation,
     related_identifier,
+    shared_concept,
     split_name,
     unique_identifiers,
 )
@@ -277,9 +278,9 @@ def _licence(statement: RightsStatement) -> Concept | None:
         if spdx:
             found = license_concept(spdx)
             if found.mapped:
-                return Concept(uri=found.uri, label=found.label, raw=raw)
+                return shared_concept(found.uri, found.label, raw)
     label = statement.text or statement.identifier or statement.uri or raw
-    return Concept(uri=None, label=label, raw=raw)
+    return shared_concept(None, label, raw)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -398,14 +399,14 @@ def describe_datacite(resource: DataCiteResource) -> Described:
         if known is not None and target is not None:
             bucket = vocabulary.setdefault(target, [])
             if all(c.uri != known.uri for c in bucket):
-                bucket.append(Concept(uri=known.uri, label=known.label, raw=subject.text))
+                bucket.append(shared_concept(known.uri, known.label, subject.text))
         elif subject.value_uri or subject.scheme:
             uri = (
                 subject.value_uri
                 if subject.value_uri and subject.value_uri.startswith(("http://", "https://"))
                 else None
             )
-            subjects.append(Concept(uri=uri, label=subject.text, raw=subject.value_uri or subject.text))
+            subjects.append(shared_concept(uri, subject.text, subject.value_uri or subject.text))
         else:
             keywords.append(subject.text)
 

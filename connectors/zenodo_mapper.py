@@ -42,6 +42,7 @@ from connectors.zenodo_fields import (
     related_identifier,
     resource_categories,
     resource_type,
+    shared_concept,
     split_name,
     unique_identifiers,
 )
@@ -323,7 +324,7 @@ def _from_legacy(data: Mapping[str, Any]) -> ZenodoFields:
         identifier = _text(item.get("identifier"), where, ".identifier")
         if term:
             uri = identifier if identifier and identifier.startswith(("http://", "https://")) else None
-            subjects.append(Concept(uri=uri, label=term, raw=identifier or term))
+            subjects.append(shared_concept(uri, term, identifier or term))
 
     communities = [
         slug
@@ -504,7 +505,7 @@ def _from_rdm(data: Mapping[str, Any]) -> ZenodoFields:
         subject_id = _text(item.get("id"), where, ".id")
         if subject_id:
             uri = subject_id if subject_id.startswith(("http://", "https://")) else None
-            subjects.append(Concept(uri=uri, label=term or subject_id, raw=subject_id))
+            subjects.append(shared_concept(uri, term or subject_id, subject_id))
         elif term:
             keywords.append(term)
 
