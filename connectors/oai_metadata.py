@@ -37,6 +37,7 @@ import importlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from lxml import etree
@@ -155,6 +156,7 @@ def parse_oai_record(payload: bytes) -> OaiRecord:
 _PROFILE_PARAMETER = re.compile(r";\s*oai-profile\s*=\s*\"?([\w\-]+)\"?", re.IGNORECASE)
 
 
+@lru_cache(maxsize=256)  # a source's records all have the same media type
 def profile_of(media_type: str) -> str:
     """The profile named in `application/xml; oai-profile=<profile>` (`generic` when none is named)."""
     match = _PROFILE_PARAMETER.search(media_type or "")
@@ -483,7 +485,9 @@ def _zenodo_relations(relations: Relations, recid: str) -> tuple[Relations, list
                     continue
             kept.fields.setdefault(name, []).append(target)
     for link in relations.links:
-        slug = _community(Identifier(scheme=IdentifierScheme.URL, value=link))
+        # what `_community` reads of a URL identifier of the link (its value is the link, trimmed)
+        match = _ZENODO_COMMUNITY.match(link.strip())
+        slug = match.group(1) if match else None
         if slug is not None:
             communities.append(slug)
         else:

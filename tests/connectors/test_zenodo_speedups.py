@@ -5,10 +5,10 @@
   awkward pieces of `test_markup.py`, random characters, every CERN Open Data abstract and the descriptions of
   generated Zenodo records, and it declines exactly what `parse_html`'s fast path declines.
 * Shared values: licences, resource types, publishers, communities, affiliations and vocabulary concepts are built
-  once and shared by the records that have them. Every Zenodo REST record of the corpus and generated ones (both
-  shapes) and every Zenodo OAI-PMH record of the corpus and generated ones (`oai_dc`, `oai_datacite`, both
-  profiles) map to the same record with the caches warm as with the caches emptied before each record; unmapped
-  licences are still counted every time.
+  once and shared by the records that have them. Every Zenodo REST record of the corpus and generated
+  ones (both shapes) and every Zenodo OAI-PMH record of the corpus and generated ones (`oai_dc`, `oai_datacite`,
+  both profiles) map to the same JSON with the caches as with the uncached functions (which also catches a mapper
+  changing a shared value in place); unmapped licences are still counted every time.
 """
 
 from __future__ import annotations
