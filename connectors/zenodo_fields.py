@@ -692,19 +692,37 @@ class Physics:
 
 def physics(experiments: list[Concept], keywords: Sequence[str]) -> Physics:
     """Messengers, techniques and targets the experiments imply, plus messengers named as keywords."""
-    known = experiment_physics(experiments)
-    messengers = {c.uri: c for c in known.messengers}
+    implied = _implied_physics(experiments)
+    messengers = {c.uri: c for c in implied.messengers}
     for raw in keywords:  # as keyword_messengers, without building concepts the experiments already gave
         found = lookup("messenger", raw) if raw else None
         if found is not None and found.uri not in messengers:
             messengers[found.uri] = shared_concept(found.uri, found.label, raw)
+    return Physics(list(messengers.values()), list(implied.techniques), list(implied.targets), implied.accelerator)
+
+
+_IMPLIED_PHYSICS: dict[tuple[str | None, ...], Physics] = {}
+"""What experiments imply, by the experiments' URIs in order (at most `SHARED_VALUES` combinations)."""
+
+
+def _implied_physics(experiments: list[Concept]) -> Physics:
+    """The messengers, techniques, targets and accelerator that the vocabulary gives the experiments: a function of
+    their URIs alone (and their order: the first experiment's wording is kept), which records repeat."""
+    key = tuple(experiment.uri for experiment in experiments)
+    implied = _IMPLIED_PHYSICS.get(key)
+    if implied is not None:
+        return implied
+    known = experiment_physics(experiments)
     accelerators = set()
     for experiment in experiments:
         found = by_uri(experiment.uri) if experiment.uri else None
         if found is not None and found.accelerator:
             accelerators.add(found.accelerator)
     accelerator = from_uri(accelerators.pop(), raw="from the experiment") if len(accelerators) == 1 else None
-    return Physics(list(messengers.values()), known.techniques, known.targets, accelerator)
+    implied = Physics(known.messengers, known.techniques, known.targets, accelerator)
+    if len(_IMPLIED_PHYSICS) < SHARED_VALUES:
+        _IMPLIED_PHYSICS[key] = implied
+    return implied
 
 
 def resource_categories(type_id: str | None, keywords: Sequence[str]) -> list[Concept]:

@@ -4,11 +4,12 @@
   through `_TextExtractor`'s handlers; it gives the blocks `HTMLParser` gives, on generated fragments made of the
   awkward pieces of `test_markup.py`, random characters, every CERN Open Data abstract and the descriptions of
   generated Zenodo records, and it declines exactly what `parse_html`'s fast path declines.
-* Shared values: licences, resource types, publishers, communities, affiliations and vocabulary concepts are built
-  once and shared by the records that have them. Every Zenodo REST record of the corpus and generated
-  ones (both shapes) and every Zenodo OAI-PMH record of the corpus and generated ones (`oai_dc`, `oai_datacite`,
-  both profiles) map to the same JSON with the caches as with the uncached functions (which also catches a mapper
-  changing a shared value in place); unmapped licences are still counted every time.
+* Shared values: licences, resource types, publishers, communities, affiliations, vocabulary concepts and what
+  experiments imply (messengers, techniques, targets, accelerator) are built once and shared by the records that
+  have them. Every Zenodo REST record of the corpus and generated ones (both shapes) and every Zenodo OAI-PMH
+  record of the corpus and generated ones (`oai_dc`, `oai_datacite`, both profiles) map to the same JSON with the
+  caches as with the uncached functions (which also catches a mapper changing a shared value in place); unmapped
+  licences are still counted every time.
 """
 
 from __future__ import annotations
@@ -203,7 +204,8 @@ def _without_shared_values(monkeypatch: pytest.MonkeyPatch) -> None:
                     patched += 1
     assert patched >= 8  # zenodo_fields' own four and their importers'
     monkeypatch.setattr(zenodo_fields, "_MAPPED_LICENCES", {})
-    monkeypatch.setattr(zenodo_fields, "SHARED_VALUES", 0)  # license_for remembers none
+    monkeypatch.setattr(zenodo_fields, "_IMPLIED_PHYSICS", {})
+    monkeypatch.setattr(zenodo_fields, "SHARED_VALUES", 0)  # license_for and _implied_physics remember none
 
 
 def test_records_map_alike_with_shared_values_and_without(corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
