@@ -372,9 +372,11 @@ class HttpClient:
         params: Mapping[str, Any] | None = None,
         ok_statuses: Iterable[int] = (),
         headers: Mapping[str, str] | None = None,
+        parse: Callable[[bytes, str], Any] | None = None,
     ) -> tuple[httpx.Response, Any]:
-        """GET and parse JSON, returning the response too (for its headers and status)."""
-        return self._send("GET", url, params, headers, set(ok_statuses), None, None, parse=_parse_json)
+        """GET and parse JSON, returning the response too (for its headers and status). `parse(body, url)` reads
+        the body instead of a plain JSON parse; its `ValueError` is a body that does not parse, and is retried."""
+        return self._send("GET", url, params, headers, set(ok_statuses), None, None, parse=parse or _parse_json)
 
     def get_xml(
         self,

@@ -7,7 +7,7 @@ stores: any paginator resumes exactly after the last committed page.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
@@ -133,6 +133,8 @@ class Listing:
     ok_statuses: tuple[int, ...] = field(default=())
     headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     """Request headers sent with every page (content negotiation, credentials); never part of a checkpoint."""
+    parse: Callable[[bytes, str], Any] | None = field(default=None, repr=False)
+    """Reads a page's body instead of a plain JSON parse (`connectors.http.HttpClient.get_json_response`)."""
 
     def pages(self, http: HttpClient, resume: Request | None = None) -> Iterator[ListedPage]:
         request: Request | None = resume or self.first
@@ -142,6 +144,7 @@ class Listing:
                 params=dict(request.params),
                 ok_statuses=self.ok_statuses,
                 headers=dict(self.headers) or None,
+                parse=self.parse,
             )
             items = dig(body, self.items_path) if self.items_path else body
             if items is None:

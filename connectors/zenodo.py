@@ -60,6 +60,7 @@ from connectors.base import (
 )
 from connectors.http import HttpError
 from connectors.paging import Listing, Request, dig
+from connectors.zenodo_hits import Hit, parse_record_body, parse_search_body
 from connectors.zenodo_mapper import SHAPE_MEDIA_TYPES, Shape, map_zenodo, parse_payload
 from ontology import Record, record_id
 
@@ -237,7 +238,7 @@ class UpdatedKeyset:
         total = dig(body, ("hits", "total"))
         if len(items) < self.size or (isinstance(total, int) and page * self.size >= total):
             return None
-        first, last = stamp_ms(items[0]["updated"]), stamp_ms(items[-1]["updated"])
+        first, last = stamp_ms(items[0].updated), stamp_ms(items[-1].updated)
         if first == last:
             if (page + 1) * self.size > RESULT_WINDOW:
                 raise ZenodoListingError(
@@ -377,26 +378,29 @@ class ZenodoConnector(Connector):
             items_path=("hits", "hits"),
             paginator=keyset,
             headers=self.options.headers(),
+            parse=parse_search_body,
         )
 
-    def _search_page(self, hits: list[Any], cursor: _Cursor, state: HarvestState) -> Page:
-        fresh: list[dict[str, Any]] = []
+    def _search_page(self, hits: list[Hit], cursor: _Cursor, state: HarvestState) -> Page:
+        fresh: list[Hit] = []
         stamps: list[str] = []  # each hit's stamp_ms, parsed once per page
         latest: tuple[datetime, str] | None = None  # the first fresh hit of the greatest stamp: what `see` keeps
         for hit in hits:
-            if not isinstance(hit, dict) or "id" not in hit or not isinstance(hit.get("updated"), str):
-                raise ZenodoListingError(f"{self.spec.name}: a search hit without id or updated stamp: {hit!r:.200}")
-            native_id, moment = str(hit["id"]), parse_stamp(hit["updated"])
+            if hit.id is None or not isinstance(hit.updated, str):
+                raise ZenodoListingError(
+                    f"{self.spec.name}: a search hit without id or updated stamp: {hit.describe()}"
+                )
+            native_id, moment = str(hit.id), parse_stamp(hit.updated)
             stamp = _ms_text(moment)
             stamps.append(stamp)
             if stamp == cursor.boundary_stamp and native_id in cursor.boundary_ids:
                 continue  # the keyset re-reads the records of the last stamp: these were sent on the previous page
             fresh.append(hit)
             if latest is None or moment > latest[0]:
-                latest = (moment, hit["updated"])
+                latest = (moment, hit.updated)
         if hits:
             last = stamps[-1]
-            at_last = {str(h["id"]) for h, stamp in zip(hits, stamps, strict=True) if stamp == last}
+            at_last = {str(h.id) for h, stamp in zip(hits, stamps, strict=True) if stamp == last}
             if last == cursor.boundary_stamp:
                 at_last |= set(cursor.boundary_ids)
             cursor.boundary_stamp, cursor.boundary_ids = last, sorted(at_last)
@@ -404,31 +408,31 @@ class ZenodoConnector(Connector):
             cursor.see(latest[1])  # as seeing every fresh hit in turn: the watermark only moves to a greater stamp
         return self._records_page(fresh, state)
 
-    def _records_page(self, items: list[dict[str, Any]], state: HarvestState) -> Page:
-        known = state.known([str(item["id"]) for item in items]) if items else {}
+    def _records_page(self, items: list[Hit], state: HarvestState) -> Page:
+        known = state.known([str(item.id) for item in items]) if items else {}
         page = Page(checkpoint={})
         for item in items:
-            native_id = str(item["id"])
-            if native_id in known and known[native_id] == item.get("updated"):
+            native_id = str(item.id)
+            if native_id in known and known[native_id] == item.updated:
                 page.unchanged.append(native_id)
                 continue
             page.records.append(self._raw(item))
         return page
 
-    def _raw(self, item: Mapping[str, Any]) -> RawRecord:
-        native_id = str(item["id"])
-        link = dig(item, ("links", "self"))
+    def _raw(self, item: Hit) -> RawRecord:
+        native_id = str(item.id)
+        link = item.self_link
         return RawRecord(
             native_id=native_id,
-            payload=orjson.dumps(item, option=orjson.OPT_SORT_KEYS),
+            payload=item.payload,
             media_type=self.options.media_type,
             url=link if isinstance(link, str) else f"{self.base}/api/records/{native_id}",
-            source_updated=item.get("updated") if isinstance(item.get("updated"), str) else None,
+            source_updated=item.updated if isinstance(item.updated, str) else None,
         )
 
     # -- records pinned by id --------------------------------------------------------------------------------------
     def _pinned_page(self, ids: Sequence[str], state: HarvestState) -> Page:
-        fetched: list[dict[str, Any]] = []
+        fetched: list[Hit] = []
         page = Page(checkpoint={})
         headers = dict(self.options.headers())
         for native_id in ids:
@@ -446,11 +450,11 @@ class ZenodoConnector(Connector):
                 page.failures.append(FetchFailure(native_id, url, message))
             else:
                 try:
-                    body = orjson.loads(response.content)
-                except orjson.JSONDecodeError:
-                    body = self.http.get_json(url, headers=headers)  # retried as a body cut short
-                if isinstance(body, dict) and "id" in body:
-                    fetched.append(body)
+                    hit = parse_record_body(response.content, url)
+                except ValueError:  # retried as a body cut short
+                    hit = self.http.get_json_response(url, headers=headers, parse=parse_record_body)[1]
+                if hit.id is not None:
+                    fetched.append(hit)
                 else:
                     page.failures.append(FetchFailure(native_id, url, "the answer is not a Zenodo record"))
         records = self._records_page(fetched, state)

@@ -20,6 +20,7 @@ from connectors.base import Deletion, FetchFailure, HarvestState, Limits, Page, 
 from connectors.http import HttpClient
 from connectors.paging import Request
 from connectors.zenodo import UpdatedKeyset, ZenodoConnector, ZenodoListingError, stamp_ms
+from connectors.zenodo_hits import Hit
 from sandbox.replicas.zenodo import ZenodoReplica
 from sandbox.server import start
 
@@ -277,7 +278,7 @@ def test_more_records_with_one_stamp_than_a_page_holds() -> None:
 def test_a_tie_larger_than_the_result_window_is_refused() -> None:
     keyset = UpdatedKeyset((), 25)
     request = Request.of("https://zenodo.org/api/records", {"q": "", "page": 400, "size": 25})
-    items = [{"id": i, "updated": "2024-01-01T00:00:00.000001+00:00"} for i in range(25)]
+    items = [Hit.of({"id": i, "updated": "2024-01-01T00:00:00.000001+00:00"}) for i in range(25)]
     body = {"hits": {"hits": items, "total": 20000}}
     with pytest.raises(ZenodoListingError, match="10000 records share the update stamp"):
         keyset.next_request(request, httpx.Response(200), body, items)
