@@ -239,6 +239,7 @@ def short_description(text: str | None, limit: int = SUMMARY_DESCRIPTION_CHARS) 
     return cut.rstrip(" ,;:.") + "…"
 
 
+@lru_cache(maxsize=4096)  # records of a harvest share their days, months and years
 def partial_date_timestamp(value: str | None) -> int | None:
     """Seconds since 1970 (UTC) of the start of an ISO 8601 partial date: "2011" → 2011-01-01T00:00:00Z."""
     if not value:
@@ -333,16 +334,19 @@ def _sites_holding(distributions: Sequence[Distribution]) -> list[str]:
     )
 
 
-def _labels(values: Iterable[Concept | None]) -> list[str]:
-    seen: dict[str, None] = {}
-    for concept in values:
-        if concept is not None:
-            seen.setdefault(concept.label, None)
-    return list(seen)
+def _labels(values: Sequence[Concept | None]) -> list[str]:
+    if not values:  # most of a record's concept lists are empty
+        return []
+    return list(dict.fromkeys([concept.label for concept in values if concept is not None]))
+
+
+def _label(concept: Concept | None) -> list[str]:
+    """`_labels([concept])`, for the fields that hold one concept (a third of the index document's lists)."""
+    return [concept.label] if concept is not None else []
 
 
 def _unique(values: Iterable[str | None]) -> list[str]:
-    return list(dict.fromkeys([v for v in values if v]))
+    return list(dict.fromkeys(filter(None, values)))  # filter(None, …) keeps the values that are true, as `if v`
 
 
 def _quantity_gev(quantity: Quantity | None) -> float | None:
@@ -358,7 +362,8 @@ def index_document(record: Record) -> dict[str, Any]:
     """The flat index document of a record (a cluster of one record, for now); see the module doc for the fields."""
     description = plain_text(record.description) if record.description else None
     experiments = _labels(record.experiments)
-    issued_year = int(record.issued[:4]) if record.issued else None
+    issued = record.issued
+    issued_year = int(issued[:4]) if issued else None
     distributions = record.distributions
     file_count = len(distributions)
     size_bytes = record.size_bytes
@@ -366,19 +371,22 @@ def index_document(record: Record) -> dict[str, Any]:
         known = [size for d in distributions if (size := d.size_bytes) is not None]
         if known:
             size_bytes = sum(known)
-    collision_type = record.collision.type if record.collision else None
-    sqrt_s_gev = _quantity_gev(record.collision.sqrt_s if record.collision else None)
+    collision = record.collision
+    collision_type = collision.type if collision else None
+    sqrt_s_gev = _quantity_gev(collision.sqrt_s) if collision else None
     energy_min = energy_max = None
-    if record.energy_range is not None:
+    energy_range = record.energy_range
+    if energy_range is not None:
         try:
-            if record.energy_range.min is not None:
-                energy_min = energy_in_gev(record.energy_range.min, record.energy_range.unit)
-            if record.energy_range.max is not None:
-                energy_max = energy_in_gev(record.energy_range.max, record.energy_range.unit)
+            if energy_range.min is not None:
+                energy_min = energy_in_gev(energy_range.min, energy_range.unit)
+            if energy_range.max is not None:
+                energy_max = energy_in_gev(energy_range.max, energy_range.unit)
         except UnitError:
             energy_min = energy_max = None
     doi = record.doi
-    identifier_keys = [i.key() for i in record.identifiers]
+    identifiers = record.identifiers
+    identifier_keys = [i.key() for i in identifiers]
     resource_type = record.resource_type.label if record.resource_type else None
 
     document: dict[str, Any] = {
@@ -391,19 +399,19 @@ def index_document(record: Record) -> dict[str, Any]:
         "technique": _labels(record.detection_technique),
         "resource_category": _labels(record.resource_categories),
         "resource_type": [resource_type] if resource_type else [],
-        "data_level": _labels([record.data_level]),
+        "data_level": _label(record.data_level),
         "file_format": _unique(
-            normalise_format(f) for f in [*record.formats, *(d.format or d.media_type or "" for d in distributions)]
+            [normalise_format(f) for f in [*record.formats, *[d.format or d.media_type or "" for d in distributions]]]
         ),
-        "license": _labels([record.license]),
+        "license": _label(record.license),
         # distinct members first: one str() per availability instead of one per file
         "availability": [str(a) for a in dict.fromkeys(d.availability for d in distributions)],
         "site": _sites_holding(distributions),
         "source": [record.source],
-        "collision_type": _labels([collision_type]),
+        "collision_type": _label(collision_type),
         "target": _labels(record.targets),
-        "keyword": _unique(k.strip() for k in record.keywords),
-        "doi": _unique(i.value.lower() for i in record.identifiers if i.scheme in _DOI_SCHEMES),
+        "keyword": _unique([k.strip() for k in record.keywords]),
+        "doi": _unique([i.value.lower() for i in identifiers if i.scheme in _DOI_SCHEMES]),
         "identifier": _unique(identifier_keys),
         # numeric fields
         "year": issued_year,
@@ -414,17 +422,17 @@ def index_document(record: Record) -> dict[str, Any]:
         "file_count": file_count,
         **date_interval_fields(record),
         # sort keys
-        "issued_ts": partial_date_timestamp(record.issued),
+        "issued_ts": partial_date_timestamp(issued),
         "modified_ts": partial_date_timestamp(record.modified),
         TIEBREAK_FIELD: tiebreak(record.id),
     }
     document.update(zip(TITLE_KEY_FIELDS, title_key(record.title), strict=True))
-    document.update(_text_fields(record, description, experiments, sqrt_s_gev, identifier_keys))
+    document.update(_text_fields(record, description, experiments, collision_type, sqrt_s_gev, identifier_keys))
     document[SUMMARY_FIELD] = {
         "title": record.title,
         "source": record.source,
         "experiments": experiments,
-        "issued": record.issued,
+        "issued": issued,
         "year": issued_year,
         "doi": doi,
         "resource_type": resource_type,
@@ -433,7 +441,7 @@ def index_document(record: Record) -> dict[str, Any]:
         "size_bytes": size_bytes,
         "description": short_description(description),
         "cluster_id": record.id,
-        "records": [_provenance(record)],
+        "records": [_provenance(record, doi)],
     }
     return document
 
@@ -498,12 +506,12 @@ def _entry_order(entry: dict[str, Any]) -> tuple[Any, ...]:
     return _order(document.get("issued_ts"), entry["kind"], document[ID_FIELD])
 
 
-def _provenance(record: Record) -> dict[str, Any]:
+def _provenance(record: Record, doi: str | None) -> dict[str, Any]:
     return {
         "id": record.id,
         "source": record.source,
         "native_id": record.native_id,
-        "doi": record.doi,
+        "doi": doi,
         "version": record.version,
         "issued": record.issued,
         "landing_page": record.landing_page,
@@ -514,20 +522,24 @@ def _text_fields(
     record: Record,
     description: str | None,
     experiments: list[str],
+    collision_type: Concept | None,
     sqrt_s_gev: float | None,
     identifier_keys: list[str],
 ) -> dict[str, list[str]]:
-    keywords = _unique([*record.keywords, *(s.label for s in record.subjects)])
-    observables = _unique(x for o in record.observables for x in (o.label, o.raw))
+    # (list displays rather than generators inside: most of these lists are empty or short, and a generator costs
+    # more to start than a list display costs to build)
+    title = record.title
+    record_keywords = record.keywords
+    keywords = _unique([*record_keywords, *[s.label for s in record.subjects]])
+    observables = _unique([x for o in record.observables for x in (o.label, o.raw)])
     experiment_names = _unique(
         [
             *experiments,
-            *(e.raw for e in record.experiments),
-            *(c.label for c in record.collaboration),
+            *[e.raw for e in record.experiments],
+            *[c.label for c in record.collaboration],
             record.accelerator.label if record.accelerator else None,
         ]
     )
-    collision_type = record.collision.type if record.collision else None
     concept_labels = _labels(
         [
             *record.messengers,
@@ -542,21 +554,21 @@ def _text_fields(
     identifiers = _unique(
         [
             record.native_id,
-            *(i.value for i in record.identifiers),
+            *[i.value for i in record.identifiers],
             *identifier_keys,
         ]
     )
     energies = []
     if sqrt_s_gev is not None:
         energies.append(energy_token(sqrt_s_gev))
-    for text in (record.title, description or "", *record.keywords):
+    for text in (title, description or "", *record_keywords):
         if "eV" not in text:  # every energy ends in eV; most texts have none, and the pattern is slow to search
             continue
         for number, unit in _ENERGY_IN_TEXT.findall(text):
             energies.append(number + unit)
     physics = _unique(
         [
-            record.title,
+            title,
             *keywords,
             *record.reactions,
             *observables,
@@ -566,8 +578,8 @@ def _text_fields(
         ]
     )
     return {
-        "title": [record.title],
-        "title_exact": [record.title.strip()],
+        "title": [title],
+        "title_exact": [title.strip()],
         "description": [description] if description else [],
         "keywords": keywords,
         "experiments": experiment_names,

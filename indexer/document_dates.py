@@ -9,6 +9,7 @@ covers that end's period only. Both fields are seconds since 1970 (UTC), both pr
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from ontology.model import Record
 
@@ -36,6 +37,7 @@ def date_interval_fields(record: Record) -> dict[str, int | None]:
     return {DATE_START_FIELD: low, DATE_END_FIELD: high}
 
 
+@lru_cache(maxsize=4096)  # records of a harvest share their days, months and years
 def _period(value: str | None) -> tuple[int, int] | None:
     """The first and last second of the period a partial date names (a full timestamp is its own second)."""
     if not value:

@@ -4,7 +4,10 @@
 * `plain_text` and the title key collapse whitespace with `str.split` instead of `\\s+`;
 * energies are searched only in texts containing "eV";
 * file availabilities are turned into text once per distinct value, file sizes summed once;
-* `normalise_format` and `energy_token` are cached.
+* `normalise_format` and `energy_token` are cached, and so are the conversions of dates to seconds
+  (`partial_date_timestamp`, `document_dates._period`);
+* concept lists become label lists through one `dict.fromkeys` (empty lists at once, single concepts without a
+  list), text lists are built from list displays rather than generators, and the record's DOI is read once.
 """
 
 from __future__ import annotations
@@ -13,11 +16,19 @@ import html
 import random
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
-from indexer import document
-from indexer.document import energy_token, index_document, normalise_format, plain_text, title_key
-from ontology.model import Availability, Distribution, Record
+from indexer import document, document_dates
+from indexer.document import (
+    energy_token,
+    index_document,
+    normalise_format,
+    partial_date_timestamp,
+    plain_text,
+    title_key,
+)
+from ontology.model import Availability, Concept, Distribution, Identifier, IdentifierScheme, Record
+from ontology.vocabulary import concept
 
 _SPACE = re.compile(r"\s+")
 _INLINE_TAG = re.compile(r"</?(?:sup|sub|b|i|em|strong|span|a|u|small|code|tt)\b[^>]{0,1000}>", re.IGNORECASE)
@@ -116,3 +127,81 @@ def test_cached_helpers_answer_as_uncached() -> None:
         assert normalise_format(value) == normalise_format(value)
     for gev in [13000.0, 13000, 0.9e3, 5020.0, 91.1876, 1e-6, 0.0, -0.0, 2.5e6]:
         assert energy_token(gev) == energy_token.__wrapped__(gev)
+
+
+def _labels_the_straightforward_way(values: Sequence[Concept | None]) -> list[str]:
+    seen: dict[str, None] = {}
+    for value in values:
+        if value is not None:
+            seen.setdefault(value.label, None)
+    return list(seen)
+
+
+def _unique_the_straightforward_way(values: Sequence[str | None]) -> list[str]:
+    return list(dict.fromkeys(v for v in values if v))
+
+
+def test_label_and_text_lists_are_the_straightforward_ones(generated: Callable[..., Iterator[Record]]) -> None:
+    rng = random.Random(43)
+    experiments = ["CMS", "ATLAS", "cms", "ALICE", "LHCb", "KASCADE"]
+    schemes = [IdentifierScheme.DOI, IdentifierScheme.CONCEPT_DOI, IdentifierScheme.ARXIV, IdentifierScheme.URL]
+    values = {
+        IdentifierScheme.DOI: "10.5281/Zenodo.1",
+        IdentifierScheme.CONCEPT_DOI: "10.5281/ZENODO.2",
+        IdentifierScheme.ARXIV: "1207.7214",
+        IdentifierScheme.URL: "https://example.org/A",
+    }
+    for i, record in enumerate(generated(800, seed=43)):
+        if i % 2:  # the lists the generator leaves empty, filled, with repeats
+            chosen = rng.choices(schemes, k=rng.randint(0, 5))
+            record = record.model_copy(
+                update={
+                    "experiments": [concept("experiment", e) for e in rng.choices(experiments, k=rng.randint(0, 3))],
+                    "collaboration": [concept("experiment", e) for e in rng.choices(experiments, k=rng.randint(0, 2))],
+                    "accelerator": rng.choice([None, concept("accelerator", "LHC")]),
+                    "subjects": [concept("messenger", m) for m in rng.choices(["photon", "neutrino"], k=2)],
+                    "keywords": rng.choices(["Higgs", " Higgs ", "", "13 TeV", "jets"], k=rng.randint(0, 4)),
+                    "observables": [Concept(label=o, raw=o.lower()) for o in rng.choices(["SIG", "DSIG/DPT"], k=2)],
+                    "identifiers": [Identifier(scheme=s, value=values[s]) for s in chosen],
+                    "data_level": rng.choice([None, concept("data-level", "level 2")]),
+                }
+            )
+        doc = index_document(record)
+        concept_fields: list[tuple[str, Sequence[Concept | None]]] = [
+            ("experiment", record.experiments),
+            ("collaboration", record.collaboration),
+            ("messenger", record.messengers),
+            ("technique", record.detection_technique),
+            ("resource_category", record.resource_categories),
+            ("target", record.targets),
+            ("data_level", [record.data_level]),
+            ("license", [record.license]),
+            ("collision_type", [record.collision.type if record.collision else None]),
+        ]
+        for field, concepts in concept_fields:
+            assert doc[field] == _labels_the_straightforward_way(concepts), field
+        assert doc["keyword"] == _unique_the_straightforward_way([k.strip() for k in record.keywords])
+        dois = [i.value.lower() for i in record.identifiers if i.scheme in document._DOI_SCHEMES]
+        assert doc["doi"] == _unique_the_straightforward_way(dois)
+        assert doc["identifier"] == _unique_the_straightforward_way([i.key() for i in record.identifiers])
+        assert doc["keywords"] == _unique_the_straightforward_way(
+            [*record.keywords, *(s.label for s in record.subjects)]
+        )
+        assert doc["observables"] == _unique_the_straightforward_way(
+            [x for o in record.observables for x in (o.label, o.raw)]
+        )
+        accelerator = record.accelerator.label if record.accelerator else None
+        assert doc["experiments"] == _unique_the_straightforward_way(
+            [*doc["experiment"], *(e.raw for e in record.experiments), *doc["collaboration"], accelerator]
+        )
+        assert doc["summary"]["doi"] == doc["summary"]["records"][0]["doi"] == record.doi
+
+
+def test_dates_converted_through_the_caches_are_converted_as_without() -> None:
+    rng = random.Random(47)
+    values = [None, "", "2011", "2011-05", "2011-05-17", "2011-13", "20x1", "2011-05-17T10:20:30Z"]
+    values += ["2011-05-17T10:20:30.5+02:00", "2011-05-17T10:20", "1969-12-31", "2024-02-29", "2023-02-29"]
+    values += [f"{rng.randint(1900, 2100)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}" for _ in range(300)]
+    for value in values * 2:  # the second time from the caches
+        assert partial_date_timestamp(value) == partial_date_timestamp.__wrapped__(value), value
+        assert document_dates._period(value) == document_dates._period.__wrapped__(value), value
