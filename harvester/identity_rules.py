@@ -46,6 +46,14 @@ PORTAL_ID_SCHEMES = frozenset(
     }
 )
 PAPER_SCHEMES = frozenset({IdentifierScheme.INSPIRE, IdentifierScheme.ARXIV, IdentifierScheme.DOI})
+# The schemes again as plain constants and a tuple: `match_keys` runs for every mapped record, and in Python 3.11 an
+# `IdentifierScheme.X` look-up goes through the enum's class-attribute descriptor and an enum's hash is a Python call
+# (a tuple compares members by identity first).
+_DOI = IdentifierScheme.DOI
+_CONCEPT_DOI = IdentifierScheme.CONCEPT_DOI
+_GITLAB_PATH = IdentifierScheme.GITLAB_PATH
+_PORTAL_ID_SCHEMES = tuple(PORTAL_ID_SCHEMES)
+_PAPER_SCHEMES = tuple(PAPER_SCHEMES)
 PAPER_DATA_KINDS = frozenset({"hepdata"})
 """Source kinds whose records are the data of the paper they supplement."""
 
@@ -55,29 +63,31 @@ MatchKey = tuple[str, Role]
 def match_keys(record: Record) -> list[MatchKey]:
     """The record's match keys with its role for each, without repeats, in a stable order."""
     keys: dict[str, Role] = {}
-
-    def add(key: str, role: Role) -> None:
-        # A record that is both the concept and a version of it (a DOI listed both ways) keeps the identity role.
-        if keys.get(key) != "id":
-            keys[key] = role
-
+    role: Role
+    # (a record that is both the concept and a version of it, a DOI listed both ways, keeps the identity role)
     for identifier in record.identifiers:
         scheme = identifier.scheme
-        if scheme == IdentifierScheme.DOI:
-            add(f"doi:{identifier.value.lower()}", "id")
-        elif scheme == IdentifierScheme.CONCEPT_DOI:
-            add(f"doi:{identifier.value.lower()}", "version")
-        elif scheme in PORTAL_ID_SCHEMES:
-            add(f"pid:{scheme}:{identifier.value}", "id")
-        elif scheme == IdentifierScheme.GITLAB_PATH:
-            add(f"gitlab:{identifier.value.lower()}", "id")
+        if scheme == _DOI:
+            key, role = f"doi:{identifier.value.lower()}", "id"
+        elif scheme == _CONCEPT_DOI:
+            key, role = f"doi:{identifier.value.lower()}", "version"
+        elif scheme in _PORTAL_ID_SCHEMES:
+            key, role = f"pid:{scheme}:{identifier.value}", "id"
+        elif scheme == _GITLAB_PATH:
+            key, role = f"gitlab:{identifier.value.lower()}", "id"
+        else:
+            continue
+        if keys.get(key) != "id":
+            keys[key] = role
     for target in record.is_version_of:
-        key = _version_key(target)
-        if key is not None:
-            add(key, "version")
-    paper_role: Role = "paper-data" if record.provenance.source_kind in PAPER_DATA_KINDS else "paper-cites"
-    for paper in _papers(record.is_supplement_to):
-        add(paper, paper_role)
+        version_key = _version_key(target)
+        if version_key is not None and keys.get(version_key) != "id":
+            keys[version_key] = "version"
+    if record.is_supplement_to:
+        paper_role: Role = "paper-data" if record.provenance.source_kind in PAPER_DATA_KINDS else "paper-cites"
+        for paper in _papers(record.is_supplement_to):
+            if keys.get(paper) != "id":
+                keys[paper] = paper_role
     return list(keys.items())
 
 
@@ -103,15 +113,17 @@ def stronger(first: Rule, second: Rule) -> bool:
 
 
 def _version_key(target: Identifier) -> str | None:
-    if target.scheme in (IdentifierScheme.DOI, IdentifierScheme.CONCEPT_DOI):
+    scheme = target.scheme
+    if scheme in (_DOI, _CONCEPT_DOI):
         return f"doi:{target.value.lower()}"
-    if target.scheme == IdentifierScheme.GITLAB_PATH:
+    if scheme == _GITLAB_PATH:
         return f"gitlab:{target.value.lower()}"
     return None
 
 
 def _papers(targets: Iterable[Identifier]) -> Iterable[str]:
     for target in targets:
-        if target.scheme in PAPER_SCHEMES:
-            value = target.value.lower() if target.scheme == IdentifierScheme.DOI else target.value
-            yield f"paper:{target.scheme}:{value}"
+        scheme = target.scheme
+        if scheme in _PAPER_SCHEMES:
+            value = target.value.lower() if scheme == _DOI else target.value
+            yield f"paper:{scheme}:{value}"

@@ -4,6 +4,8 @@
   (`ontology.model.content_from_json`) instead of dumping the record a second time with pydantic's
   `exclude_defaults`: the blob and the hash must be exactly `encode_record`'s and `content_hash`'s, or every record
   of an existing catalogue would look changed on its next harvest.
+* `identity_rules.match_keys` compares schemes with module constants instead of `IdentifierScheme.X` look-ups and
+  adds keys without a nested function: the same keys, roles and order as the straightforward loop below.
 """
 
 from __future__ import annotations
@@ -22,12 +24,15 @@ from connectors.base import RawRecord
 from connectors.cernopendata import CernOpenDataConnector
 from connectors.zenodo import ZenodoConnector
 from harvester import codec
+from harvester.identity_rules import PAPER_DATA_KINDS, PAPER_SCHEMES, PORTAL_ID_SCHEMES, MatchKey, Role, match_keys
 from ontology.model import (
     Affiliation,
     Agent,
     Availability,
     Checksum,
     Distribution,
+    Identifier,
+    IdentifierScheme,
     Record,
     Replica,
     SelectedQuantity,
@@ -169,3 +174,77 @@ def test_a_record_whose_fields_all_hold_their_defaults_keeps_only_what_has_none(
     }
     record = Record(**bare)
     assert content_from_json(record.model_dump_json(exclude_none=True)) == record.content_dict()
+
+
+def _match_keys_the_straightforward_way(record: Record) -> list[MatchKey]:
+    """`match_keys` as it was written first (session 18)."""
+    keys: dict[str, Role] = {}
+
+    def add(key: str, role: Role) -> None:
+        if keys.get(key) != "id":
+            keys[key] = role
+
+    for identifier in record.identifiers:
+        scheme = identifier.scheme
+        if scheme == IdentifierScheme.DOI:
+            add(f"doi:{identifier.value.lower()}", "id")
+        elif scheme == IdentifierScheme.CONCEPT_DOI:
+            add(f"doi:{identifier.value.lower()}", "version")
+        elif scheme in PORTAL_ID_SCHEMES:
+            add(f"pid:{scheme}:{identifier.value}", "id")
+        elif scheme == IdentifierScheme.GITLAB_PATH:
+            add(f"gitlab:{identifier.value.lower()}", "id")
+    for target in record.is_version_of:
+        if target.scheme in (IdentifierScheme.DOI, IdentifierScheme.CONCEPT_DOI):
+            add(f"doi:{target.value.lower()}", "version")
+        elif target.scheme == IdentifierScheme.GITLAB_PATH:
+            add(f"gitlab:{target.value.lower()}", "version")
+    paper_role: Role = "paper-data" if record.provenance.source_kind in PAPER_DATA_KINDS else "paper-cites"
+    for target in record.is_supplement_to:
+        if target.scheme in PAPER_SCHEMES:
+            value = target.value.lower() if target.scheme == IdentifierScheme.DOI else target.value
+            add(f"paper:{target.scheme}:{value}", paper_role)
+    return list(keys.items())
+
+
+def _records_with_every_kind_of_key(records: list[Record]) -> Iterator[Record]:
+    """Identifiers of every scheme, listed as the record's own, as what it is a version of and as the paper it
+    supplements, with repeats in both roles and in mixed case, from a HEPData record and from another kind."""
+    values = {
+        IdentifierScheme.DOI: "10.17182/HEPData.1",
+        IdentifierScheme.CONCEPT_DOI: "10.5281/Zenodo.7",
+        IdentifierScheme.INSPIRE: "1396331",
+        IdentifierScheme.ARXIV: "1512.00001",
+        IdentifierScheme.HEPDATA: "ins1396331",
+        IdentifierScheme.CERN_RECID: "28001",
+        IdentifierScheme.ZENODO: "7",
+        IdentifierScheme.GITLAB_PATH: "Group/Project",
+        IdentifierScheme.HANDLE: "11.1/2",
+        IdentifierScheme.CDS: "1",
+        IdentifierScheme.OAI: "oai:zenodo.org:7",
+        IdentifierScheme.URL: "https://example.org",
+        IdentifierScheme.ISBN: "978-3-16-148410-0",
+        IdentifierScheme.OTHER: "x",
+    }
+    rng = random.Random(23)
+    for i in range(300):
+        template = records[i % len(records)]
+        kind = rng.choice(["hepdata", "zenodo"])
+
+        def some() -> list[Identifier]:
+            chosen = rng.choices(list(values), k=rng.randint(0, 6))
+            return [Identifier(scheme=s, value=values[s]) for s in chosen]
+
+        yield template.model_copy(
+            update={
+                "identifiers": some(),
+                "is_version_of": some(),
+                "is_supplement_to": some(),
+                "provenance": template.provenance.model_copy(update={"source_kind": kind}),
+            }
+        )
+
+
+def test_match_keys_are_the_straightforward_ones(records: list[Record]) -> None:
+    for record in [*records, *_records_with_every_kind_of_key(records)]:
+        assert match_keys(record) == _match_keys_the_straightforward_way(record), record.id
