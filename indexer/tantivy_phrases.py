@@ -90,8 +90,11 @@ def token_runs(analyzer: AnalyzerName, text: str) -> list[list[str]]:
     """The text's analysed tokens as the index holds them, split where the analyser dropped an over-long token."""
     analysis = _analyses()[analyzer]
     tokens: list[str] = analysis.unlimited.analyze(text)
-    if len(text) < analysis.limit // 4 or not any(
-        len(run.group().encode()) >= analysis.limit for run in analysis.long_word.finditer(text)
+    if (
+        len(text) < analysis.limit // 4
+        # a token lies inside one whitespace-separated chunk: none of `limit` bytes, no over-long token (in C)
+        or max(map(len, text.encode().split()), default=0) < analysis.limit
+        or not any(len(run.group().encode()) >= analysis.limit for run in analysis.long_word.finditer(text))
     ):
         return [tokens] if tokens else []
     lengths = [len(str(token).encode()) for token in analysis.tokenizer.analyze(text)]

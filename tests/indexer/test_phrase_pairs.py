@@ -63,6 +63,10 @@ def test_a_dropped_token_splits_the_pairs_and_values_never_join() -> None:
         "短" * 13 + " " + "短" * 14 + " end",  # 39 and 42 bytes: three bytes a character
         "B0->K*mumu " + "p_T" * 27 + " J/psi",  # 81-byte physics token
         "/BTau/Run2010B-Apr21ReReco-v1/AOD data set",
+        # whitespace-separated chunks of 40 bytes and more without an over-long token (the quick test passes them on)
+        "a\u00a0" * 30 + "end of a chunk joined by no-break spaces",
+        "x" * 39 + "\x1c" + "y" * 39 + " " + "z." * 45,
+        "électron-positron→μ+μ−→" * 3 + " " + "ab" * 20,
     ],
 )
 def test_the_runs_hold_exactly_the_tokens_the_field_analysers_index(text: str) -> None:
