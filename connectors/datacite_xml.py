@@ -387,38 +387,46 @@ def _titles(reader: _Reader) -> list[Title]:
 
 
 def _name(reader: _Reader, element: etree._Element, where: str, role: str) -> Name:
-    parts = _by_tag(element)
-
-    def first(name: str) -> etree._Element | None:
-        found = parts.get(reader.prefix + name)
-        return found[0] if found else None
-
-    name_element = first(f"{role}Name")
+    # one pass over the children, each compared with the five tags a name reads (the first name, given and family
+    # name count, every identifier and affiliation in order): cheaper than grouping them by tag for five look-ups
+    prefix = reader.prefix
+    name_tag, given_tag, family_tag = f"{prefix}{role}Name", f"{prefix}givenName", f"{prefix}familyName"
+    identifier_tag, affiliation_tag = f"{prefix}nameIdentifier", f"{prefix}affiliation"
+    name_element = given_element = family_element = None
+    identifiers: list[NameIdentifier] = []
+    affiliations: list[AffiliationEntry] = []
+    for child in element:
+        tag = child.tag
+        if tag == name_tag:
+            name_element = child if name_element is None else name_element
+        elif tag == given_tag:
+            given_element = child if given_element is None else given_element
+        elif tag == family_tag:
+            family_element = child if family_element is None else family_element
+        elif tag == identifier_tag:
+            if value := _text(child):
+                # scheme, scheme_uri
+                identifiers.append(NameIdentifier(value, *_attrs(child, "nameIdentifierScheme", "schemeURI")))
+        elif tag == affiliation_tag and (text := _text(child)):
+            # identifier, scheme
+            affiliations.append(
+                AffiliationEntry(text, *_attrs(child, "affiliationIdentifier", "affiliationIdentifierScheme"))
+            )
     name = _text(name_element)
-    given = _text(first("givenName"))
-    family = _text(first("familyName"))
+    given = _text(given_element)
+    family = _text(family_element)
     if not name:
         # a name split into given and family names only is still a name
         name = ", ".join(part for part in (family, given) if part) or None
     if not name:
         raise MappingError(f"{where}.{role}Name", f"a {role} without a name")
-    identifiers = tuple(
-        NameIdentifier(value, *_attrs(e, "nameIdentifierScheme", "schemeURI"))  # scheme, scheme_uri
-        for e in parts.get(reader.prefix + "nameIdentifier", ())
-        if (value := _text(e))
-    )
-    affiliations = tuple(
-        AffiliationEntry(text, *_attrs(e, "affiliationIdentifier", "affiliationIdentifierScheme"))  # identifier, scheme
-        for e in parts.get(reader.prefix + "affiliation", ())
-        if (text := _text(e))
-    )
     return Name(
         name=name,
         name_type=_attr(name_element, "nameType") if name_element is not None else None,
         given_name=given,
         family_name=family,
-        identifiers=identifiers,
-        affiliations=affiliations,
+        identifiers=tuple(identifiers),
+        affiliations=tuple(affiliations),
         contributor_type=_attr(element, "contributorType") if role == "contributor" else None,
     )
 

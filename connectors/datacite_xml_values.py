@@ -48,6 +48,7 @@ from connectors.zenodo_fields import (
     organisation,
     related_identifier,
     shared_concept,
+    shared_coverage,
     split_name,
     unique_identifiers,
 )
@@ -480,7 +481,7 @@ def coverage(pairs: Sequence[tuple[str | None, str | None]]) -> TemporalCoverage
     ends = [e for _, e in pairs if e]
     if not starts and not ends:
         return None
-    return TemporalCoverage(start=min(starts) if starts else None, end=max(ends) if ends else None)
+    return shared_coverage(min(starts) if starts else None, max(ends) if ends else None)
 
 
 _PLACEHOLDER = re.compile(r"^\(:\w+\)$")

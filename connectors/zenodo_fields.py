@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from connectors.base import MappingError
 from connectors.markup import collapse_ascii_whitespace, parse_html, simple_html_pieces, unescape_simple_text
-from ontology import Agent, Checksum, Concept, Distribution, Identifier, IdentifierScheme
+from ontology import Agent, Checksum, Concept, Distribution, Identifier, IdentifierScheme, TemporalCoverage
 from ontology.model import Affiliation, Availability
 from ontology.vocabulary import by_uri, experiment_physics, from_uri, license_concept, lookup
 
@@ -187,6 +187,12 @@ communities, affiliations, vocabulary concepts: sources repeat a few thousand of
 def shared_concept(uri: str | None, label: str, raw: str) -> Concept:
     """`Concept(uri=uri, label=label, raw=raw)`, one instance per distinct value."""
     return Concept(uri=uri, label=label, raw=raw)
+
+
+@lru_cache(maxsize=SHARED_VALUES)
+def shared_coverage(start: str | None, end: str | None) -> TemporalCoverage:
+    """`TemporalCoverage(start=start, end=end)`, one instance per distinct period."""
+    return TemporalCoverage(start=start, end=end)
 
 
 # --------------------------------------------------------------------------------------------------------------------

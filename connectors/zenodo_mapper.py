@@ -43,6 +43,7 @@ from connectors.zenodo_fields import (
     resource_categories,
     resource_type,
     shared_concept,
+    shared_coverage,
     split_name,
     unique_identifiers,
 )
@@ -258,7 +259,7 @@ def _coverage(pairs: list[tuple[str | None, str | None]]) -> TemporalCoverage | 
     ends = [e for _, e in pairs if e]
     if not starts and not ends:
         return None
-    return TemporalCoverage(start=min(starts) if starts else None, end=max(ends) if ends else None)
+    return shared_coverage(min(starts) if starts else None, max(ends) if ends else None)
 
 
 # --------------------------------------------------------------------------------------------------------------------

@@ -4,8 +4,8 @@
   through `_TextExtractor`'s handlers; it gives the blocks `HTMLParser` gives, on generated fragments made of the
   awkward pieces of `test_markup.py`, random characters, every CERN Open Data abstract and the descriptions of
   generated Zenodo records, and it declines exactly what `parse_html`'s fast path declines.
-* Shared values: licences, resource types, publishers, communities, affiliations, vocabulary concepts and what
-  experiments imply (messengers, techniques, targets, accelerator) are built once and shared by the records that
+* Shared values: licences, resource types, publishers, communities, affiliations, vocabulary concepts, periods and
+  what experiments imply (messengers, techniques, targets, accelerator) are built once and shared by the records that
   have them. Every Zenodo REST record of the corpus and generated ones (both shapes) and every Zenodo OAI-PMH
   record of the corpus and generated ones (`oai_dc`, `oai_datacite`, both profiles) map to the same JSON with the
   caches as with the uncached functions (which also catches a mapper changing a shared value in place); unmapped
@@ -191,6 +191,7 @@ def _without_shared_values(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every connector module calls the uncached functions behind the caches of shared values."""
     cached = {
         zenodo_fields.shared_concept,
+        zenodo_fields.shared_coverage,
         zenodo_fields.community_identifier,
         zenodo_fields.organisation,
         zenodo_fields._affiliation,
