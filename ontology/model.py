@@ -437,6 +437,8 @@ def content_from_json(dumped: bytes | str) -> dict[str, Any]:
     slower than its dump to JSON). Equal to `content_dict()` for every record: JSON numbers and strings read back as
     the values they were written from, and a value equals its field's default exactly when its JSON does (the
     defaults are strings, booleans, an enum's string and empty lists; `_DefaultsPlan` refuses any other kind).
+    One exception, where there was no hash before: an integer beyond 64 bits (a file size of 2⁶⁴ bytes or more),
+    which orjson cannot write, so `content_dict()` cannot be hashed, reads back here as a float.
     """
     data: dict[str, Any] = orjson.loads(dumped)
     _RECORD_DEFAULTS.strip(data)

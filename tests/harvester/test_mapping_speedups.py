@@ -4,6 +4,8 @@
   (`ontology.model.content_from_json`) instead of dumping the record a second time with pydantic's
   `exclude_defaults`: the blob and the hash must be exactly `encode_record`'s and `content_hash`'s, or every record
   of an existing catalogue would look changed on its next harvest.
+* a mapping worker sends back the fields of `map_one`'s `Mapped` without building it (`_map_fields`): the same
+  values, in the order `MappingJob.result` puts them back in;
 * `identity_rules.match_keys` compares schemes with module constants instead of `IdentifierScheme.X` look-ups and
   adds keys without a nested function: the same keys, roles and order as the straightforward loop below.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +27,10 @@ from connectors.base import RawRecord
 from connectors.cernopendata import CernOpenDataConnector
 from connectors.zenodo import ZenodoConnector
 from harvester import codec
+from harvester.catalogue import Mapped
 from harvester.identity_rules import PAPER_DATA_KINDS, PAPER_SCHEMES, PORTAL_ID_SCHEMES, MatchKey, Role, match_keys
+from harvester.mapping import _map_chunk, map_one
+from indexer.document import DOCUMENT_FINGERPRINT, member_entry
 from ontology.model import (
     Affiliation,
     Agent,
@@ -65,12 +71,16 @@ def _zenodo_corpus_records(corpus: Path) -> Iterator[Record]:
             yield ZenodoConnector.map_record(raw, "zenodo")
 
 
-def _generated_zenodo_records(count: int) -> Iterator[Record]:
+def _generated_zenodo_raws(count: int) -> Iterator[RawRecord]:
     base = GeneratedBase(count, seed=3)
     for index in range(count):
         item = base.record(index)["rdm"]
-        payload = orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
-        yield ZenodoConnector.map_record(RawRecord(str(item["id"]), payload, "application/json", "x"), "zenodo")
+        yield RawRecord(str(item["id"]), orjson.dumps(item, option=orjson.OPT_SORT_KEYS), "application/json", "x")
+
+
+def _generated_zenodo_records(count: int) -> Iterator[Record]:
+    for raw in _generated_zenodo_raws(count):
+        yield ZenodoConnector.map_record(raw, "zenodo")
 
 
 def _records_with_every_default() -> Iterator[Record]:
@@ -248,3 +258,27 @@ def _records_with_every_kind_of_key(records: list[Record]) -> Iterator[Record]:
 def test_match_keys_are_the_straightforward_ones(records: list[Record]) -> None:
     for record in [*records, *_records_with_every_kind_of_key(records)]:
         assert match_keys(record) == _match_keys_the_straightforward_way(record), record.id
+
+
+def test_a_worker_sends_back_the_fields_of_map_one() -> None:
+    at = datetime(2026, 11, 22, 7, 0, tzinfo=UTC)
+    raws = [*_generated_zenodo_raws(60), RawRecord("1", b"{not json", "application/json", "x")]
+    rows = _map_chunk("zenodo", "zenodo", 7, at, raws)
+    assert [row[0] for row in rows] == ["ok"] * 60 + ["rejected"]
+    for raw, row in zip(raws[:60], rows, strict=False):
+        mapped = map_one(ZenodoConnector, raw, "zenodo", 7, at)
+        assert isinstance(mapped, Mapped) and Mapped(raw, *row[1:]) == mapped
+        record = ZenodoConnector.map_record(raw, "zenodo")
+        record.provenance.harvest_run = 7
+        record.provenance.retrieved_at = at
+        assert (mapped.record_id, mapped.native_id) == (record.id, record.native_id)
+        assert (mapped.raw_sha256, mapped.mapping_version) == (
+            record.provenance.raw_sha256,
+            record.provenance.mapping_version,
+        )
+        assert mapped.content_hash == codec.content_hash(record)
+        assert codec.decode_record(mapped.blob) == record
+        assert codec.decompress(mapped.raw_blob) == raw.payload
+        assert mapped.match_keys == tuple(match_keys(record))
+        assert codec.decompress(mapped.index_entry) == orjson.dumps(member_entry(record))
+        assert mapped.index_entry_version == DOCUMENT_FINGERPRINT
