@@ -34,7 +34,7 @@ from typing import Any, Literal
 
 import indexer.document_dates
 import indexer.query
-from indexer.document_dates import date_interval_fields
+from indexer.document_dates import date_interval_fields, day_start, is_plain_day
 from indexer.query import FIELDS, PROJECTABLE
 from ontology.model import Availability, Concept, Distribution, IdentifierScheme, Quantity, Record
 from ontology.vocabulary import license_concept, lookup
@@ -239,12 +239,13 @@ def short_description(text: str | None, limit: int = SUMMARY_DESCRIPTION_CHARS) 
     return cut.rstrip(" ,;:.") + "…"
 
 
-@lru_cache(maxsize=4096)  # records of a harvest share their days, months and years
 def partial_date_timestamp(value: str | None) -> int | None:
     """Seconds since 1970 (UTC) of the start of an ISO 8601 partial date: "2011" → 2011-01-01T00:00:00Z."""
     if not value:
         return None
     try:
+        if is_plain_day(value):
+            return day_start(value)
         if len(value) == 4:
             moment = datetime(int(value), 1, 1, tzinfo=UTC)
         elif len(value) == 7:

@@ -8,13 +8,15 @@ covers that end's period only. Both fields are seconds since 1970 (UTC), both pr
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from datetime import UTC, date, datetime, timedelta
 
 from ontology.model import Record
 
 DATE_START_FIELD = "date_start_ts"
 DATE_END_FIELD = "date_end_ts"
+
+_EPOCH_DAY = date(1970, 1, 1).toordinal()
+DAY_SECONDS = 86_400
 
 
 def date_interval_fields(record: Record) -> dict[str, int | None]:
@@ -28,7 +30,7 @@ def date_interval_fields(record: Record) -> dict[str, int | None]:
     elif record.issued:
         start = end = record.issued
     first = _period(start)
-    last = _period(end)
+    last = first if end == start else _period(end)  # (an issued date, or a coverage of one period, is both ends)
     if first is None or last is None:
         return {DATE_START_FIELD: None, DATE_END_FIELD: None}
     low, high = first[0], last[1]
@@ -37,7 +39,6 @@ def date_interval_fields(record: Record) -> dict[str, int | None]:
     return {DATE_START_FIELD: low, DATE_END_FIELD: high}
 
 
-@lru_cache(maxsize=4096)  # records of a harvest share their days, months and years
 def _period(value: str | None) -> tuple[int, int] | None:
     """The first and last second of the period a partial date names (a full timestamp is its own second)."""
     if not value:
@@ -51,6 +52,9 @@ def _period(value: str | None) -> tuple[int, int] | None:
             following = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
             return _seconds(datetime(year, month, 1, tzinfo=UTC), following)
         if len(value) == 10:
+            if is_plain_day(value) and value[:4] != "9999":  # (the day after 9999-12-31 overflows datetime)
+                first = day_start(value)
+                return first, first + DAY_SECONDS - 1
             day = datetime.fromisoformat(value).replace(tzinfo=UTC)
             return _seconds(day, day + timedelta(days=1))
         moment = datetime.fromisoformat(value)
@@ -60,6 +64,24 @@ def _period(value: str | None) -> tuple[int, int] | None:
         moment = moment.replace(tzinfo=UTC)
     second = int(moment.timestamp())
     return second, second
+
+
+def is_plain_day(value: str) -> bool:
+    """Whether `value` is a day written `YYYY-MM-DD` in ASCII digits, the form most records' dates take."""
+    return (
+        len(value) == 10
+        and value[4] == "-"
+        and value[7] == "-"
+        and value.isascii()
+        and (value[:4] + value[5:7] + value[8:]).isdigit()
+    )
+
+
+def day_start(value: str) -> int:
+    """Seconds since 1970 (UTC) at the start of a day `is_plain_day` accepts, without building datetimes (a third
+    of the cost); ValueError when there is no such day, as `datetime.fromisoformat` says."""
+    ordinal = date(int(value[:4]), int(value[5:7]), int(value[8:])).toordinal()
+    return (ordinal - _EPOCH_DAY) * DAY_SECONDS
 
 
 def _seconds(start: datetime, following: datetime) -> tuple[int, int]:

@@ -4,8 +4,9 @@
 * `plain_text` and the title key collapse whitespace with `str.split` instead of `\\s+`;
 * energies are searched only in texts containing "eV";
 * file availabilities are turned into text once per distinct value, file sizes summed once;
-* `normalise_format` and `energy_token` are cached, and so are the conversions of dates to seconds
-  (`partial_date_timestamp`, `document_dates._period`);
+* `normalise_format` and `energy_token` are cached;
+* a day written `YYYY-MM-DD` becomes seconds through its ordinal instead of `datetime` parsing and arithmetic, and a
+  date interval whose ends are one value converts it once;
 * concept lists become label lists through one `dict.fromkeys` (empty lists at once, single concepts without a
   list), text lists are built from list displays rather than generators, and the record's DOI is read once.
 """
@@ -17,6 +18,8 @@ import random
 import re
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from indexer import document, document_dates
 from indexer.document import (
@@ -27,7 +30,16 @@ from indexer.document import (
     plain_text,
     title_key,
 )
-from ontology.model import Availability, Concept, Distribution, Identifier, IdentifierScheme, Record
+from ontology.model import (
+    _PARTIAL_DATE,
+    Availability,
+    Concept,
+    Distribution,
+    Identifier,
+    IdentifierScheme,
+    Record,
+    TemporalCoverage,
+)
 from ontology.vocabulary import concept
 
 _SPACE = re.compile(r"\s+")
@@ -197,11 +209,65 @@ def test_label_and_text_lists_are_the_straightforward_ones(generated: Callable[.
         assert doc["summary"]["doi"] == doc["summary"]["records"][0]["doi"] == record.doi
 
 
-def test_dates_converted_through_the_caches_are_converted_as_without() -> None:
-    rng = random.Random(47)
-    values = [None, "", "2011", "2011-05", "2011-05-17", "2011-13", "20x1", "2011-05-17T10:20:30Z"]
-    values += ["2011-05-17T10:20:30.5+02:00", "2011-05-17T10:20", "1969-12-31", "2024-02-29", "2023-02-29"]
-    values += [f"{rng.randint(1900, 2100)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}" for _ in range(300)]
-    for value in values * 2:  # the second time from the caches
-        assert partial_date_timestamp(value) == partial_date_timestamp.__wrapped__(value), value
-        assert document_dates._period(value) == document_dates._period.__wrapped__(value), value
+def reference_partial_date_timestamp(value: str | None) -> int | None:
+    """`partial_date_timestamp` as it was: every value through `datetime`."""
+    if not value:
+        return None
+    try:
+        if len(value) == 4:
+            moment = datetime(int(value), 1, 1, tzinfo=UTC)
+        elif len(value) == 7:
+            moment = datetime(int(value[:4]), int(value[5:7]), 1, tzinfo=UTC)
+        else:
+            moment = datetime.fromisoformat(value)
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return int(moment.timestamp())
+
+
+def reference_day_period(value: str) -> tuple[int, int] | None:
+    """`document_dates._period` of a 10-character value as it was."""
+    try:
+        day = datetime.fromisoformat(value).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return int(day.timestamp()), int((day + timedelta(days=1)).timestamp()) - 1
+
+
+def _date_strings(rng: random.Random) -> list[str]:
+    values = ["", "2011", "2011-05", "2011-05-17", "2011-13", "20x1", "2011-05-17T10:20:30Z", "2011-05-17T10:20"]
+    values += ["2011-05-17T10:20:30.5+02:00", "1969-12-31", "1970-01-01", "0001-01-01", "0000-01-01", "2024-02-29"]
+    values += ["2023-02-29", "2100-02-29", "2000-02-29", "2011-00-10", "2011-04-31", "2011-05-00", "2011-05-32"]
+    values += ["9999-12-30", "9999-05-17", "2011-W01-1", "2011x05-17", "2011-05x17", " 011-05-17", "+011-05-17"]
+    values += ["2011-05-1\u0663", "\u0662011-05-17", "2011-0\u00b2-17", "201１-05-17", "2011-05-17 ", "20110517"]
+    for _ in range(3000):
+        year = rng.choice([rng.randint(1, 9998), rng.randint(1900, 2100), rng.randint(1969, 1971)])
+        month, day = rng.randint(0, 13), rng.randint(0, 32)
+        values.append(f"{year:04d}-{month:02d}-{day:02d}")
+    return values
+
+
+def test_plain_days_convert_as_datetime_converts_them() -> None:
+    for value in _date_strings(random.Random(47)):
+        assert partial_date_timestamp(value) == reference_partial_date_timestamp(value), value
+        if len(value) == 10:
+            assert document_dates._period(value) == reference_day_period(value), value
+    assert document_dates.is_plain_day("2011-05-17") and not document_dates.is_plain_day("2011-W01-1")
+
+
+def test_the_date_interval_of_one_period_is_computed_once_and_equals_both_ends(record_factory: Any) -> None:
+    rng = random.Random(53)
+    values = [v for v in _date_strings(rng) if _PARTIAL_DATE.match(v) and document_dates._period(v) is not None]
+    for i, value in enumerate(values[:400]):
+        other = rng.choice(values)
+        for coverage in (None, TemporalCoverage(start=value), TemporalCoverage(start=value, end=other)):
+            record = record_factory(i, issued=value, temporal_coverage=coverage)
+            fields = document_dates.date_interval_fields(record)
+            start = coverage.start if coverage else value
+            end = (coverage.end or coverage.start) if coverage else value
+            first, last = document_dates._period(start), document_dates._period(end)
+            assert first is not None and last is not None
+            low, high = (first[0], last[1]) if first[0] <= last[1] else (last[0], first[1])
+            assert fields == {"date_start_ts": low, "date_end_ts": high}
