@@ -211,7 +211,10 @@ def map_oai_record(raw: RawRecord, source: str, connector: type[Connector]) -> R
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ())) or "record"
-        raise MappingError(where, f"{record.identifier}: {first.get('msg')}") from None
+        if where == "modified" and not described.modified:
+            where = "header.datestamp"  # read unchecked into `modified` when the metadata has no date of change
+        message = str(first.get("msg")).removeprefix("Value error, ")
+        raise MappingError(where, f"{record.identifier}: {message}") from None
 
 
 # --------------------------------------------------------------------------------------------------------------------

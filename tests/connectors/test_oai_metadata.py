@@ -442,6 +442,22 @@ def test_a_payload_listed_under_another_identifier_is_refused(zenodo: list) -> N
     assert error.value.field == "header.identifier"
 
 
+@pytest.mark.parametrize("profile", ["zenodo", "generic"])
+def test_an_invalid_datestamp_standing_in_for_modified_is_named_as_the_header_field(profile: str) -> None:
+    """Without a date of change in the metadata the header's datestamp becomes `modified`: an invalid one is the
+    header's field, not the model's."""
+    resource = (
+        b'<resource xmlns="http://datacite.org/schema/kernel-4"><identifier identifierType="DOI">10.5281/zenodo.1'
+        b"</identifier><creators><creator><creatorName>Doe, Jane</creatorName></creator></creators><titles><title>"
+        b"T</title></titles><publisher>Zenodo</publisher><publicationYear>2020</publicationYear></resource>"
+    )
+    payload = wrap_record(resource, "oai:zenodo.org:1", datestamp="yesterday")
+    with pytest.raises(MappingError) as error:
+        _map(raw_record(payload, "oai:zenodo.org:1", profile))
+    assert error.value.field == "header.datestamp"
+    assert error.value.message.startswith("oai:zenodo.org:1: 'yesterday' is not an ISO 8601 date")
+
+
 def test_xml_entities_are_not_expanded() -> None:
     payload = (
         b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
