@@ -364,13 +364,15 @@ def agent(
     orcid: str | None = None,
     ror: str | None = None,
     affiliations: Sequence[Affiliation] = (),
+    name_suffix: str = ".name",
 ) -> Agent:
-    """A creator or contributor; a missing name or an ORCID that is not one is a mapping error."""
+    """A creator or contributor; a missing name or an ORCID that is not one is a mapping error. `name_suffix` is
+    where the name is in the source's creator (InvenioRDM: `.person_or_org.name`), for that error."""
     text = (name or "").strip()
     if not text:
         text = " ".join(part for part in (given_name, family_name) if part).strip()
     if not text:
-        raise MappingError(f"{field_name}.name", "a creator or contributor without a name")
+        raise MappingError(field_name + name_suffix, "a creator or contributor without a name")
     try:
         return Agent(
             name=text,
@@ -554,14 +556,17 @@ def distribution(
     given_media_type: str | None,
     record_type: str | None,
     access: AccessRights | None,
+    name_key: str = "key",
+    size_key: str = "size",
 ) -> Distribution:
-    """One file of a record: size in bytes, md5 checksum (`md5:<hex>` or a bare hex digest), media type."""
+    """One file of a record: size in bytes, md5 checksum (`md5:<hex>` or a bare hex digest), media type.
+    `name_key` and `size_key` are the keys the source file has its name and size under (for errors)."""
     if not isinstance(name, str) or not name.strip():
-        raise MappingError(f"{field_name}.key", "a file without a name")
+        raise MappingError(f"{field_name}.{name_key}", "a file without a name")
     size_bytes: int | None = None
     if size is not None:
         if isinstance(size, bool) or not isinstance(size, int | float) or size < 0 or int(size) != size:
-            raise MappingError(f"{field_name}.size", f"{size!r} is not a size in bytes")
+            raise MappingError(f"{field_name}.{size_key}", f"{size!r} is not a size in bytes")
         size_bytes = int(size)
     parsed: Checksum | None = None
     if checksum:

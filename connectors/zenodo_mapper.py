@@ -132,6 +132,21 @@ def _dict(value: Any, field_name: str, suffix: str = "") -> dict[str, Any]:
     return value
 
 
+def _scheme(value: Any, field_name: str, suffix: str) -> str | None:
+    """An identifier's scheme as the record gives it (`related_identifier` guesses a blank one); a scheme that is
+    not a string (a number, a list) names no scheme and is a mapping error, not a guess."""
+    if value is None or type(value) is str:
+        return value
+    raise MappingError(field_name + suffix, f"expected text, got {type(value).__name__}")
+
+
+def _link(links: Mapping[str, Any], name: str) -> str | None:
+    """One of a file's `links`, if it is a non-empty string. A link of another type is skipped like an absent one,
+    as `_landing` and `links.files` skip theirs: the file keeps the URL Zenodo's files endpoint gives it."""
+    link = links.get(name)
+    return link if isinstance(link, str) and link else None
+
+
 def _recid(value: Any, field_name: str) -> str:
     text = _text(value, field_name)
     if text is None:
@@ -292,8 +307,9 @@ def _from_legacy(data: Mapping[str, Any]) -> ZenodoFields:
     if native_id.isdigit():
         identifiers.append(Identifier(scheme=IdentifierScheme.OAI, value=f"oai:zenodo.org:{native_id}"))
     for number, alternate in enumerate(_list(md.get("alternate_identifiers"), "metadata.alternate_identifiers")):
-        item = _dict(alternate, f"metadata.alternate_identifiers[{number}]")
-        found = related_identifier(str(item.get("identifier") or ""), item.get("scheme"))
+        where = f"metadata.alternate_identifiers[{number}]"
+        item = _dict(alternate, where)
+        found = related_identifier(str(item.get("identifier") or ""), _scheme(item.get("scheme"), where, ".scheme"))
         if found is not None:
             identifiers.append(found)
 
@@ -355,7 +371,7 @@ def _from_legacy(data: Mapping[str, Any]) -> ZenodoFields:
         item = _dict(entry, where)
         name = item.get("filename", item.get("key"))
         file_links = _dict(item.get("links"), where, ".links")
-        url = file_links.get("download") or file_links.get("self")
+        url = _link(file_links, "download") or _link(file_links, "self")
         if not url and files_url and isinstance(name, str):
             url = f"{files_url}/{name}/content"
         distributions.append(
@@ -368,6 +384,8 @@ def _from_legacy(data: Mapping[str, Any]) -> ZenodoFields:
                 given_media_type=None,
                 record_type=type_id,
                 access=access,
+                name_key="filename" if "filename" in item else "key",  # as `name` and `size` are read: for errors
+                size_key="filesize" if "filesize" in item else "size",
             )
         )
 
@@ -376,8 +394,8 @@ def _from_legacy(data: Mapping[str, Any]) -> ZenodoFields:
         where = f"metadata.related_identifiers[{number}]"
         item = _dict(entry, where)
         relation = _text(item.get("relation"), where, ".relation") or ""
-        target = related_identifier(str(item.get("identifier") or ""), item.get("scheme"))
-        relations.add(relation, target)
+        scheme = _scheme(item.get("scheme"), where, ".scheme")
+        relations.add(relation, related_identifier(str(item.get("identifier") or ""), scheme))
     references = [
         (text, None, None)
         for text in (_text(r, "metadata.references") for r in _list(md.get("references"), "metadata.references"))
@@ -407,7 +425,9 @@ def _from_legacy(data: Mapping[str, Any]) -> ZenodoFields:
         version=_text(md.get("version"), "metadata.version"),
         issued=partial_date(md.get("publication_date"), "metadata.publication_date"),
         created=partial_date(data.get("created"), "created"),
-        modified=partial_date(data.get("modified") or data.get("updated"), "modified"),
+        modified=partial_date(
+            data.get("modified") or data.get("updated"), "modified" if data.get("modified") else "updated"
+        ),
         coverage=_coverage(pairs),
         distributions=distributions,
         relations=relations,
@@ -465,7 +485,9 @@ def _from_rdm(data: Mapping[str, Any]) -> ZenodoFields:
     if record_doi:
         identifiers.append(doi(record_doi, "pids.doi.identifier"))
     parent_pids = _dict(parent.get("pids"), "parent.pids")
-    concept_doi = _text(_dict(parent_pids.get("doi"), "parent.pids.doi").get("identifier"), "parent.pids.doi")
+    concept_doi = _text(
+        _dict(parent_pids.get("doi"), "parent.pids.doi").get("identifier"), "parent.pids.doi.identifier"
+    )
     concept: Identifier | None = None
     if concept_doi:
         concept = doi(concept_doi, "parent.pids.doi.identifier", IdentifierScheme.CONCEPT_DOI)
@@ -478,8 +500,9 @@ def _from_rdm(data: Mapping[str, Any]) -> ZenodoFields:
     if oai:
         identifiers.append(Identifier(scheme=IdentifierScheme.OAI, value=oai))
     for number, alternate in enumerate(_list(md.get("identifiers"), "metadata.identifiers")):
-        item = _dict(alternate, f"metadata.identifiers[{number}]")
-        found = related_identifier(str(item.get("identifier") or ""), item.get("scheme"))
+        where = f"metadata.identifiers[{number}]"
+        item = _dict(alternate, where)
+        found = related_identifier(str(item.get("identifier") or ""), _scheme(item.get("scheme"), where, ".scheme"))
         if found is not None:
             identifiers.append(found)
 
@@ -551,7 +574,7 @@ def _from_rdm(data: Mapping[str, Any]) -> ZenodoFields:
         item = _dict(entry, where)
         name = item.get("key", key)
         file_links = _dict(item.get("links"), where, ".links")
-        url = file_links.get("content") or (f"{files_url}/{name}/content" if files_url else None)
+        url = _link(file_links, "content") or (f"{files_url}/{name}/content" if files_url else None)
         distributions.append(
             distribution(
                 where,
@@ -571,14 +594,16 @@ def _from_rdm(data: Mapping[str, Any]) -> ZenodoFields:
         item = _dict(entry, where)
         relation_type = _dict(item.get("relation_type"), where, ".relation_type")
         relation = _text(relation_type.get("id"), where, ".relation_type.id") or ""
-        relations.add(relation, related_identifier(str(item.get("identifier") or ""), item.get("scheme")))
+        scheme = _scheme(item.get("scheme"), where, ".scheme")
+        relations.add(relation, related_identifier(str(item.get("identifier") or ""), scheme))
     references = []
     for number, entry in enumerate(_list(md.get("references"), "metadata.references")):
         where = f"metadata.references[{number}]"
         item = _dict(entry, where)
         text = _text(item.get("reference"), where, ".reference")
         if text:
-            references.append((text, _text(item.get("identifier"), "identifier"), _text(item.get("scheme"), "scheme")))
+            given = _text(item.get("identifier"), where, ".identifier")
+            references.append((text, given, _text(item.get("scheme"), where, ".scheme")))
 
     publication = _text(md.get("publication_date"), "metadata.publication_date")
     issued = date_interval(publication, "metadata.publication_date")[0] if publication else None
@@ -624,7 +649,8 @@ def _rdm_communities(communities: Mapping[str, Any]) -> list[str]:
             slugs.append(slug)
     if slugs:
         return slugs
-    return [i for i in (_text(v, "parent.communities.ids") for v in _list(communities.get("ids"), "ids")) if i]
+    ids = _list(communities.get("ids"), "parent.communities.ids")
+    return [i for i in (_text(v, "parent.communities.ids[", f"{n}]") for n, v in enumerate(ids)) if i]
 
 
 def _rdm_agent(value: Any, field_name: str, organisations: list[str]) -> Agent:
@@ -637,7 +663,7 @@ def _rdm_agent(value: Any, field_name: str, organisations: list[str]) -> Agent:
     for number, entry in enumerate(_list(person.get("identifiers"), field_name, ".person_or_org.identifiers")):
         identifier = _dict(entry, field_name, f".person_or_org.identifiers[{number}]")
         scheme = str(identifier.get("scheme", "")).lower()
-        text = _text(identifier.get("identifier"), field_name, f".person_or_org.identifiers[{number}]")
+        text = _text(identifier.get("identifier"), field_name, f".person_or_org.identifiers[{number}].identifier")
         if scheme == "orcid" and text and orcid is None:
             orcid = text.removeprefix("orcid:")
         elif scheme == "ror" and text and ror is None:
@@ -658,10 +684,11 @@ def _rdm_agent(value: Any, field_name: str, organisations: list[str]) -> Agent:
         name,
         kind="organization" if organised else "person",
         given_name=None if organised else _text(person.get("given_name"), field_name, ".person_or_org.given_name"),
-        family_name=None if organised else _text(person.get("family_name"), field_name, ".person_or_org.family"),
+        family_name=None if organised else _text(person.get("family_name"), field_name, ".person_or_org.family_name"),
         orcid=orcid,
         ror=ror,
         affiliations=affiliations,
+        name_suffix=".person_or_org.name",
     )
 
 

@@ -184,7 +184,7 @@ A = {"person_or_org": {"name": "A"}}
             "metadata.creators[0].person_or_org.identifiers[1]",
         ),
         ([{**A, "affiliations": [{"name": "X"}, {"id": []}]}], "metadata.creators[0].affiliations[1].id"),
-        ([{"person_or_org": {"name": "A", "family_name": {}}}], "metadata.creators[0].person_or_org.family"),
+        ([{"person_or_org": {"name": "A", "family_name": {}}}], "metadata.creators[0].person_or_org.family_name"),
     ],
 )
 def test_zenodo_errors_name_the_whole_field(creators: list[Any], field: str) -> None:

@@ -427,7 +427,7 @@ def test_bad_values_name_their_field() -> None:
 
     item = _legacy()
     item["files"][0]["filesize"] = -3
-    assert _bad(item).field == "files[0].size"
+    assert _bad(item).field == "files[0].filesize"
 
     item = _legacy()
     item["metadata"]["access_right"] = "sometimes"
