@@ -125,11 +125,8 @@ def _simple_blocks(html: str) -> list[tuple[str, bool]] | None:
             if tag == "br":
                 current.append("\n" if pre else "\x00")
             elif tag in _BLOCK_TAGS:
-                if current:
-                    text = _block_text(current, pre)
-                    if text:
-                        blocks.append((text, item))
-                    current = []
+                _end_block(blocks, current, pre, item)
+                current = []
                 item = False
                 if tag == "pre":
                     pre += 1
@@ -137,22 +134,24 @@ def _simple_blocks(html: str) -> list[tuple[str, bool]] | None:
                     current.append("- ")
                     item = True
         if closes and tag in _BLOCK_TAGS:
-            if current:
-                text = _block_text(current, pre)
-                if text:
-                    blocks.append((text, item))
-                current = []
+            _end_block(blocks, current, pre, item)
+            current = []
             item = False
             if tag == "pre":
                 pre = max(0, pre - 1)
         text = pieces[index + 3]
         if text:
             current.append(unescape_simple_text(text))
+    _end_block(blocks, current, pre, item)
+    return blocks
+
+
+def _end_block(blocks: list[tuple[str, bool]], current: list[str], pre: int, item: bool) -> None:
+    """The block read so far, if it holds text, into `blocks`."""
     if current:
         text = _block_text(current, pre)
         if text:
             blocks.append((text, item))
-    return blocks
 
 
 def html_to_text(html: str) -> str:

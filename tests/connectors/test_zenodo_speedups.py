@@ -22,6 +22,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from html_pieces import AWKWARD_HTML_PIECES
 from lxml import etree
 from starlette.testclient import TestClient
 
@@ -40,21 +41,7 @@ from sandbox.replicas.zenodo import ZenodoReplica
 RDM = "application/vnd.inveniordm.v1+json"
 OAI = "http://www.openarchives.org/OAI/2.0/"
 
-# the awkward pieces of tests/connectors/test_markup.py
-PIECES = (
-    "<p>", "</p>", "<br>", "<br/>", "<br />", "<BR>", '<P class="x">', "<a href='u>v'>", "<a href=x>", "<a href=x/>",
-    "<a href=x/y>", '<a href = "x" >', '<a\thref="x"\n>', "<a\vhref=x>", "<a\xa0b>", "< p>", "</ p>", "</p >",
-    "</P\n>", "<!-- c -->", "<!doctype html>", "<?php x ?>", "<![CDATA[x]]>", "<script>a<b</script>",
-    "<style>p{}</style>", "<scr", "<", ">", "&", "&amp;", "&amp", "&lt;", "&#60;", "&#x3C;", "&#", "&#x", "&nbsp;",
-    "&foo;", "&zwnj", "x", " ", "\n", "\t", "\xa0", "words and more words", "a<b", "a < b", "p_T<20", "<1>", "</>",
-    "</3>", "<a b c>", '<a b="1"c="2">', '<img src="a.png"/>', '<img src="a.png" />', "<x:y>", "</x:y>", "<h1>",
-    "</h1>", "<li>", "</li>", "<ul>", "<pre>", "</pre>", "<sup>", "</sup>", "<div/>", "<p/ >", "<p / >",
-    '<a href="x"/>', "<a href='x' / >", "<a ==x>", "<a b==c>", "<a b='c'd>", "</a b>", '</a"b">', "<a\x00>",
-    "<a\fb>", "\r\n", "&#0;", "&#1234567;", "&lt", "&LT;", "&gt;&gt", "<td>", "</td>", '<span style="a:b;">',
-    '<a href="http://x?a=1&amp;b=2">', "<a href=http://x?a=1&b=2>", "<a title=`x`>", "<-x>", "<a-b>", "<a_b>",
-    "<a.b>", "<1a>", "<a1>", "<!>", "<!x>", "<!-->", "<?>", "</\n>", "<a\n/>", "<a/\n>", "<a/b>", "<a //>",
-    "<a /x>", "</a/>", "<br/ >", "<a href=“http://x”>",
-)  # fmt: skip
+PIECES = AWKWARD_HTML_PIECES
 
 AWKWARD = (
     "<p>a<br/>b</p><pre>  x\n  y</pre><ul><li>one</li><li>two &amp; three</li></ul>",
