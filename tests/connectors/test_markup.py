@@ -14,9 +14,8 @@ import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
-import orjson
 import pytest
-from html_pieces import AWKWARD_HTML_PIECES
+from html_pieces import AWKWARD_HTML_PIECES, cern_abstracts
 
 from connectors.markup import _dispatch_simple, collapse_ascii_whitespace, collapse_whitespace, parse_html
 
@@ -114,12 +113,7 @@ def test_random_characters_give_htmlparsers_events() -> None:
 
 
 def test_every_cern_corpus_abstract(corpus: Path) -> None:
-    abstracts = {
-        record["abstract"]["description"]
-        for path in sorted((corpus / "cernopendata" / "records").glob("*.json"))
-        for record in orjson.loads(path.read_bytes())
-        if isinstance(record.get("abstract"), dict) and isinstance(record["abstract"].get("description"), str)
-    }
+    abstracts = cern_abstracts(corpus)
     assert len(abstracts) > 5_000
     simple = 0
     for html in abstracts:

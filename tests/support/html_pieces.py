@@ -1,4 +1,9 @@
-"""Awkward pieces of HTML (tags, entities, stray `<`, raw-text elements) that the HTML readers' tests combine."""
+"""HTML the HTML readers' tests feed them: awkward pieces (tags, entities, stray `<`, raw-text elements) to combine,
+and the real abstracts of the CERN Open Data corpus."""
+
+from pathlib import Path
+
+import orjson
 
 AWKWARD_HTML_PIECES = (
     "<p>", "</p>", "<br>", "<br/>", "<br />", "<BR>", '<P class="x">', "<a href='u>v'>", "<a href=x>", "<a href=x/>",
@@ -14,3 +19,13 @@ AWKWARD_HTML_PIECES = (
     "<a.b>", "<1a>", "<a1>", "<!>", "<!x>", "<!-->", "<?>", "</\n>", "<a\n/>", "<a/\n>", "<a/b>", "<a //>",
     "<a /x>", "</a/>", "<br/ >", "<a href=“http://x”>",
 )  # fmt: skip
+
+
+def cern_abstracts(corpus: Path) -> set[str]:
+    """Every distinct HTML abstract of the CERN Open Data corpus records."""
+    return {
+        record["abstract"]["description"]
+        for path in sorted((corpus / "cernopendata" / "records").glob("*.json"))
+        for record in orjson.loads(path.read_bytes())
+        if isinstance(record.get("abstract"), dict) and isinstance(record["abstract"].get("description"), str)
+    }
