@@ -220,11 +220,13 @@ def search_requests(host: str, port: int) -> list[bytes]:
 
 
 async def closed_loop(host: str, port: int, clients: int, duration: float) -> dict[str, Any]:
-    """`clients` closed-loop clients on one event loop, each on its own keep-alive connection, for `duration` s."""
+    """`clients` closed-loop clients on one event loop, each on its own keep-alive connection, for `duration` s (and
+    on until every query of the mix was asked at least once)."""
     requests = search_requests(host, port)
     latencies: list[float] = []
     by_query: list[list[float]] = [[] for _ in QUERIES]
     matches: list[int | None] = [None for _ in QUERIES]
+    asked = [False for _ in QUERIES]
     errors: list[str] = []
     stop = time.perf_counter() + duration
 
@@ -232,9 +234,12 @@ async def closed_loop(host: str, port: int, clients: int, duration: float) -> di
         connection = RawHttpConnection(host, port)
         position = number
         try:
-            while time.perf_counter() < stop:
+            # past `duration` only until every query of the mix was asked once: a short run on a slow machine
+            # would otherwise leave the last queries unmeasured
+            while time.perf_counter() < stop or not all(asked):
                 which = position % len(requests)
                 position += 1
+                asked[which] = True
                 started = time.perf_counter()
                 try:
                     status, body = await connection.get(requests[which])

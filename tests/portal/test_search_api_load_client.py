@@ -63,6 +63,13 @@ def test_a_short_closed_loop_counts_every_answer(service: int, lake: Lake) -> No
     assert 0 < result["client_cpu_us_per_request"] < 5_000
 
 
+def test_a_closed_loop_shorter_than_one_pass_still_asks_every_query(service: int, lake: Lake) -> None:
+    result = run_alone(closed_loop("127.0.0.1", service, clients=3, duration=0.0))
+    assert result["errors"] == 0, result["first_errors"]
+    assert all(row["requests"] >= 1 for row in result["per_query"])
+    assert [row["matches"] for row in result["per_query"]] == [python_total(lake, q) for q in QUERIES]
+
+
 def test_refusals_are_counted_as_errors(service: int) -> None:
     async def ask() -> tuple[int, bytes]:
         connection = RawHttpConnection("127.0.0.1", service)
