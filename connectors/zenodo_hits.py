@@ -57,7 +57,8 @@ _HEAD = msgspec.json.Decoder(_Head)
 
 
 def parse_search_body(data: bytes, where: str) -> Any:
-    """A search page as `{"hits": {"hits": [Hit, ...], "total": ...}}` (keys present as in the body); JSON that does
+    """A search page as `{"hits": {"hits": [Hit, ...], "total": ...}}` (`{}` without `hits`, no inner `hits` key
+    where the body has none, `total` None where it has none); JSON that does
     not parse raises `ValueError` (the HTTP client retries it as a body cut short). A body of another shape is
     returned parsed as it is, for the listing's own checks to name what is wrong."""
     data.decode()  # msgspec does not check the UTF-8 of what it skips; orjson refused such a body, and so do we
