@@ -18,16 +18,10 @@ import threading
 from collections import deque
 from types import TracebackType
 
+from harvester.machine import usable_cores
+
 SEARCH_THREADS_ENV = "DMLAKE_SEARCH_THREADS"
 """How many searches of the embedded index the service runs at once (0: no bound); default `default_search_threads`."""
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (its CPU affinity, which containers and `taskset` narrow)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def default_search_threads() -> int:

@@ -39,6 +39,7 @@ from harvester import codec, gate
 from harvester.catalogue import Mapped, Rejected
 from harvester.gc_tuning import tune_for_bulk_work
 from harvester.identity_rules import match_keys
+from harvester.machine import usable_cores
 from indexer.document import DOCUMENT_FINGERPRINT, member_entry
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,9 @@ costs the harvester's main process (the serial part of a harvest) about 0.15 ms,
 10-15 µs more per record on 25-record Zenodo pages, for no gain in time (the next page is already queued behind)."""
 MIN_PAGE = 16
 """Pages smaller than this map inline: feeding the pool would cost more than it saves."""
+MAX_WORKERS = 4
+"""The most workers a harvest starts by default: past that, the serial harvester process is the bottleneck."""
+MAP_WORKERS_ENV = "DMLAKE_MAP_WORKERS"
 
 
 def map_one(
@@ -136,11 +140,24 @@ def start_worker(parent: int) -> None:
 
 
 def default_workers() -> int:
-    """Worker processes to map with: one per core beyond the first, at most 4; `DMLAKE_MAP_WORKERS` overrides."""
-    configured = os.environ.get("DMLAKE_MAP_WORKERS")
+    """Worker processes to map with: one per usable core beyond the first, at most 4 (none on one core: the page is
+    mapped inline); `DMLAKE_MAP_WORKERS` overrides.
+
+    The first core is left to the processes every harvest has besides the workers — the harvester itself (fetching,
+    committing) and the index follower — which together cost about as much CPU per record as the mapping. One
+    worker per core (as before) put more busy processes than cores on the machine: on 2 cores two workers spent 15 %
+    more CPU per record than one (caches shared, more hand-offs) and the 100k Zenodo benchmark ran 8 % slower
+    (861–922 against 967–983 records/s, alternating runs in one hour; `bench/`, README)."""
+    configured = os.environ.get(MAP_WORKERS_ENV)
     if configured is not None:
-        return max(0, int(configured))
-    return min(4, max(0, (os.cpu_count() or 1)))
+        try:
+            return max(0, int(configured))
+        except ValueError:
+            raise ValueError(
+                f"{MAP_WORKERS_ENV}={configured!r} is not a whole number: set it to the number of mapping worker "
+                "processes (0 maps inline in the harvester) or unset it for one per core beyond the first"
+            ) from None
+    return min(MAX_WORKERS, max(0, usable_cores() - 1))
 
 
 _starting_worker = threading.local()

@@ -19,9 +19,9 @@ from dmlake.search_slots import (
     SearchSlots,
     configured_search_threads,
     default_search_threads,
-    usable_cores,
 )
 from harvester.cli import app
+from harvester.machine import usable_cores
 from indexer.query import Query, SearchResult
 
 
