@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harvester import heap
+from harvester.children import SpawnWithoutMain, die_with_parent
 from harvester.gc_tuning import tune_for_bulk_work
-from harvester.mapping import die_with_parent
 from indexer.tantivy_backend import IndexBusyError
 
 if TYPE_CHECKING:
@@ -125,7 +125,8 @@ class IndexFollower:
     _applied: Any = field(default=None, repr=False)
 
     def start(self) -> IndexFollower:
-        context = multiprocessing.get_context("spawn")
+        # not `__main__` again: the command line's imports would cost the follower about a second of CPU at start
+        context = SpawnWithoutMain()
         self._stop = context.Event()
         self._applied = context.Value("q", 0)
         self._process = context.Process(

@@ -5,27 +5,17 @@ back is only what the catalogue stores (ids, hashes, the encoded record). Mappin
 harvest, and Python runs one thread at a time, so on a machine with several cores a pool of processes maps while the
 main process commits pages and the fetch thread waits for the network.
 
-The pool starts lazily (on the first page large enough to be worth it) with fresh interpreters (`spawn`), so workers
-never inherit the harvester's threads or database connections, and each asks Linux to end it when the harvester
-dies, so a `kill -9`ed harvest leaves nothing behind. Kinds a worker cannot import (test connectors) map inline.
-Workers do not run the harvester's `__main__` module again (multiprocessing's spawn does, to find functions defined
-there): everything they run lives in this module, and the command line's imports (Alembic, Typer, the index
-follower) cost each worker about a second of CPU at start for nothing.
+The pool starts lazily (on the first page large enough to be worth it) with fresh interpreters that end with the
+harvester and skip its `__main__` module (`harvester.children`); everything they run lives in this module. Kinds a
+worker cannot import (test connectors) map inline.
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import functools
 import logging
-import multiprocessing
-import multiprocessing.context
-import multiprocessing.spawn
 import os
-import signal
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import datetime
 from typing import Any
@@ -37,13 +27,13 @@ from connectors import registry
 from connectors.base import Connector, MappingError, RawRecord
 from harvester import codec, gate
 from harvester.catalogue import Mapped, Rejected
+from harvester.children import SpawnWithoutMain, die_with_parent
 from harvester.gc_tuning import tune_for_bulk_work
 from harvester.identity_rules import match_keys
 from harvester.machine import usable_cores
 from indexer.document import DOCUMENT_FINGERPRINT, member_entry
 
 log = logging.getLogger(__name__)
-PR_SET_PDEATHSIG = 1
 
 MIN_CHUNK = 8
 """Fewest records per task sent to a worker. A page is split in one task per worker: sending and collecting a task
@@ -118,21 +108,6 @@ def _map_chunk(kind: str, source: str, run_id: int, retrieved_at: datetime, raws
     return results
 
 
-def die_with_parent(parent: int) -> None:
-    """Ask Linux to SIGKILL this process when its parent dies (no orphans after a killed harvest).
-
-    The request only covers a death after it is made: if the parent died while this process was starting, it has
-    already been handed to init, and it leaves at once.
-    """
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):  # not Linux: the parent check below and broken pipes end it later
-        pass
-    if os.getppid() != parent:
-        os._exit(0)
-
-
 def start_worker(parent: int) -> None:
     """A mapping worker's start: end with the harvester, and set the collector for bulk work."""
     die_with_parent(parent)
@@ -158,50 +133,6 @@ def default_workers() -> int:
                 "processes (0 maps inline in the harvester) or unset it for one per core beyond the first"
             ) from None
     return min(MAX_WORKERS, max(0, usable_cores() - 1))
-
-
-_starting_worker = threading.local()
-_wrapping = threading.Lock()
-_original_preparation_data: Callable[[str], dict[str, Any]] | None = None
-
-
-def _worker_preparation_data(name: str) -> dict[str, Any]:
-    """multiprocessing's start-up data for a spawned child, without `__main__` when a mapping worker starts."""
-    assert _original_preparation_data is not None
-    data = _original_preparation_data(name)
-    if getattr(_starting_worker, "active", False):
-        data.pop("init_main_from_name", None)
-        data.pop("init_main_from_path", None)
-    return data
-
-
-@contextlib.contextmanager
-def _without_main() -> Iterator[None]:
-    # multiprocessing offers no option for this: its spawn module's look-up is wrapped, once, when the first worker
-    # starts, and the wrapper changes nothing unless this thread is starting a mapping worker
-    global _original_preparation_data
-    with _wrapping:
-        if _original_preparation_data is None:
-            _original_preparation_data = multiprocessing.spawn.get_preparation_data
-            multiprocessing.spawn.get_preparation_data = _worker_preparation_data
-    _starting_worker.active = True
-    try:
-        yield
-    finally:
-        _starting_worker.active = False
-
-
-class _WorkerProcess(multiprocessing.context.SpawnProcess):
-    @staticmethod
-    def _Popen(process_obj: Any) -> Any:
-        with _without_main():
-            return multiprocessing.context.SpawnProcess._Popen(process_obj)
-
-
-class _WorkerContext(multiprocessing.context.SpawnContext):
-    """`spawn`, for processes that need nothing of `__main__`."""
-
-    Process = _WorkerProcess
 
 
 class MappingJob:
@@ -267,7 +198,7 @@ class Mapper:
 
     def _ensure_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            context = _WorkerContext()
+            context = SpawnWithoutMain()
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=context,

@@ -1,4 +1,5 @@
-"""Mapping workers start without running the harvester's `__main__` module again (spawn would import it in each)."""
+"""A harvest's children (mapping workers, the index follower) start without running the harvester's `__main__`
+module again (spawn would import it in each)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,19 @@ _SCRIPT = textwrap.dedent(
     if sys.argv[2] == "plain-spawn":  # the control: what multiprocessing's spawn does
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
             pool.submit(len, "x").result()
+    elif sys.argv[2] == "follower":
+        from dmlake.follow import IndexFollower
+        from dmlake.lake import Lake
+
+        home = sys.argv[3]
+        Lake.open(home).close()  # a catalogue and an index for the follower to follow
+        lake = Lake.open(home)
+        try:
+            follower = IndexFollower(lake.home.path, lake.home.database_url).start()
+            applied, clean = follower.finish(timeout=60)
+        finally:
+            lake.close()
+        assert clean and applied == 0, (applied, clean)
     else:
         raws = [RawRecord(str(n), b"not json", "application/json", "x") for n in range(32)]
         mapper = Mapper(workers=1)
@@ -46,7 +60,11 @@ def _run(tmp_path: Path, mode: str) -> list[str]:
         f"import os\nwith open({str(marks)!r}, 'a') as f:\n    f.write(f'{{os.getpid()}}\\n')\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", _SCRIPT, str(tmp_path), mode], cwd=REPO, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", _SCRIPT, str(tmp_path), mode, str(tmp_path / "home")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     return marks.read_text().split() if marks.exists() else []
@@ -58,3 +76,7 @@ def test_a_plain_spawn_child_imports_the_main_module_again(tmp_path: Path) -> No
 
 def test_mapping_workers_do_not_import_the_main_module(tmp_path: Path) -> None:
     assert _run(tmp_path, "mapper") == []
+
+
+def test_the_index_follower_does_not_import_the_main_module(tmp_path: Path) -> None:
+    assert _run(tmp_path, "follower") == []
