@@ -5,6 +5,7 @@ over hand-made texts at the edges."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
@@ -23,6 +24,7 @@ from indexer.tantivy_phrases import (
     PAIR_JOINER,
     PHRASE_FIELDS,
     PhrasePlanner,
+    _analysed_runs,
     companion_values,
     exact_phrases,
     pair_values,
@@ -209,3 +211,46 @@ def test_a_phrase_matches_neither_across_a_dropped_token_nor_across_values(tmp_p
     assert found['"alpha beta"'] == {records[0].id, records[1].id}
     assert found['"alpha beta epsilon"'] == set()  # "alpha" ends the title, "beta epsilon" is a keyword
     index.close()
+
+
+ASCII_PHYSICS_PIECES = [
+    *"abcXYZ019",
+    *"-+*/_^.'>",
+    "->",
+    "-->",
+    " ",
+    ", ",
+    "(",
+    ")",
+    "e+e-",
+    "J/psi",
+    "B0->K*mumu",
+    "p_T",
+    "3.5",
+    "x" * 79,
+    "y" * 80,
+    "\t",
+    "\n",
+    "=",
+    "\x1c",
+]
+
+
+def test_the_physics_runs_of_ascii_text_are_the_analysers_own() -> None:
+    # the ASCII fast path must cut, lower-case and split exactly as tantivy's regex analyser does
+    rng = random.Random(20261122)
+    texts = ["".join(rng.choices(ASCII_PHYSICS_PIECES, k=rng.randint(0, 40))) for _ in range(3000)]
+    texts += ["", "   ", "a", "A->", "->a", "a->->b", "D*+ and D*- (e+e-)", "Pb-Pb at 5.02TeV", "x" * 80 + " z"]
+    for text in texts:
+        assert text.isascii()
+        assert token_runs("physics", text) == _analysed_runs("physics", text), text
+
+
+def test_the_physics_runs_of_real_ascii_texts_are_the_analysers_own(corpus: Path) -> None:
+    checked = 0
+    for document in cern_documents(corpus, step=5):
+        for value in document["physics"]:
+            if value.isascii():
+                assert token_runs("physics", value) == _analysed_runs("physics", value), document["id"]
+                checked += 1
+    assert checked > 1000
