@@ -119,13 +119,7 @@ def _analysed_runs(analyzer: AnalyzerName, text: str) -> list[list[str]]:
     lengths = [len(str(token).encode()) for token in analysis.tokenizer.analyze(text)]
     if len(lengths) != len(tokens):  # the filters above never drop a token; if one did, the runs would be wrong
         raise AssertionError(f"the {analyzer} analyser's filters changed the number of tokens of {text!r}")
-    runs: list[list[str]] = [[]]
-    for token, length in zip(tokens, lengths, strict=True):
-        if length < analysis.limit:
-            runs[-1].append(token)
-        elif runs[-1]:
-            runs.append([])
-    return [run for run in runs if run]
+    return _split_at_long(tokens, lengths, analysis.limit)
 
 
 def _ascii_physics_runs(text: str) -> list[list[str]]:
@@ -134,9 +128,14 @@ def _ascii_physics_runs(text: str) -> list[list[str]]:
     limit = TOKEN_LIMITS["physics"]
     if max(map(len, tokens), default=0) < limit:
         return [tokens] if tokens else []
+    return _split_at_long(tokens, [len(token) for token in tokens], limit)
+
+
+def _split_at_long(tokens: list[str], lengths: list[int], limit: int) -> list[list[str]]:
+    """The runs of tokens under `limit` bytes (`lengths`, as the tokenizer cut them): the analyser drops the others."""
     runs: list[list[str]] = [[]]
-    for token in tokens:
-        if len(token) < limit:
+    for token, length in zip(tokens, lengths, strict=True):
+        if length < limit:
             runs[-1].append(token)
         elif runs[-1]:
             runs.append([])
