@@ -32,9 +32,7 @@ _SCRIPT = textwrap.dedent(
         from dmlake.follow import IndexFollower
         from dmlake.lake import Lake
 
-        home = sys.argv[3]
-        Lake.open(home).close()  # a catalogue and an index for the follower to follow
-        lake = Lake.open(home)
+        lake = Lake.open(sys.argv[3])  # a catalogue and an index for the follower to follow
         try:
             follower = IndexFollower(lake.home.path, lake.home.database_url).start()
             applied, clean = follower.finish(timeout=60)
