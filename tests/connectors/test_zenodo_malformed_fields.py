@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import copy
 import random
-import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 from lxml import etree
+from malformed import ODD_VALUES, json_paths, mutate_element, names_a_field
 from starlette.testclient import TestClient
 
 from connectors.base import MappingError, RawRecord
@@ -33,14 +32,6 @@ LEGACY = "application/json"
 RDM = "application/vnd.inveniordm.v1+json"
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
 SEED = 19
-
-ODD_VALUES: list[Any] = [
-    None, 42, 2.5, True, False, 0, "", "  ", [], {}, ["x"], {"a": 1}, [None], [{}], "not a date", "10.1234/x",
-    "<p>a &amp; b</p>",
-]  # fmt: skip
-"""What a mutation puts in place of a value: other JSON types, empty containers, and strings of the wrong kind."""
-
-ODD_TEXTS = ["", " ", "x", "2020-13-01", "10.5281/zenodo.1", "<p>hi</p>", "orcid:0000", "-1", "9" * 30]
 
 MISSING = ("missing", "a creator or contributor without a name", "a file without a name")
 """Messages of errors about a value that is absent, which may name where the value should have been."""
@@ -88,52 +79,6 @@ def _pick(payloads: list[Payload], accept: str, native_id: str) -> tuple[str, di
     return native_id, copy.deepcopy(data)
 
 
-# -- field paths -----------------------------------------------------------------------------------------------------
-
-_STEP = re.compile(r"\.?([^.\[]+)|\[(\d+)\]|\[('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")\]")
-
-
-def _steps(field: str) -> list[str | int]:
-    """`metadata.creators[0].name` → ["metadata", "creators", 0, "name"]; `files.entries['a.txt']` keys too."""
-    steps: list[str | int] = []
-    position = 0
-    while position < len(field):
-        match = _STEP.match(field, position)
-        assert match is not None, f"{field!r} is not a field path"
-        key, index, quoted = match.groups()
-        steps.append(key if key is not None else int(index) if index is not None else quoted[1:-1])
-        position = match.end()
-    return steps
-
-
-def _names_a_field(data: Any, error: MappingError) -> bool:
-    """Whether the error's field is a path of the payload (for a missing value: up to an absent key or a null)."""
-    if error.field == "payload":
-        return True
-    value = data
-    for step in _steps(error.field):
-        found = isinstance(value, dict) and step in value
-        found = found or (isinstance(value, list) and isinstance(step, int) and step < len(value))
-        if found:
-            value = value[step]
-        else:
-            absent = value is None or (isinstance(value, dict) and isinstance(step, str))
-            return absent and error.message.startswith(MISSING)
-    return True
-
-
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
-    """Every path of a JSON value, with the items of a list after the third left out (they repeat its fields)."""
-    if prefix:
-        yield prefix
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _paths(item, (*prefix, key))
-    elif isinstance(value, list):
-        for number, item in enumerate(value[:3]):
-            yield from _paths(item, (*prefix, number))
-
-
 # -- every value of a REST payload, mutated ----------------------------------------------------------------------------
 
 
@@ -143,7 +88,7 @@ def test_every_mutated_value_maps_or_names_its_field(payloads: list[Payload]) ->
     wrong: list[str] = []
     for label, native_id, original in payloads:
         data = copy.deepcopy(original)
-        for path in list(_paths(data)):
+        for path in list(json_paths(data)):
             container = data
             for step in path[:-1]:
                 container = container[step]
@@ -154,7 +99,7 @@ def test_every_mutated_value_maps_or_names_its_field(payloads: list[Payload]) ->
                 outcomes["mapped"] += 1
             except MappingError as error:
                 outcomes["quarantined"] += 1
-                if not _names_a_field(data, error):
+                if not names_a_field(data, error, MISSING):
                     wrong.append(f"{label} {path} = {odd!r}: names {error.field!r} ({error.message})")
             except Exception as error:  # the harvest would call this a mapper bug
                 wrong.append(f"{label} {path} = {odd!r}: {type(error).__name__}: {error}")
@@ -196,23 +141,6 @@ def _oai_raws(corpus: Path) -> list[RawRecord]:
     return raws
 
 
-def _mutate(element: etree._Element, rng: random.Random) -> None:
-    choice = rng.randrange(5)
-    parent = element.getparent()
-    if choice == 0 or parent is None:
-        element.text = rng.choice(ODD_TEXTS)
-    elif choice == 1:
-        parent.remove(element)
-    elif choice == 2:
-        element.addnext(copy.deepcopy(element))
-    elif choice == 3:
-        etree.SubElement(element, etree.QName(etree.QName(element).namespace, "odd")).text = "y"
-    elif element.attrib:
-        element.set(rng.choice(sorted(element.attrib)), rng.choice(ODD_TEXTS))
-    else:
-        element.text = None
-
-
 def test_every_mutated_oai_element_maps_or_names_its_field(corpus: Path) -> None:
     rng = random.Random(SEED)
     outcomes = {"mapped": 0, "quarantined": 0}
@@ -222,7 +150,7 @@ def test_every_mutated_oai_element_maps_or_names_its_field(corpus: Path) -> None
         for number in range(count):
             tree = etree.fromstring(raw.payload)
             element = [e for e in tree.iter() if isinstance(e.tag, str)][number]
-            _mutate(element, rng)
+            mutate_element(element, rng)
             mutant = RawRecord(raw.native_id, etree.tostring(tree), raw.media_type, raw.url)
             try:
                 OaiPmhConnector.map_record(mutant, "zenodo-oai")
