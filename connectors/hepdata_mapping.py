@@ -94,13 +94,20 @@ def _map(doc: dict[str, Any], raw: RawRecord, source: str, provenance: Provenanc
         raise MappingError("version", f"version {version} is outside 1..version_count ({version_count})")
     status = doc.get("status")
     if status != "finished":
-        raise MappingError("status", f"{status!r}: only finished (published) HEPData versions are records")
-    inspire = str(record.get("inspire_id") or "").strip()
+        said = "missing" if status is None else repr(status)
+        raise MappingError("status", f"{said}: only finished (published) HEPData versions are records")
+    inspire_id = record.get("inspire_id")
+    inspire = str(inspire_id or "").strip()
     if not inspire.isdigit():
-        raise MappingError("record.inspire_id", f"{record.get('inspire_id')!r} is not an INSPIRE record number")
+        if inspire_id is None:
+            raise MappingError("record.inspire_id", "missing: every HEPData record has an INSPIRE record number")
+        raise MappingError("record.inspire_id", f"{inspire_id!r} is not an INSPIRE record number")
     expected = native_id(inspire, version)
     if raw.native_id != expected:
-        raise MappingError("native_id", f"the payload is {expected} but was fetched as {raw.native_id}")
+        # the page of another record is quarantined under the INSPIRE number it has, so the data manager finds the
+        # value that disagrees in the payload; a page of another version is a fetch that went wrong
+        wrong = "native_id" if raw.native_id.startswith(f"ins{inspire}.v") else "record.inspire_id"
+        raise MappingError(wrong, f"the payload is {expected} but was fetched as {raw.native_id}")
 
     site = _site_url(doc, raw)
     base_doi = _base_doi(record, recid)
@@ -138,7 +145,7 @@ def _map(doc: dict[str, Any], raw: RawRecord, source: str, provenance: Provenanc
         landing_page=landing,
         title=title,
         description=data_abstract or _abstract(record),
-        resource_type=Concept(uri=DCMI_DATASET, label="Dataset", raw=str(doc.get("record_type") or "publication")),
+        resource_type=Concept(uri=DCMI_DATASET, label="Dataset", raw=_record_type(doc.get("record_type"))),
         creators=_creators(collaborations, record.get("summary_authors")),
         collaboration=experiments,
         experiments=experiments,
@@ -180,8 +187,25 @@ def _dict(doc: dict[str, Any], key: str) -> dict[str, Any]:
 def _int(doc: dict[str, Any], key: str) -> int:
     value = doc.get(key)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise MappingError(key, f"expected an integer, got {value!r}")
+        raise MappingError(
+            key, "missing: expected an integer" if value is None else f"expected an integer, got {value!r}"
+        )
     return value
+
+
+def _list(value: Any, field: str) -> list[Any]:
+    """An optional list: null or empty (HEPData's `or []`) is none; any other kind of value is a malformed record,
+    not one to iterate (a string would give its characters, an object its keys)."""
+    if not value:
+        return []
+    if not isinstance(value, list):
+        raise MappingError(field, f"expected a list, got {type(value).__name__}")
+    return value
+
+
+def _record_type(value: Any) -> str:
+    """What HEPData calls the page; a value that is not text is skipped like the other optional texts."""
+    return value if isinstance(value, str) and value else "publication"
 
 
 def _text(value: Any) -> str | None:
@@ -197,9 +221,16 @@ def _strings(value: Any, field: str) -> list[str]:
         return []
     if isinstance(value, str):  # HEPData's format_submission splits a comma-separated collaboration string
         return [part.strip() for part in value.split(",") if part.strip()]
-    if not isinstance(value, list) or not all(isinstance(v, str | int | float) for v in value):
-        raise MappingError(field, f"expected a list of strings, got {value!r}")
-    return [str(v).strip() for v in value if str(v).strip()]
+    if not isinstance(value, list):
+        raise MappingError(field, f"expected a list of text, got {type(value).__name__}")
+    out = []
+    for position, item in enumerate(value):
+        if isinstance(item, bool) or not isinstance(item, str | int | float):
+            raise MappingError(f"{field}[{position}]", f"expected text, got {type(item).__name__}")
+        text = str(item).strip()
+        if text:
+            out.append(text)
+    return out
 
 
 def _unique(values: list[str]) -> list[str]:
@@ -218,7 +249,7 @@ def _base_doi(record: dict[str, Any], recid: int) -> str:
     """HEPData writes the base DOI, with `.v<N>` only when there are several versions; both must name this record."""
     doi = record.get("hepdata_doi")
     if not isinstance(doi, str) or not doi.strip():
-        raise MappingError("record.hepdata_doi", "missing: every finished HEPData record has a DOI")
+        raise MappingError("record.hepdata_doi", _absent_text(doi, "every finished HEPData record has a DOI"))
     base = _VERSION_SUFFIX.sub("", doi.strip())
     if not base.endswith(f"/hepdata.{recid}"):
         raise MappingError("record.hepdata_doi", f"{doi!r} does not name HEPData record {recid}")
@@ -228,7 +259,7 @@ def _base_doi(record: dict[str, Any], recid: int) -> str:
 def _timestamp(value: Any, field: str) -> datetime:
     """Flask writes datetimes as HTTP dates ('Wed, 15 Jul 2020 00:00:00 GMT'); ISO text is accepted too."""
     if not isinstance(value, str) or not value.strip():
-        raise MappingError(field, f"expected a date, got {value!r}")
+        raise MappingError(field, "missing: expected a date" if value is None else f"expected a date, got {value!r}")
     text = value.strip()
     try:
         when = email.utils.parsedate_to_datetime(text)
@@ -237,7 +268,12 @@ def _timestamp(value: Any, field: str) -> datetime:
             when = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError as error:
             raise MappingError(field, f"{text!r} is neither an HTTP date nor ISO 8601") from error
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    if when.tzinfo is None:
+        return when.replace(tzinfo=UTC)
+    try:
+        return when.astimezone(UTC)
+    except OverflowError as error:  # year 1 east of UTC, or year 9999 west of it
+        raise MappingError(field, f"{text!r} is out of the range of dates in UTC") from error
 
 
 def _title(record: dict[str, Any], data_abstract: str | None) -> str:
@@ -248,7 +284,7 @@ def _title(record: dict[str, Any], data_abstract: str | None) -> str:
     if data_abstract:
         sentence = _SENTENCE_END.split(data_abstract, maxsplit=1)[0].strip()
         return sentence if len(sentence) <= 300 else sentence[:297].rstrip() + "..."
-    raise MappingError("record.title", "no title from INSPIRE and no data abstract to name the record by")
+    raise MappingError("record.title", "missing: no title from INSPIRE and no data abstract to name the record by")
 
 
 def _abstract(record: dict[str, Any]) -> str | None:
@@ -263,17 +299,18 @@ def _creators(collaborations: list[str], summary_authors: Any) -> list[Agent]:
             for c in collaborations
         ]
     creators = []
-    for position, author in enumerate(summary_authors or []):
-        if not isinstance(author, dict) or not str(author.get("full_name") or "").strip():
+    for position, author in enumerate(_list(summary_authors, "record.summary_authors")):
+        if not isinstance(author, dict):
             where = f"record.summary_authors[{position}]"
-            raise MappingError(where, f"expected {{full_name, affiliation}}: {author!r}")
-        affiliation = str(author.get("affiliation") or "").strip()
-        creators.append(
-            Agent(
-                name=str(author["full_name"]).strip(),
-                affiliations=[Affiliation(name=affiliation)] if affiliation else [],
-            )
-        )
+            raise MappingError(where, f"expected {{full_name, affiliation}}, got {type(author).__name__}")
+        name = author.get("full_name")
+        if not isinstance(name, str) or not name.strip():
+            where = f"record.summary_authors[{position}].full_name"
+            raise MappingError(where, _absent_text(name, "an author without a name"))
+        # an optional text of another kind is skipped, as `_text` skips titles and descriptions
+        affiliation = author.get("affiliation")
+        affiliation = affiliation.strip() if isinstance(affiliation, str) else ""
+        creators.append(Agent(name=name.strip(), affiliations=[Affiliation(name=affiliation)] if affiliation else []))
     return creators
 
 
@@ -288,7 +325,7 @@ def _accelerator(experiments: list[Concept]) -> Concept | None:
 def _inspire_keywords(value: Any) -> list[str]:
     """INSPIRE keywords as HEPData copies them: strings or `{value, schema}` objects."""
     out = []
-    for item in value or []:
+    for item in _list(value, "record.keywords"):
         text = item.get("value") if isinstance(item, dict) else item
         if isinstance(text, str) and text.strip():
             out.append(text.strip())
@@ -373,18 +410,23 @@ def _distributions(doc: dict[str, Any], inspire: str, version: int, site: str) -
     online = Availability.ONLINE
     for position, table in enumerate(tables):
         field = f"data_tables[{position}]"
-        if not isinstance(table, dict) or not isinstance(table.get("name"), str) or not table["name"].strip():
-            raise MappingError(f"{field}.name", f"every table has a name: {table!r}"[:300])
-        name = table["name"]
+        if not isinstance(table, dict):
+            raise MappingError(field, f"expected a table {{name, doi, data, …}}, got {type(table).__name__}")
+        name = table.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise MappingError(f"{field}.name", _absent_text(name, "every table has a name"))
         doi = table.get("doi")
         if not isinstance(doi, str) or not doi.strip():
-            raise MappingError(f"{field}.doi", f"table {name!r} has no DOI")
+            raise MappingError(f"{field}.doi", _absent_text(doi, f"table {name!r} has no DOI"))
         try:
             table_doi = Identifier(scheme=IdentifierScheme.DOI, value=doi)
         except ValidationError as error:
             raise MappingError(f"{field}.doi", f"{doi!r} is not a DOI") from error
         urls = table.get("data")
-        if not isinstance(urls, dict) or not urls:
+        if not isinstance(urls, dict):
+            said = "missing" if urls is None else f"expected an object of URLs by format, got {type(urls).__name__}"
+            raise MappingError(f"{field}.data", f"{said}: table {name!r} lists no download URLs")
+        if not urls:
             raise MappingError(f"{field}.data", f"table {name!r} lists no download URLs")
         description = _table_description(table)
         stem = f"HEPData-ins{inspire}-v{version}-" + name.replace(" ", "_").replace("/", "_").replace("$", "")
@@ -395,7 +437,7 @@ def _distributions(doc: dict[str, Any], inspire: str, version: int, site: str) -
             if url is None:
                 continue
             if not isinstance(url, str) or not url.startswith("http"):
-                raise MappingError(f"{field}.data.{key}", f"not a URL: {url!r}")
+                raise MappingError(f"{field}.data{_key_step(key)}", f"not a URL: {url!r}")
             out.append(
                 Distribution(
                     name=f"{stem}.{extension}",
@@ -412,6 +454,20 @@ def _distributions(doc: dict[str, Any], inspire: str, version: int, site: str) -
     return out
 
 
+def _absent_text(value: Any, what: str) -> str:
+    """Why a required text is unusable: absent, of another kind, or blank."""
+    if value is None:
+        return f"missing: {what}"
+    if not isinstance(value, str):
+        return f"expected text, got {type(value).__name__}: {what}"
+    return f"blank: {what}"
+
+
+def _key_step(key: str) -> str:
+    """A key as a step of a field path: `.yaml`, but `['yoda.h5']` for a key that has a dot of its own."""
+    return f"[{key!r}]" if "." in key else f".{key}"
+
+
 def _table_description(table: dict[str, Any]) -> str | None:
     location = _text(table.get("location"))
     description = _text(table.get("description"))
@@ -423,17 +479,22 @@ def _table_description(table: dict[str, Any]) -> str | None:
 def _resource_distributions(doc: dict[str, Any]) -> list[Distribution]:
     """Submission resources HEPData minted DOIs for (uploaded files: code, ROOT files, …)."""
     out = []
-    for position, item in enumerate(doc.get("resources_with_doi") or []):
+    for position, item in enumerate(_list(doc.get("resources_with_doi"), "resources_with_doi")):
         field = f"resources_with_doi[{position}]"
-        if not isinstance(item, dict) or not isinstance(item.get("doi"), str):
-            raise MappingError(field, f"expected {{filename, description, doi}}, got {item!r}")
+        if not isinstance(item, dict):
+            raise MappingError(field, f"expected {{filename, description, doi}}, got {type(item).__name__}")
+        value = item.get("doi")
+        if not isinstance(value, str):
+            raise MappingError(f"{field}.doi", _absent_text(value, "a resource HEPData minted a DOI for"))
         try:
-            doi = Identifier(scheme=IdentifierScheme.DOI, value=item["doi"])
+            doi = Identifier(scheme=IdentifierScheme.DOI, value=value)
         except ValidationError as error:
-            raise MappingError(f"{field}.doi", f"{item['doi']!r} is not a DOI") from error
+            raise MappingError(f"{field}.doi", f"{value!r} is not a DOI") from error
+        filename = item.get("filename")
         out.append(
             Distribution(
-                name=str(item.get("filename") or item["doi"]),
+                # a file name that is not text is skipped for the DOI, as an absent one is
+                name=filename if isinstance(filename, str) and filename else value,
                 access_url=f"https://doi.org/{doi.value}",
                 description=_text(item.get("description")),
                 role="auxiliary",
@@ -446,9 +507,12 @@ def _resource_distributions(doc: dict[str, Any]) -> list[Distribution]:
 
 def _submission_archives(record: dict[str, Any], inspire: str, version: int) -> list[Distribution]:
     """The whole submission in each format HEPData offers (`access_urls`), for this version."""
-    links = (record.get("access_urls") or {}).get("links") or {}
+    access_urls = record.get("access_urls") or {}
+    if not isinstance(access_urls, dict):
+        raise MappingError("record.access_urls", f"expected an object, got {type(access_urls).__name__}")
+    links = access_urls.get("links") or {}
     if not isinstance(links, dict):
-        raise MappingError("record.access_urls.links", f"expected an object, got {links!r}")
+        raise MappingError("record.access_urls.links", f"expected an object, got {type(links).__name__}")
     out = []
 
     def this_version(match: re.Match[str]) -> str:
@@ -493,13 +557,14 @@ def _paper(record: dict[str, Any], inspire: str) -> list[Identifier]:
 def _links(record: dict[str, Any]) -> list[str]:
     """Additional resources (web pages, code repositories) and analysis implementations (Rivet, SModelS, …)."""
     links = []
-    for position, item in enumerate(record.get("resources") or []):
+    for position, item in enumerate(_list(record.get("resources"), "record.resources")):
         if not isinstance(item, dict):
-            raise MappingError(f"record.resources[{position}]", f"expected {{description, type, url}}, got {item!r}")
+            where = f"record.resources[{position}]"
+            raise MappingError(where, f"expected {{description, type, url}}, got {type(item).__name__}")
         url = item.get("url")
         if isinstance(url, str) and url.startswith("http"):
             links.append(url)
-    for item in record.get("analyses") or []:
+    for item in _list(record.get("analyses"), "record.analyses"):
         url = item.get("analysis") if isinstance(item, dict) else None
         if isinstance(url, str) and url.startswith("http"):
             links.append(url)
