@@ -122,13 +122,29 @@ def parse_descriptor(data: bytes | str, where: str, file_name: str = DEFAULT_DES
     """
     try:
         document = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+    except ValueError as error:  # bad syntax or UTF-8 (JSONDecodeError, UnicodeDecodeError), a number too long to read
         raise MappingError(f"{file_name}:$", f"{where}: the descriptor is not JSON ({error})") from error
+    except RecursionError as error:
+        raise MappingError(f"{file_name}:$", f"{where}: the descriptor is nested too deeply to read") from error
+    if not isinstance(document, dict):
+        # said before the schema does: its message would quote the whole document back
+        raise MappingError(f"{file_name}:$", f"{where}: the descriptor is {_json_kind(document)}, not a JSON object")
     first = best_match(_validator().iter_errors(document))
     if first is not None:
         path, message = _explain(first)
         raise MappingError(f"{file_name}:{path}", f"{where}: {message}")
     return _descriptor(document)
+
+
+def _json_kind(value: Any) -> str:
+    """What a parsed JSON value is, in JSON's words."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return "text" if isinstance(value, str) else "a JSON array"
 
 
 def _explain(error: jsonschema.ValidationError) -> tuple[str, str]:

@@ -15,6 +15,14 @@ The payload is the *project bundle* the connector assembles (`connectors.gitlab`
 Precedence: the DMDC descriptor, then the citation files (CITATION.cff, codemeta.json, .zenodo.json), then the
 GitLab project itself (name, description, topics). A descriptor that fails its schema quarantines the record with
 the JSON path of the first error; a project without any descriptor is still a record (from the other sources).
+
+Errors name where the value is, as the bundle has it: a path of the bundle (`project.topics`, `tree[3].sha256`,
+`release.assets.links[0].name`, `documents['dmdc.json']`), or, for a value read from one of the project's files,
+`<file>:<JSON path>` (`dmdc.json:$.resources[2].category`, `CITATION.cff:$.date-released`). A value that is absent
+where one is needed says "missing". What GitLab's API leaves optional is passed over when it is not of the expected
+type (the group, root group, tag, release, release assets, a file's LFS pointer, a topic or tag name) or is blank (the
+group's web_url, the root group's name, a release archive's URL); a list of the wrong type, whose entries the record
+would silently lack (topics, tag names, release links and archives), is an error.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from typing import Any
 from urllib.parse import quote
 
 import orjson
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from connectors.base import MappingError, RawRecord
 from connectors.dmdc_descriptor import DEFAULT_DESCRIPTOR, Descriptor, parse_descriptor
@@ -45,7 +53,7 @@ from ontology import (
     TemporalCoverage,
     record_id,
 )
-from ontology.model import Affiliation
+from ontology.model import Affiliation, PartialDate
 from ontology.units import unit as unit_of
 from ontology.vocabulary import concept, concepts, experiment_physics, license_concept
 
@@ -82,6 +90,9 @@ _DOCUMENTATION = re.compile(r"^(readme|license|licence|copying|changelog|notice)
 _LINK_ROLES = {"runbook": "documentation", "image": "data", "package": "data", "other": "data"}
 _MARKDOWN_NOISE = re.compile(r"!\[[^\]]*\]\([^)]*\)")  # badges and images carry no description
 _SCALE_SUFFIX = {"electron-equivalent": "ee", "nuclear-recoil": "nr"}
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+_ISO_DATE: TypeAdapter[str] = TypeAdapter(PartialDate)
+"""The model's own test of a date, so a date refused here is exactly one the record would refuse."""
 
 
 def native_id(path_with_namespace: str, tag: str | None) -> str:
@@ -106,6 +117,8 @@ def map_bundle(raw: RawRecord, source: str, provenance: Provenance) -> Record:
 
 
 def _object(value: Any, name: str) -> dict[str, Any]:
+    if value is None:
+        raise MappingError(name, "missing: expected a JSON object")
     if not isinstance(value, dict):
         raise MappingError(name, f"expected a JSON object, got {type(value).__name__}")
     return value
@@ -113,9 +126,35 @@ def _object(value: Any, name: str) -> dict[str, Any]:
 
 def _string(data: dict[str, Any], key: str, where: str) -> str:
     value = data.get(key)
-    if not isinstance(value, str) or not value.strip():
+    if value is None:
+        raise MappingError(f"{where}.{key}", "missing: expected a non-empty string")
+    if not isinstance(value, str):
+        raise MappingError(f"{where}.{key}", f"expected text, got {type(value).__name__}")
+    if not value.strip():
         raise MappingError(f"{where}.{key}", f"expected a non-empty string, got {value!r}")
     return value.strip()
+
+
+def _list(value: Any, name: str, what: str) -> list[Any]:
+    """A JSON array of the bundle; absent or null is empty."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise MappingError(name, f"expected a list of {what}, got {type(value).__name__}")
+    return value
+
+
+def _setting(bundle: dict[str, Any], key: str) -> str | None:
+    """A string the connector writes into the bundle (`descriptor_name`, `api_url`); absent is None."""
+    value = bundle.get(key)
+    if value is not None and not isinstance(value, str):
+        raise MappingError(key, f"expected text, got {type(value).__name__}")
+    return value
+
+
+def _nonblank(value: Any) -> str | None:
+    """Text with something in it, else None (for optional names and URLs: blank is as good as absent)."""
+    return value if isinstance(value, str) and value.strip() else None
 
 
 def _date(value: Any) -> str | None:
@@ -147,6 +186,8 @@ class _Mapper:
         self.root = bundle.get("root_group") if isinstance(bundle.get("root_group"), dict) else None
         ref = _object(bundle.get("ref"), "ref")
         self.ref_kind = ref.get("kind")
+        if self.ref_kind is None:
+            raise MappingError("ref.kind", "missing: expected 'tag' or 'branch'")
         if self.ref_kind not in ("tag", "branch"):
             raise MappingError("ref.kind", f"expected 'tag' or 'branch', got {self.ref_kind!r}")
         self.ref_name = ref.get("name") if isinstance(ref.get("name"), str) else None
@@ -156,14 +197,19 @@ class _Mapper:
         self.where = f"project {self.path}" + (f" at {self.ref_kind} {self.ref_name}" if self.ref_name else "")
         documents = bundle.get("documents") or {}
         self.documents: dict[str, str] = _object(documents, "documents")
-        self.descriptor_name = str(bundle.get("descriptor_name") or DEFAULT_DESCRIPTOR)
-        self.api_url = str(bundle.get("api_url") or "").rstrip("/")
+        for name, text in self.documents.items():
+            if not isinstance(text, str):
+                raise MappingError(f"documents[{name!r}]", f"expected the text of {name}, got {type(text).__name__}")
+        self.descriptor_name = _setting(bundle, "descriptor_name") or DEFAULT_DESCRIPTOR
+        self.api_url = (_setting(bundle, "api_url") or "").rstrip("/")
 
     # -- the record ---------------------------------------------------------------------------------------------
     def record(self) -> Record:
         expected = native_id(self.path, self.tag)
         if self.raw.native_id != expected:
-            raise MappingError("native_id", f"the bundle is {expected} but was fetched as {self.raw.native_id}")
+            raise MappingError(
+                self._disagreeing_field(), f"the bundle is {expected} but was fetched as {self.raw.native_id}"
+            )
         descriptor = self._descriptor()
         files = [self._read_file(name) for name in READERS if name in self.documents]
         distributions = self._distributions(descriptor)
@@ -201,8 +247,10 @@ class _Mapper:
             license=license_concept(lic) if (lic := self._first("license", descriptor, files)) else None,
             access_rights="open" if self.project.get("visibility") == "public" else "restricted",
             issued=self._issued(descriptor, files),
-            modified=_date(self.project.get("last_activity_at")) if not self.tag else None,
-            created=_date(self.project.get("created_at")),
+            modified=self._timestamp(self.project.get("last_activity_at"), "project.last_activity_at")
+            if not self.tag
+            else None,
+            created=self._timestamp(self.project.get("created_at"), "project.created_at"),
             temporal_coverage=self._temporal(descriptor),
             messengers=physics.messengers,
             detection_technique=techniques,
@@ -219,14 +267,39 @@ class _Mapper:
             distributions=distributions,
             size_bytes=sum(sizes) if sizes else None,
             formats=_unique(d.format for d in distributions if d.format),
-            is_part_of=[Identifier(scheme=IdentifierScheme.URL, value=str(self.group["web_url"]))]
-            if self.group and isinstance(self.group.get("web_url"), str)
+            is_part_of=[Identifier(scheme=IdentifierScheme.URL, value=self.group["web_url"])]
+            if self.group and _nonblank(self.group.get("web_url"))
             else [],
             is_supplement_to=supplement,
             references=references,
             related_links=[self.web_url],
             provenance=self.provenance,
         )
+
+    def _fail(self, field_name: str, message: str) -> MappingError:
+        """An error about this version's content: the message says which project and ref, as the others here do."""
+        return MappingError(field_name, f"{self.where}: {message}")
+
+    def _disagreeing_field(self) -> str:
+        """Which value of the bundle disagrees with the native id the record was fetched as: the project's path, or
+        (the path agreeing) what the bundle says the version is."""
+        fetched_path = self.raw.native_id.split("@", 1)[0]
+        if fetched_path != self.path:
+            return "project.path_with_namespace"
+        return "ref.name" if self.ref_kind == "tag" else "ref.kind"
+
+    def _timestamp(self, value: Any, field_name: str) -> str | None:
+        """A date of the bundle as an ISO 8601 value the model accepts (None if absent or not text, as before)."""
+        stamp = _date(value)
+        if stamp is None:
+            return None
+        return self._checked_date(stamp, field_name, value)
+
+    def _checked_date(self, stamp: str, field_name: str, written: Any) -> str:
+        try:
+            return _ISO_DATE.validate_python(stamp)
+        except ValidationError:
+            raise self._fail(field_name, f"{written!r} is not an ISO 8601 date") from None
 
     # -- sources of description -------------------------------------------------------------------------------
     def _descriptor(self) -> Descriptor | None:
@@ -241,17 +314,24 @@ class _Mapper:
         except MappingError as error:
             raise MappingError(error.field, f"{self.where}: {error.message}") from error
 
-    @staticmethod
-    def _first(name: str, descriptor: Descriptor | None, files: list[Described]) -> Any:
+    def _first(self, name: str, descriptor: Descriptor | None, files: list[Described]) -> Any:
+        return self._first_named(name, descriptor, files)[0]
+
+    def _first_named(self, name: str, descriptor: Descriptor | None, files: list[Described]) -> tuple[Any, str]:
+        """The first value of a field (the descriptor's, then the citation files') and `<file>:<JSON path>` of where
+        it was read."""
         if descriptor is not None and getattr(descriptor, name, None):
-            return getattr(descriptor, name)
-        return next((getattr(f, name) for f in files if getattr(f, name)), None)
+            return getattr(descriptor, name), f"{self.descriptor_name}:$.{name}"
+        for described in files:
+            if getattr(described, name):
+                return getattr(described, name), described.field_path(name)
+        return None, ""
 
     def _group_name(self) -> str | None:
         if self.group and isinstance(self.group.get("name"), str):
             return str(self.group["name"])
         namespace = self.project.get("namespace")
-        return str(namespace["name"]) if isinstance(namespace, dict) and namespace.get("name") else None
+        return _nonblank(namespace.get("name")) if isinstance(namespace, dict) else None
 
     def _description(self, descriptor: Descriptor | None, files: list[Described]) -> str | None:
         text = self._first("description", descriptor, files) or self.project.get("description")
@@ -295,12 +375,14 @@ class _Mapper:
         )
 
     def _publisher(self) -> Agent | None:
-        if self.root and isinstance(self.root.get("full_name") or self.root.get("name"), str):
-            return Agent(name=str(self.root.get("full_name") or self.root["name"]), kind="organization")
-        return None
+        name = _nonblank(self.root.get("full_name") or self.root.get("name")) if self.root else None
+        return Agent(name=name, kind="organization") if name else None
 
     def _keywords(self, descriptor: Descriptor | None, files: list[Described]) -> list[str]:
-        topics = self.project.get("topics") or self.project.get("tag_list") or []
+        # GitLab 14.5 renamed `tag_list` to `topics`; older answers have only the former
+        topics = _list(self.project.get("topics"), "project.topics", "topics")
+        if not topics:
+            topics = _list(self.project.get("tag_list"), "project.tag_list", "topics")
         words = [t for t in topics if isinstance(t, str)]
         if descriptor:
             words += list(descriptor.keywords)
@@ -309,15 +391,17 @@ class _Mapper:
         return _unique(words)
 
     def _issued(self, descriptor: Descriptor | None, files: list[Described]) -> str | None:
-        if self.release and _date(self.release.get("released_at")):
-            return _date(self.release.get("released_at"))
+        if self.release and (released := self._timestamp(self.release.get("released_at"), "release.released_at")):
+            return released
         if self.tag_data:
             commit = self.tag_data.get("commit") if isinstance(self.tag_data.get("commit"), dict) else {}
-            stamp = _date(self.tag_data.get("created_at")) or _date(commit.get("committed_date"))
+            stamp = self._timestamp(self.tag_data.get("created_at"), "tag.created_at") or self._timestamp(
+                commit.get("committed_date"), "tag.commit.committed_date"
+            )
             if stamp:
                 return stamp
-        issued = self._first("issued", descriptor, files)
-        return str(issued) if issued else None
+        issued, where = self._first_named("issued", descriptor, files)
+        return self._checked_date(str(issued), where, issued) if issued else None
 
     @staticmethod
     def _temporal(descriptor: Descriptor | None) -> TemporalCoverage | None:
@@ -328,12 +412,12 @@ class _Mapper:
     # -- identity and versions --------------------------------------------------------------------------------
     def _identifiers(self, descriptor: Descriptor | None, files: list[Described]) -> list[Identifier]:
         identifiers = [Identifier(scheme=IdentifierScheme.GITLAB_PATH, value=native_id(self.path, self.tag))]
-        doi = self._first("doi", descriptor, files)
+        doi, where = self._first_named("doi", descriptor, files)
         if isinstance(doi, str) and doi.strip():
             try:
                 identifiers.append(Identifier(scheme=IdentifierScheme.DOI, value=doi))
             except ValidationError as error:
-                raise MappingError("doi", f"{self.where}: {doi!r} is not a DOI") from error
+                raise self._fail(where, f"{doi!r} is not a DOI") from error
         identifiers.append(Identifier(scheme=IdentifierScheme.URL, value=self._landing_page()))
         return identifiers
 
@@ -345,7 +429,7 @@ class _Mapper:
         return self.web_url
 
     def _previous_version(self) -> list[Identifier]:
-        versions = [v for v in self.bundle.get("versions") or [] if isinstance(v, str)]
+        versions = [v for v in _list(self.bundle.get("versions"), "versions", "tag names") if isinstance(v, str)]
         if not self.tag or self.tag not in versions:
             return []
         position = versions.index(self.tag)
@@ -358,12 +442,22 @@ class _Mapper:
     ) -> tuple[list[Identifier], list[Identifier]]:
         supplement: list[Identifier] = []
         references: list[Identifier] = []
-        pairs: list[tuple[str, str, str]] = []
+        # (relation, scheme, value, where the value was read)
+        pairs: list[tuple[str, str, str, str]] = []
         if descriptor:
-            pairs += [(c.relation, c.type, c.value) for c in descriptor.citable_resources]
+            pairs += [
+                (c.relation, c.type, c.value, f"{self.descriptor_name}:$.citable_resources[{number}].value")
+                for number, c in enumerate(descriptor.citable_resources)
+            ]
         for described in files:
-            pairs += [("is-supplement-to", s, v) for s, v in described.supplement_to]
-            pairs += [("references", s, v) for s, v in described.references]
+            for relation, kind, works in (
+                ("is-supplement-to", "supplement_to", described.supplement_to),
+                ("references", "references", described.references),
+            ):
+                pairs += [
+                    (relation, scheme, value, described.field_path(f"{kind}[{number}]"))
+                    for number, (scheme, value) in enumerate(works)
+                ]
         seen: set[str] = set()
         schemes = {
             "doi": IdentifierScheme.DOI,
@@ -371,13 +465,11 @@ class _Mapper:
             "inspire": IdentifierScheme.INSPIRE,
             "url": IdentifierScheme.URL,
         }
-        for number, (relation, scheme, value) in enumerate(pairs):
+        for relation, scheme, value, where in pairs:
             try:
                 identifier = Identifier(scheme=schemes[scheme], value=value)
             except ValidationError as error:
-                raise MappingError(
-                    f"citable_resources[{number}]", f"{self.where}: {value!r} is not a valid {scheme} identifier"
-                ) from error
+                raise self._fail(where, f"{value!r} is not a valid {scheme} identifier") from error
             if identifier.key() in seen:
                 continue
             seen.add(identifier.key())
@@ -407,11 +499,15 @@ class _Mapper:
         raw = f"fiducial mass {mass.value:g} {mass.unit} × live time {live.value:g} {live.unit}"
         return Quantity(value=round(value, 6), unit=code, raw=raw)
 
-    @staticmethod
-    def _energy(descriptor: Descriptor | None) -> EnergyRange | None:
+    def _energy(self, descriptor: Descriptor | None) -> EnergyRange | None:
         if descriptor is None or descriptor.energy_range is None:
             return None
         energy = descriptor.energy_range
+        if energy.min is not None and energy.max is not None and energy.max < energy.min:
+            raise self._fail(
+                f"{self.descriptor_name}:$.energy_range.max",
+                f"the energy range's max ({energy.max:g}) is below its min ({energy.min:g})",
+            )
         suffix = _SCALE_SUFFIX.get(energy.scale or "", "")
         low = f"{energy.min:g}" if energy.min is not None else ""
         high = f"{energy.max:g}" if energy.max is not None else ""
@@ -455,13 +551,21 @@ class _Mapper:
         label, media_type = _FILE_TYPES.get(extension, (extension.upper() or None, None))
         lfs = item.get("lfs") if isinstance(item.get("lfs"), dict) else None
         size, checksum = item.get("size"), item.get("sha256")
+        size_field, checksum_field = f"tree[{number}].size", f"tree[{number}].sha256"
+        if checksum is not None and not isinstance(checksum, str):
+            raise self._fail(checksum_field, f"{path}: expected text, got {type(checksum).__name__}")
         if lfs is not None:
-            oid = str(lfs.get("oid", ""))
-            if not oid.startswith("sha256:"):
-                raise MappingError(f"tree[{number}].lfs.oid", f"{self.where}: {path}: {oid!r} is not a sha256 LFS oid")
+            oid = lfs.get("oid")
+            size_field, checksum_field = f"tree[{number}].lfs.size", f"tree[{number}].lfs.oid"
+            if oid is None:
+                raise self._fail(checksum_field, f"missing: the Git LFS pointer of {path} has no oid")
+            if not isinstance(oid, str) or not oid.startswith("sha256:"):
+                raise self._fail(checksum_field, f"{path}: {oid!r} is not a sha256 LFS oid")
             size, checksum = lfs.get("size"), oid.removeprefix("sha256:")
         if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
-            raise MappingError(f"tree[{number}].size", f"{self.where}: {path}: {size!r} is not a size in bytes")
+            raise self._fail(size_field, f"{path}: {size!r} is not a size in bytes")
+        if checksum and not _SHA256.fullmatch(checksum.strip()):
+            raise self._fail(checksum_field, f"{path}: {checksum!r} is not a sha256 (64 hexadecimal digits)")
         ref = self.ref_name or ""
         url = None
         if self.api_url and ref:
@@ -517,13 +621,13 @@ class _Mapper:
             return []
         assets = self.release.get("assets") if isinstance(self.release.get("assets"), dict) else {}
         out = []
-        for number, link in enumerate(assets.get("links") or []):
-            item = _object(link, f"release.assets.links[{number}]")
-            url = item.get("direct_asset_url") or item.get("url")
-            if not isinstance(url, str) or not isinstance(item.get("name"), str):
-                raise MappingError(
-                    f"release.assets.links[{number}]", f"{self.where}: a release link needs name and url"
-                )
+        for number, link in enumerate(_list(assets.get("links"), "release.assets.links", "links")):
+            where = f"release.assets.links[{number}]"
+            item = _object(link, where)
+            _string(item, "name", where)  # checked only: the file keeps the name as GitLab wrote it
+            url_key = "direct_asset_url" if item.get("direct_asset_url") else "url"
+            _string(item, url_key, where)
+            url = item[url_key]
             out.append(
                 Distribution(
                     name=item["name"],
@@ -533,16 +637,19 @@ class _Mapper:
                     availability=Availability.ONLINE,
                 )
             )
-        for number, source in enumerate(assets.get("sources") or []):
+        for number, source in enumerate(_list(assets.get("sources"), "release.assets.sources", "archives")):
             item = _object(source, f"release.assets.sources[{number}]")
-            if not isinstance(item.get("url"), str):
+            # GitLab makes these archives from the tag on request: one without a usable URL is left out, no loss
+            archive_url = _nonblank(item.get("url"))
+            archive_name = archive_url.rsplit("/", 1)[-1] if archive_url else ""
+            if not archive_url or not archive_name.strip():
                 continue
             archive = str(item.get("format") or "archive")
             label, media_type = _FILE_TYPES.get(archive.rsplit(".", 1)[-1], (archive.upper(), None))
             out.append(
                 Distribution(
-                    name=item["url"].rsplit("/", 1)[-1],
-                    url=item["url"],
+                    name=archive_name,
+                    url=archive_url,
                     format=label,
                     media_type=media_type,
                     role="auxiliary",

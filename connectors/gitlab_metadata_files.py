@@ -3,8 +3,10 @@ Format 1.2), `codemeta.json` (CodeMeta 2/3) and `.zenodo.json` (Zenodo's deposit
 same small `Described` shape; the mapper takes each field from the first file that has it (descriptor first).
 
 These files are written by hand and often loosely: a field of the wrong type is ignored here rather than failing
-the record (the descriptor is the file whose shape dmlake enforces), but a file that does not parse at all is an
-error naming the file.
+the record (the descriptor is the file whose shape dmlake enforces), but a file that does not parse at all (or is
+not a mapping) is an error naming the file. Values that are read but turn out unusable (a DOI that is not one, a
+date that is not a date) are the mapper's to refuse: `Described.paths` says where in the file each was read, so the
+error names that place (`CITATION.cff:$.identifiers[1].value`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import yaml
@@ -54,6 +57,44 @@ class Described:
     supplement_to: list[tuple[str, str]] = field(default_factory=list)
     """(scheme, value) of works the dataset is the data of: `("doi", "10.…")`, `("arxiv", "2409.13226")`."""
     references: list[tuple[str, str]] = field(default_factory=list)
+    file_name: str = ""
+    paths: dict[str, str] = field(default_factory=dict)
+    """Where in the file a value was read, as a JSON path: by field name (`doi` → `$.identifiers[1].value`), and for
+    the related works by position (`supplement_to[0]` → `$.preferred-citation.doi`). A value absent here was read
+    at `$.<field>`."""
+
+    def field_path(self, name: str) -> str:
+        """`<file>:<JSON path>` of a value this file gave, for an error naming it."""
+        return f"{self.file_name}:{self.paths.get(name, f'$.{name}')}"
+
+
+_PLAIN_KEY = re.compile(r"^[^.\[\]'\"\s]+$")
+
+
+def _json_path(*steps: str | int) -> str:
+    """A JSON path (`$.authors[1].family-names`); keys that would not read back unambiguously are quoted."""
+    path = "$"
+    for step in steps:
+        if isinstance(step, int):
+            path += f"[{step}]"
+        elif _PLAIN_KEY.match(step):
+            path += f".{step}"
+        else:
+            path += "[" + repr(step) + "]"
+    return path
+
+
+def _items(value: Any) -> list[Any]:
+    """A list's items; a value of another type is ignored like an absent one (see the module's note)."""
+    return value if isinstance(value, list) else []
+
+
+def _version(value: Any) -> str | None:
+    """A version as text. YAML reads an unquoted `1.0` as a number and `2024-05-01` as a date, so those count;
+    booleans, lists and mappings do not."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float | date):
+        return None
+    return _text(str(value))
 
 
 def _text(value: Any) -> str | None:
@@ -91,23 +132,37 @@ def _date(value: Any) -> str | None:
     return text[:10] if re.match(r"^\d{4}(-\d{2}(-\d{2})?)?", text) else None
 
 
+_UNREADABLE_YAML = (ValueError, TypeError, AttributeError, KeyError, RecursionError)
+"""What PyYAML's safe loader lets escape, besides `YAMLError`, for text that scans as YAML: a date that is not one
+(`date-released: 2024-13-01`: ValueError), `!!bool maybe` (KeyError), `!!timestamp x` (AttributeError), an integer
+of more than 4300 digits, nesting deeper than Python's recursion limit."""
+
+
+def _reason(error: Exception) -> str:
+    return "nested too deeply" if isinstance(error, RecursionError) else str(error)
+
+
 def read_citation_cff(data: bytes) -> Described:
     try:
         doc = yaml.safe_load(data)
     except yaml.YAMLError as error:
         raise MappingError("CITATION.cff", f"not YAML ({error})") from error
+    except _UNREADABLE_YAML as error:
+        raise MappingError("CITATION.cff", f"a value YAML cannot read ({_reason(error)})") from error
     if not isinstance(doc, dict):
-        raise MappingError("CITATION.cff", f"expected a YAML mapping, got {type(doc).__name__}")
+        raise MappingError("CITATION.cff", f"expected a YAML mapping, got {_kind(doc)}")
     described = Described(
         title=_text(doc.get("title")),
         description=_text(doc.get("abstract")),
-        version=_text(str(doc["version"])) if doc.get("version") is not None else None,
+        version=_version(doc.get("version")),
         doi=_text(doc.get("doi")),
         license=_texts(doc.get("license"))[0] if _texts(doc.get("license")) else None,
         issued=_date(doc.get("date-released")),
         keywords=_texts(doc.get("keywords")),
+        file_name="CITATION.cff",
+        paths={"issued": _json_path("date-released")},
     )
-    for author in doc.get("authors") or []:
+    for author in _items(doc.get("authors")):
         if not isinstance(author, dict):
             continue
         given, family = _text(author.get("given-names")), _text(author.get("family-names"))
@@ -118,25 +173,35 @@ def read_citation_cff(data: bytes) -> Described:
             )
         elif name:
             described.authors.append(Author(name=name, kind="organization"))
-    for identifier in doc.get("identifiers") or []:
+    for number, identifier in enumerate(_items(doc.get("identifiers"))):
         if isinstance(identifier, dict) and identifier.get("type") == "doi" and not described.doi:
             described.doi = _text(identifier.get("value"))
+            described.paths["doi"] = _json_path("identifiers", number, "value")
     preferred = doc.get("preferred-citation")
     if isinstance(preferred, dict):
         for key, scheme in (("doi", "doi"), ("url", "url")):
             if _text(preferred.get(key)):
+                described.paths[f"supplement_to[{len(described.supplement_to)}]"] = _json_path(
+                    "preferred-citation", key
+                )
                 described.supplement_to.append((scheme, str(preferred[key]).strip()))
                 break
     return described
 
 
+def _kind(value: Any) -> str:
+    """A parsed document's type in the words of its format (a YAML or JSON "list", not Python's)."""
+    names = {dict: "mapping", list: "list", str: "text", int: "number", float: "number", bool: "boolean"}
+    return "nothing (an empty file)" if value is None else names.get(type(value), type(value).__name__)
+
+
 def _json_document(data: bytes, name: str) -> dict[str, Any]:
     try:
         doc = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise MappingError(name, f"not JSON ({error})") from error
+    except (ValueError, RecursionError) as error:  # ValueError: bad syntax, bad UTF-8, a number too long to read
+        raise MappingError(name, f"not JSON ({_reason(error)})") from error
     if not isinstance(doc, dict):
-        raise MappingError(name, f"expected a JSON object, got {type(doc).__name__}")
+        raise MappingError(name, f"expected a JSON object, got {_kind(doc)}")
     return doc
 
 
@@ -149,11 +214,13 @@ def read_codemeta(data: bytes) -> Described:
     described = Described(
         title=_text(doc.get("name")),
         description=_text(doc.get("description")),
-        version=_text(str(doc["version"])) if doc.get("version") is not None else None,
+        version=_version(doc.get("version")),
         doi=identifier[len("https://doi.org/") :] if identifier and identifier.startswith("https://doi.org/") else None,
         license=_text(licence),
         issued=_date(doc.get("datePublished")),
         keywords=_texts(doc.get("keywords")),
+        file_name="codemeta.json",
+        paths={"doi": _json_path("identifier"), "issued": _json_path("datePublished")},
     )
     authors = doc.get("author") or []
     for author in authors if isinstance(authors, list) else [authors]:
@@ -168,10 +235,16 @@ def read_codemeta(data: bytes) -> Described:
             kind = "organization" if author.get("@type") == "Organization" else "person"
             described.authors.append(Author(name=str(author["name"]).strip(), kind=kind))
     publications = doc.get("referencePublication") or []
-    for publication in publications if isinstance(publications, list) else [publications]:
-        value = publication.get("@id") or publication.get("identifier") if isinstance(publication, dict) else None
+    listed = isinstance(publications, list)
+    for number, publication in enumerate(publications if listed else [publications]):
+        if not isinstance(publication, dict):
+            continue
+        key = "@id" if publication.get("@id") else "identifier"
+        value = publication.get(key)
         found = _identifier(value) if isinstance(value, str) else None
         if found:
+            where = ("referencePublication", number, key) if listed else ("referencePublication", key)
+            described.paths[f"supplement_to[{len(described.supplement_to)}]"] = _json_path(*where)
             described.supplement_to.append(found)
     return described
 
@@ -189,8 +262,10 @@ def read_zenodo_json(data: bytes) -> Described:
         license=_text(licence),
         issued=_date(doc.get("publication_date")),
         keywords=_texts(doc.get("keywords")),
+        file_name=".zenodo.json",
+        paths={"issued": _json_path("publication_date")},
     )
-    for creator in doc.get("creators") or []:
+    for creator in _items(doc.get("creators")):
         if not isinstance(creator, dict) or not _text(creator.get("name")):
             continue
         name = str(creator["name"]).strip()
@@ -204,14 +279,17 @@ def read_zenodo_json(data: bytes) -> Described:
                 affiliation=_text(creator.get("affiliation")),
             )
         )
-    for related in doc.get("related_identifiers") or []:
+    for number, related in enumerate(_items(doc.get("related_identifiers"))):
         if not isinstance(related, dict) or not isinstance(related.get("identifier"), str):
             continue
         found = _identifier(related["identifier"])
         if found is None:
             continue
         relation = str(related.get("relation", "")).lower()
-        (described.supplement_to if relation == "issupplementto" else described.references).append(found)
+        kind = "supplement_to" if relation == "issupplementto" else "references"
+        works = described.supplement_to if kind == "supplement_to" else described.references
+        described.paths[f"{kind}[{len(works)}]"] = _json_path("related_identifiers", number, "identifier")
+        works.append(found)
     return described
 
 
