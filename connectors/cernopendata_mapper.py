@@ -126,7 +126,7 @@ def map_cern_record(payload: bytes, source: str, provenance: Provenance) -> Reco
     recid = _recid(metadata, envelope)
     title = _text(metadata.get("title"), "metadata.title")
     if not title:
-        raise MappingError("metadata.title", f"record {recid} has no title")
+        raise MappingError("metadata.title", f"missing: record {recid} has no title")
 
     experiments = concepts("experiment", _string_list(metadata.get("experiment"), "metadata.experiment"))
     physics = experiment_physics(experiments)
@@ -293,6 +293,16 @@ def _string_list(value: Any, where: str) -> list[str]:
     return out
 
 
+def _item_where(value: Any, item: str, where: str) -> str:
+    """Where the payload holds `item`, an entry of `_string_list(value, where)`: that list drops blanks and
+    repeats, so its positions are not the payload's (spelt out only for an error)."""
+    if not isinstance(value, list):
+        return where  # a lone string stands for a list of one
+    return next(
+        (f"{where}[{n}]" for n, found in enumerate(value) if isinstance(found, str) and found.strip() == item), where
+    )
+
+
 def _first_message(error: ValidationError) -> str:
     return str(error.errors()[0].get("msg", error))
 
@@ -402,7 +412,10 @@ def _type(value: Any) -> tuple[str, list[str]] | None:
         return None
     if not isinstance(value, dict) or not isinstance(value.get("primary"), str):
         raise MappingError("metadata.type", f"expected {{primary, secondary[]}}, got {value!r:.80}")
-    return value["primary"].strip(), _string_list(value.get("secondary"), "metadata.type.secondary")
+    primary = value["primary"].strip()
+    if not primary:
+        raise MappingError("metadata.type.primary", "blank: expected the portal's type, such as Dataset or Software")
+    return primary, _string_list(value.get("secondary"), "metadata.type.secondary")
 
 
 def _resource_type(value: Any) -> Concept | None:
@@ -529,13 +542,14 @@ def _stamp(value: Any, where: str) -> str | None:
 def _temporal_coverage(metadata: Mapping[str, Any]) -> TemporalCoverage | None:
     """Years of data taking: `date_created` (years, or spans like "2015-2016"), else the years in `run_period`."""
     known: set[str] = set()
-    for n, entry in enumerate(_string_list(metadata.get("date_created"), "metadata.date_created")):
+    for entry in _string_list(metadata.get("date_created"), "metadata.date_created"):
         if _MONTH_OR_DAY.fullmatch(entry):
             known.add(entry)
             continue
         years = _YEAR.findall(entry)
         if not years:
-            raise MappingError(f"metadata.date_created[{n}]", f"{entry!r} names no year of data taking")
+            where = _item_where(metadata.get("date_created"), entry, "metadata.date_created")
+            raise MappingError(where, f"{entry!r} names no year of data taking")
         known.update(years)
     if not known:
         periods = _string_list(metadata.get("run_period"), "metadata.run_period")

@@ -19,6 +19,7 @@ import copy
 import html
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from urllib.parse import urljoin
 
 import lxml.html
@@ -123,7 +124,10 @@ def _updated(comment: str | None) -> str | None:
     if match is None:
         return None
     day, month, year = (int(g) for g in match.groups())
-    return f"{year:04d}-{month:02d}-{day:02d}"
+    try:
+        return date(year, month, day).isoformat()
+    except ValueError:  # `41.13.2022` reads as no date: the stamp is the page's, no row loses its record for it
+        return None
 
 
 def _formats(header: etree._Element, page_url: str) -> list[str]:
@@ -192,10 +196,19 @@ def _download(fmt: str, cell: etree._Element, page_url: str, label: str) -> Down
     details = next((link for link in links if link.lower().endswith(".pdf")), None)
     return Download(
         fmt,
-        urljoin(page_url, zips[0]),
+        _resolved(zips[0], page_url, fmt, label),
         size.group(0) if size and size.group(0) == rest else (rest or None),
-        urljoin(page_url, details) if details else None,
+        _resolved(details, page_url, fmt, label) if details else None,
     )
+
+
+def _resolved(link: str, page_url: str, column: str, label: str) -> str:
+    try:
+        return urljoin(page_url, link)
+    except ValueError as error:  # a host urljoin cannot split (`https://[kcdc/…`), in the link or in the page's URL
+        raise KcdcPageError(
+            page_url, column, f"row {label!r}: {link!r} is not a URL on {page_url!r} ({error})"
+        ) from None
 
 
 def _name(label: str, downloads: list[Download], page_url: str) -> str:
@@ -249,8 +262,11 @@ def map_kcdc_html_record(raw: RawRecord, source: str, connector: type[Connector]
         page = parse_page(raw.payload, raw.url)
     except KcdcPageError as error:
         raise MappingError(f"row[{error.column}]", error.message) from None
-    if len(page.rows) != 1:
-        raise MappingError("row", f"expected one preselection row, found {len(page.rows)}")
+    if not page.rows:
+        raise MappingError(f"row[{NAME_COLUMN}]", "expected one preselection row, found none")
+    if len(page.rows) > 1:
+        names = ", ".join(repr(row.label) for row in page.rows)
+        raise MappingError(f"row[{NAME_COLUMN}]", f"expected one preselection row, found {len(page.rows)}: {names}")
     row = page.rows[0]
     if row.name != raw.native_id:
         raise MappingError("row[Data sets]", f"the row names {row.name!r}, it was listed as {raw.native_id!r}")
@@ -324,12 +340,13 @@ def _selection(row: ReleaseRow, name: kcdc.SetName | None) -> list[SelectedQuant
             )
         )
     energy = _ENERGY_ABOVE.search(row.description)
-    if energy is not None:
+    threshold = _power_of_ten(energy.group("exponent")) if energy is not None else None
+    if energy is not None and threshold is not None:  # an exponent past a float's range is left in the prose
         selection.append(
             SelectedQuantity(
                 quantity="E",
                 description="reconstructed primary energy",
-                min=10 ** float(energy.group("exponent")),
+                min=threshold,
                 unit="eV",
                 cut="cut",
                 applied=True,
@@ -348,6 +365,14 @@ def _selection(row: ReleaseRow, name: kcdc.SetName | None) -> list[SelectedQuant
             )
         )
     return selection
+
+
+def _power_of_ten(exponent: str) -> float | None:
+    """10^exponent, or None past a float's range."""
+    try:
+        return 10 ** float(exponent)
+    except OverflowError:
+        return None
 
 
 __all__ = ["KcdcPageError", "ReleasePage", "ReleaseRow", "map_kcdc_html_record", "parse_page", "row_document"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 
 from lxml import etree
 
@@ -47,7 +48,7 @@ DC = "{http://purl.org/dc/elements/1.1/}"
 _LABELLED = re.compile(r"^\s*(?P<label>[^:\n]{1,40}?)\s*:\s*(?P<value>.*)$", re.DOTALL)
 # The prototype's files write "Сontributor" with a Cyrillic С; labels are compared after folding such look-alikes.
 _HOMOGLYPHS = str.maketrans("САЕОРТКМНВХсаеорх", "CAEOPTKMHBXcaeopx")
-_ISO_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+_ISO_DATE = re.compile(r"^(?P<year>\d{4})(?:-(?P<month>\d{2})(?:-(?P<day>\d{2}))?)?$")
 _ROR = re.compile(r"\((?P<ror>https?://ror\.org/[0-9a-z]+)\)\s*$")
 _CONTENT_LINE = re.compile(r"^(?P<name>[^/]+?)\s*/\s*(?P<size>\d[\d.,]*\s*[kKMGT]?B)$")
 _CONTENTS_PREAMBLE = re.compile(r"^data\s+file\s+names\s*/\s*sizes?\s*", re.IGNORECASE)
@@ -174,6 +175,12 @@ def _label(text: str) -> tuple[str, str] | None:
     return match.group("label").translate(_HOMOGLYPHS).strip().lower(), match.group("value").strip()
 
 
+def _written_label(text: str) -> str:
+    """A value's label as the source spells it (for an error: `_label` folds it for comparison)."""
+    match = _LABELLED.match(text)
+    return match.group("label").strip() if match else ""
+
+
 def _description_blocks(descriptions: list[str]) -> dict[str, str]:
     blocks: dict[str, str] = {}
     for text in descriptions:
@@ -253,12 +260,18 @@ def _contents(text: str | None, archive: Distribution | None) -> list[Distributi
                 f"{line!r} is not a '<file name> / <size>' line such as 'x.h5 / 2 MB'",
             )
         name = match.group("name")
+        size = parse_size(match.group("size"))
+        if size is None:
+            raise MappingError(
+                "dc:description[Table of Contents]",
+                f"{line!r}: {match.group('size')!r} is not a size such as '2480 MB' or '75 kB'",
+            )
         fmt = kcdc.file_format(name)
         files.append(
             Distribution(
                 name=name,
                 access_url=archive.url,
-                size_bytes=parse_size(match.group("size")),
+                size_bytes=size,
                 format=fmt,
                 media_type=kcdc.FORMAT_MEDIA_TYPES.get(fmt or ""),
                 description=f"inside {archive.name}",
@@ -272,9 +285,15 @@ def _contributors(values: list[str]) -> list[Agent]:
     agents: list[Agent] = []
     for value in values:
         labelled = _label(value)
-        if labelled is None or labelled[0] in ("contributorname", "contributor", "name"):
-            agents.append(kcdc.organisation(labelled[1] if labelled else value))
-        elif labelled[0] == "affiliation":
+        if labelled is None or labelled[0] != "affiliation":
+            name = labelled[1] if labelled else value
+            if not name:  # a contributor is its name; an affiliation without one is skipped, below
+                raise MappingError(
+                    f"dc:contributor[{_written_label(value)}]",
+                    "empty: expected a name after the label, such as 'ContributorName: KASCADE-Grande Collaboration'",
+                )
+            agents.append(kcdc.organisation(name))
+        else:
             if not agents:
                 raise MappingError("dc:contributor[Affiliation]", "an affiliation before any contributor name")
             ror = _ROR.search(labelled[1])
@@ -282,8 +301,6 @@ def _contributors(values: list[str]) -> list[Agent]:
             if name:
                 affiliation = Affiliation(name=name, ror=ror.group("ror") if ror else None)
                 agents[-1] = agents[-1].model_copy(update={"affiliations": [*agents[-1].affiliations, affiliation]})
-        else:
-            agents.append(kcdc.organisation(labelled[1]))
     return agents
 
 
@@ -311,8 +328,14 @@ def _date(values: list[str]) -> str | None:
     if not values:
         return None
     value = values[0].strip()
-    if not _ISO_DATE.match(value):
+    match = _ISO_DATE.match(value)
+    if match is None:
         raise MappingError("dc:date", f"{value!r} is not an ISO 8601 date (YYYY-MM-DD)")
+    year, month, day = (int(part) if part else 1 for part in match.group("year", "month", "day"))
+    try:
+        date(year, month, day)
+    except ValueError as error:  # the shape of a date, not a day of the calendar: `2020-13-01`, `2020-02-30`
+        raise MappingError("dc:date", f"{value!r} is not a calendar date ({error})") from None
     return value
 
 

@@ -286,7 +286,7 @@ def _number(text: str, unit: str | None) -> float | None:
     mantissa, _, exponent = text.partition("e")
     try:
         value = float(mantissa) * (10 ** float(exponent) if exponent else 1.0)
-    except ValueError:
+    except (ValueError, OverflowError):  # an exponent past a float's range (`1e999`) is no bound either
         return None
     return sign * value if math.isfinite(value) else None
 
@@ -314,4 +314,5 @@ def parse_size(text: str) -> int | None:
         value = float(number)
     except ValueError:
         return None
-    return round(value * _SIZE_FACTORS[match.group("unit")])
+    size = value * _SIZE_FACTORS[match.group("unit")]
+    return round(size) if math.isfinite(size) else None  # hundreds of digits overflow a float: no size either
