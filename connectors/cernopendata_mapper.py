@@ -595,7 +595,11 @@ def _file(file: Any, where: str, role: str, availability: str) -> Distribution:
     if not isinstance(uri, str) or not uri.strip():
         raise MappingError(f"{where}.uri", "a file without a URI")
     uri = uri.strip()
-    name = str(file.get("filename") or file.get("key") or uri.rstrip("/").rsplit("/", 1)[-1])
+    # a name that is not text is passed over for the next one, as absent ones are: str() would make a list a name
+    name = next(
+        (text for text in (file.get("filename"), file.get("key")) if isinstance(text, str) and text.strip()),
+        uri.rstrip("/").rsplit("/", 1)[-1],
+    )
     size = file.get("size")
     if size in (None, ""):
         size = None
@@ -674,7 +678,7 @@ def _relations(
         where = f"metadata.relations[{n}]"
         if not isinstance(relation, dict):
             raise MappingError(where, f"expected {{type, recid?, doi?}}, got {type(relation).__name__}")
-        kind = str(relation.get("type") or "")
+        kind = relation.get("type") if isinstance(relation.get("type"), str) else ""  # unknown: a reference
         target = part_of if kind in PART_OF else has_part if kind in HAS_PART else references
         add(target, _recid_identifier(relation.get("recid"), f"{where}.recid"))
         if relation.get("doi"):

@@ -38,7 +38,8 @@ MISSING = ("missing", "a file without a URI", "an author without a name")
 
 def _body(fixture: dict[str, Any]) -> dict[str, Any]:
     created, updated = fixture_stamps(fixture)
-    return api_record(fixture, created=created, updated=updated, base_url="https://opendata.cern.ch")
+    # a copy: the API body shares lists with the fixture, which other tests read unchanged
+    return copy.deepcopy(api_record(fixture, created=created, updated=updated, base_url="https://opendata.cern.ch"))
 
 
 def _map(recid: str, body: dict[str, Any]) -> Record:
@@ -181,3 +182,30 @@ def test_absent_values_are_named_where_they_belong(fixtures: dict[str, dict[str,
     body["metadata"]["authors"][1] = {"orcid": "0000-0002-2634-4958"}
     error = _error("329", body)
     assert (error.field, error.message) == ("metadata.authors[1].name", "an author without a name")
+
+
+@pytest.mark.parametrize("odd", [["x.root"], {"name": "x.root"}, 42, " "])
+def test_a_file_name_that_is_not_text_is_passed_over_for_the_next_name(
+    fixtures: dict[str, dict[str, Any]], odd: Any
+) -> None:
+    """As an absent one is: the file's key, else the last part of its URI — never the value's Python spelling."""
+    body = _body(fixtures["80010"])
+    entry = body["metadata"]["index_files"][0]
+    from_uri = entry["uri"].rsplit("/", 1)[-1]
+    entry["filename"] = odd
+    assert _map("80010", body).distributions[0].name == from_uri
+    entry["key"] = "index.json"
+    assert _map("80010", body).distributions[0].name == "index.json"
+    entry["filename"] = "named.json"
+    assert _map("80010", body).distributions[0].name == "named.json"
+
+
+@pytest.mark.parametrize("odd", [["isChildOf"], {"id": "isChildOf"}, 7])
+def test_a_relation_type_that_is_not_text_makes_a_reference(fixtures: dict[str, dict[str, Any]], odd: Any) -> None:
+    body = _body(fixtures["80010"])
+    (relation,) = body["metadata"]["relations"]
+    assert [i.value for i in _map("80010", body).is_part_of] == ["80020", "10.7483/OPENDATA.ATLAS.9HK7.P5SI"]
+    relation["type"] = odd
+    record = _map("80010", body)
+    assert record.is_part_of == []
+    assert {"80020", "10.7483/OPENDATA.ATLAS.9HK7.P5SI"} <= {i.value for i in record.references}
