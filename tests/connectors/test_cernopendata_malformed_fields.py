@@ -16,12 +16,13 @@ import copy
 import random
 from collections import defaultdict
 from collections.abc import Hashable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cern_corpus import cern_records_by_recid
-from malformed import ODD_VALUES, json_paths, names_a_field
+from malformed import ODD_VALUES, Outcomes, mutants, names_a_field
 
 from connectors.base import MappingError, RawRecord
 from connectors.cernopendata import CernOpenDataConnector
@@ -99,28 +100,14 @@ def test_the_sample_covers_every_experiment_type_and_key(
 
 def test_every_mutated_value_maps_or_names_its_field(fixtures: dict[str, dict[str, Any]], sample: list[str]) -> None:
     rng = random.Random(SEED)
-    outcomes = {"mapped": 0, "quarantined": 0}
-    wrong: list[str] = []
+    outcomes = Outcomes()
     for recid in sample:
         body = _body(fixtures[recid])
-        for path in list(json_paths(body)):
-            container = body
-            for step in path[:-1]:
-                container = container[step]
-            kept = container[path[-1]]
-            container[path[-1]] = odd = rng.choice(ODD_VALUES)
-            try:
-                _map(recid, body)
-                outcomes["mapped"] += 1
-            except MappingError as error:
-                outcomes["quarantined"] += 1
-                if not names_a_field(body, error, MISSING):
-                    wrong.append(f"{recid} {path} = {odd!r}: names {error.field!r} ({error.message})")
-            except Exception as error:  # the harvest would call this a mapper bug
-                wrong.append(f"{recid} {path} = {odd!r}: {type(error).__name__}: {error}")
-            container[path[-1]] = kept
-    assert not wrong, f"{len(wrong)} mutants:\n" + "\n".join(wrong[:20])
-    assert outcomes["mapped"] > 8000 and outcomes["quarantined"] > 6000, outcomes
+        for path, odd in mutants(body, lambda: [rng.choice(ODD_VALUES)]):
+            outcomes.attempt(
+                f"{recid} {path} = {odd!r}", partial(_map, recid, body), partial(names_a_field, body, missing=MISSING)
+            )
+    outcomes.assert_every_one_named(mapped_over=8000, quarantined_over=6000)
 
 
 # -- the causes, one by one ------------------------------------------------------------------------------------------

@@ -19,14 +19,14 @@ import copy
 import json
 import random
 import re
-from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 import yaml
-from malformed import ODD_VALUES, json_paths, names_a_field
+from malformed import ODD_VALUES, Outcomes, mutants, names_a_field
 
 from connectors.base import HarvestState, Limits, MappingError, RawRecord, SourceSpec
 from connectors.gitlab import GitLabConnector
@@ -212,50 +212,30 @@ def _names_where_it_is(bundle: dict[str, Any], error: MappingError) -> bool:
     return names_a_field(bundle, MappingError(error.field, message), MISSING)
 
 
-def _mutants(value: Any, rng: random.Random) -> Iterator[tuple[tuple[Any, ...], Any]]:
-    """Each path of a JSON value in turn set to an odd value (yielded while set, restored after)."""
-    for path in list(json_paths(value)):
-        container = value
-        for step in path[:-1]:
-            container = container[step]
-        kept = container[path[-1]]
-        container[path[-1]] = odd = rng.choice(ODD_VALUES)
-        yield path, odd
-        container[path[-1]] = kept
-
-
 # -- every value, mutated -------------------------------------------------------------------------------------------
 
 
 def test_every_mutated_value_maps_or_names_where_it_is(bundles: list[Bundle]) -> None:
     rng = random.Random(SEED)
-    outcomes = {"mapped": 0, "quarantined": 0}
-    wrong: list[str] = []
+    outcomes = Outcomes()
 
-    def attempt(label: str, native_id: str, bundle: dict[str, Any], what: str) -> None:
-        try:
-            _map(native_id, bundle)
-            outcomes["mapped"] += 1
-        except MappingError as error:
-            outcomes["quarantined"] += 1
-            if not _names_where_it_is(bundle, error):
-                wrong.append(f"{label} {what}: names {error.field!r} ({error.message})")
-        except Exception as error:  # the harvest would call this a mapper bug
-            wrong.append(f"{label} {what}: {type(error).__name__}: {error}")
+    def one_odd_value() -> list[Any]:
+        return [rng.choice(ODD_VALUES)]
 
     for label, native_id, original in bundles:
         bundle = copy.deepcopy(original)
-        for path, odd in _mutants(bundle, rng):
-            attempt(label, native_id, bundle, f"{path} = {odd!r}")
+        attempt = partial(_map, native_id, bundle)
+        named = partial(_names_where_it_is, bundle)
+        for path, odd in mutants(bundle, one_odd_value):
+            outcomes.attempt(f"{label} {path} = {odd!r}", attempt, named)
         documents = bundle["documents"]
         for name, text in list(documents.items()):
             document = _parse(name, text)
-            for path, odd in _mutants(document, rng):
+            for path, odd in mutants(document, one_odd_value):
                 documents[name] = _write(name, document)
-                attempt(label, native_id, bundle, f"{name} {path} = {odd!r}")
+                outcomes.attempt(f"{label} {name} {path} = {odd!r}", attempt, named)
             documents[name] = text
-    assert not wrong, f"{len(wrong)} mutants:\n" + "\n".join(wrong[:20])
-    assert outcomes["mapped"] > 3000 and outcomes["quarantined"] > 1000, outcomes
+    outcomes.assert_every_one_named(mapped_over=3000, quarantined_over=1000)
 
 
 def test_the_bundles_map_before_they_are_mutated(bundles: list[Bundle]) -> None:

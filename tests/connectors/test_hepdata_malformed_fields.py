@@ -11,12 +11,13 @@ each cause found, and which malformed optional values are skipped rather than qu
 from __future__ import annotations
 
 import copy
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from malformed import ODD_VALUES, field_steps, json_paths, names_a_field
+from malformed import ODD_VALUES, Outcomes, field_steps, mutants, names_a_field
 from starlette.testclient import TestClient
 
 from connectors.base import MappingError, RawRecord
@@ -95,29 +96,12 @@ def _authored(payloads: list[Payload]) -> tuple[str, dict[str, Any]]:
 
 
 def test_every_mutated_value_maps_or_names_its_field(payloads: list[Payload]) -> None:
-    outcomes = {"mapped": 0, "quarantined": 0}
-    wrong: list[str] = []
+    outcomes = Outcomes()
     for label, native_id, original in payloads:
         data = copy.deepcopy(original)
-        for path in list(json_paths(data)):
-            container = data
-            for step in path[:-1]:
-                container = container[step]
-            kept = container[path[-1]]
-            for odd in ODD_VALUES:
-                container[path[-1]] = copy.deepcopy(odd)
-                try:
-                    _map(native_id, data)
-                    outcomes["mapped"] += 1
-                except MappingError as error:
-                    outcomes["quarantined"] += 1
-                    if not names_a_field(data, error):
-                        wrong.append(f"{label} {path} = {odd!r}: names {error.field!r} ({error.message})")
-                except Exception as error:  # the harvest would call this a mapper bug
-                    wrong.append(f"{label} {path} = {odd!r}: {type(error).__name__}: {error}")
-            container[path[-1]] = kept
-    assert not wrong, f"{len(wrong)} mutants:\n" + "\n".join(wrong[:20])
-    assert outcomes["mapped"] > 10000 and outcomes["quarantined"] > 5000, outcomes
+        for path, odd in mutants(data, lambda: map(copy.deepcopy, ODD_VALUES)):
+            outcomes.attempt(f"{label} {path} = {odd!r}", partial(_map, native_id, data), partial(names_a_field, data))
+    outcomes.assert_every_one_named(mapped_over=10000, quarantined_over=5000)
 
 
 # -- the causes, one by one ------------------------------------------------------------------------------------------

@@ -24,12 +24,13 @@ import copy
 import random
 import re
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import lxml.html
 import pytest
 from lxml import etree
-from malformed import mutate_element
+from malformed import Outcomes, mutated_elements
 
 from connectors.base import MappingError, RawRecord
 from connectors.kcdc import KcdcConnector
@@ -103,31 +104,24 @@ _OAI_FIELD = re.compile(r"^(?:metadata|header\.status|dc:[a-z]+(?:\[.+\])?)$")
 value or description block inside it)."""
 
 
+def _names_the_oai_element(dc_name: str | None, error: MappingError) -> bool:
+    """A changed DC element is the one named (a dropped ZIP URL is missing from dc:identifier, say)."""
+    return bool(_OAI_FIELD.match(error.field)) and not (dc_name and not error.field.startswith(dc_name))
+
+
 def test_every_mutated_oai_element_maps_or_names_its_element(oai_raws: dict[str, RawRecord]) -> None:
     assert len(oai_raws) == 37
     rng = random.Random(SEED)
-    outcomes = {"mapped": 0, "quarantined": 0}
-    wrong: list[str] = []
+    outcomes = Outcomes()
     for raw in oai_raws.values():
-        count = sum(1 for e in etree.fromstring(raw.payload).iter() if isinstance(e.tag, str))
-        for number in range(count):
-            tree = etree.fromstring(raw.payload)
-            element = [e for e in tree.iter() if isinstance(e.tag, str)][number]
+        for number, element, tree in mutated_elements(raw.payload, etree.fromstring, rng):
             dc_name = f"dc:{element.tag[len(DC) :]}" if element.tag.startswith(DC) else None
-            mutate_element(element, rng)
-            label = f"{raw.native_id} <{etree.QName(element).localname}> #{number}"
-            try:
-                _map_oai(RawRecord(raw.native_id, etree.tostring(tree), raw.media_type, raw.url))
-                outcomes["mapped"] += 1
-            except MappingError as error:
-                outcomes["quarantined"] += 1
-                # a changed DC element is the one named (a dropped ZIP URL is missing from dc:identifier, say)
-                if not _OAI_FIELD.match(error.field) or (dc_name and not error.field.startswith(dc_name)):
-                    wrong.append(f"{label}: names {error.field!r} ({error.message})")
-            except Exception as error:  # the harvest would call this a mapper bug
-                wrong.append(f"{label}: {type(error).__name__}: {error}")
-    assert not wrong, f"{len(wrong)} mutants:\n" + "\n".join(wrong[:20])
-    assert outcomes["mapped"] > 600 and outcomes["quarantined"] > 50, outcomes
+            outcomes.attempt(
+                f"{raw.native_id} <{etree.QName(element).localname}> #{number}",
+                partial(_map_oai, RawRecord(raw.native_id, etree.tostring(tree), raw.media_type, raw.url)),
+                partial(_names_the_oai_element, dc_name),
+            )
+    outcomes.assert_every_one_named(mapped_over=600, quarantined_over=50)
 
 
 # -- OAI-PMH: the text of labelled values and description blocks, mutated -----------------------------------------
@@ -221,16 +215,19 @@ def _text_mutants(text: str, rng: random.Random) -> list[tuple[str, str]]:
     return mutants
 
 
+def _names_the_element(dc_name: str, error: MappingError) -> bool:
+    return error.field.startswith(dc_name)
+
+
 def test_every_mutated_description_block_and_labelled_value_maps_or_names_its_element(
     oai_raws: dict[str, RawRecord],
 ) -> None:
     """Each distinct text (the ASCII, ROOT and HDF5 records of a preselection share their tables) is mutated in the
     first record that has it; the error names the DC element whose text changed."""
     rng = random.Random(SEED)
-    outcomes = {"mapped": 0, "quarantined": 0}
+    outcomes = Outcomes()
     kinds: set[str] = set()
     seen: set[tuple[str, str]] = set()
-    wrong: list[str] = []
     for raw in oai_raws.values():
         tree = etree.fromstring(raw.payload)
         for element in [e for e in tree.iter() if isinstance(e.tag, str) and e.tag.startswith(DC)]:
@@ -241,19 +238,14 @@ def test_every_mutated_description_block_and_labelled_value_maps_or_names_its_el
             for what, text in _text_mutants(original, rng):
                 kinds.add(what.split(": ", 1)[-1])
                 element.text = text
-                try:
-                    _map_oai(RawRecord(raw.native_id, etree.tostring(tree), raw.media_type, raw.url))
-                    outcomes["mapped"] += 1
-                except MappingError as error:
-                    outcomes["quarantined"] += 1
-                    if not error.field.startswith(dc_name):
-                        wrong.append(f"{raw.native_id} {dc_name} {what}: names {error.field!r} ({error.message})")
-                except Exception as error:
-                    wrong.append(f"{raw.native_id} {dc_name} {what}: {type(error).__name__}: {error}")
+                outcomes.attempt(
+                    f"{raw.native_id} {dc_name} {what}",
+                    partial(_map_oai, RawRecord(raw.native_id, etree.tostring(tree), raw.media_type, raw.url)),
+                    partial(_names_the_element, dc_name),
+                )
             element.text = original
-    assert not wrong, f"{len(wrong)} mutants:\n" + "\n".join(wrong[:20])
+    outcomes.assert_every_one_named(mapped_over=1500, quarantined_over=500)
     assert set(LINE_MUTATIONS) <= kinds, set(LINE_MUTATIONS) - kinds
-    assert outcomes["mapped"] > 1500 and outcomes["quarantined"] > 500, outcomes
 
 
 # -- OAI-PMH: the causes, one by one ---------------------------------------------------------------------------------
@@ -350,36 +342,24 @@ def _columns(payload: bytes) -> set[str]:
     return cells | {NAME_COLUMN, "Download Info"}
 
 
-def _check_html(mutant: RawRecord, what: str, outcomes: dict[str, int], wrong: list[str]) -> MappingError | None:
-    try:
-        _map_html(mutant)
-        outcomes["mapped"] += 1
-    except MappingError as error:
-        outcomes["quarantined"] += 1
-        named = _HTML_FIELD.match(error.field)
-        if named is None or named.group("column") not in _columns(mutant.payload):
-            wrong.append(f"{what}: names {error.field!r} ({error.message})")
-        return error
-    except Exception as error:
-        wrong.append(f"{what}: {type(error).__name__}: {error}")
-    return None
+def _names_a_column(payload: bytes, error: MappingError) -> bool:
+    named = _HTML_FIELD.match(error.field)
+    return named is not None and named.group("column") in _columns(payload)
+
+
+def _check_html(outcomes: Outcomes, what: str, mutant: RawRecord) -> None:
+    outcomes.attempt(what, partial(_map_html, mutant), partial(_names_a_column, mutant.payload))
 
 
 def test_every_mutated_html_element_maps_or_names_its_column(html_raws: dict[str, RawRecord]) -> None:
     assert len(html_raws) == 13
     rng = random.Random(SEED)
-    outcomes = {"mapped": 0, "quarantined": 0}
-    wrong: list[str] = []
+    outcomes = Outcomes()
     for raw in html_raws.values():
-        count = sum(1 for e in lxml.html.document_fromstring(raw.payload).iter() if isinstance(e.tag, str))
-        for number in range(count):
-            document = lxml.html.document_fromstring(raw.payload)
-            element = [e for e in document.iter() if isinstance(e.tag, str)][number]
-            mutate_element(element, rng)
+        for number, element, document in mutated_elements(raw.payload, lxml.html.document_fromstring, rng):
             mutant = RawRecord(raw.native_id, lxml.html.tostring(document), raw.media_type, raw.url)
-            _check_html(mutant, f"{raw.native_id} <{element.tag}> #{number}", outcomes, wrong)
-    assert not wrong, f"{len(wrong)} mutants:\n" + "\n".join(wrong[:20])
-    assert outcomes["mapped"] > 150 and outcomes["quarantined"] > 100, outcomes
+            _check_html(outcomes, f"{raw.native_id} <{element.tag}> #{number}", mutant)
+    outcomes.assert_every_one_named(mapped_over=150, quarantined_over=100)
 
 
 def _blanked(cell: lxml.html.HtmlElement) -> None:
@@ -419,8 +399,7 @@ CELL_MUTATIONS: dict[str, Callable[[lxml.html.HtmlElement], None]] = {
 
 def test_every_mutated_cell_maps_or_names_its_column(html_raws: dict[str, RawRecord]) -> None:
     """Every cell of the header and of the row, each changed every way of `CELL_MUTATIONS` that applies."""
-    outcomes = {"mapped": 0, "quarantined": 0}
-    wrong: list[str] = []
+    outcomes = Outcomes()
     for raw in html_raws.values():
         cell_count = len(list(lxml.html.document_fromstring(raw.payload).iter("td")))
         for number in range(cell_count):
@@ -431,9 +410,8 @@ def test_every_mutated_cell_maps_or_names_its_column(html_raws: dict[str, RawRec
                 if payload == lxml.html.tostring(lxml.html.document_fromstring(raw.payload)):
                     continue  # nothing to change: a cell without a size or links
                 mutant = RawRecord(raw.native_id, payload, raw.media_type, raw.url)
-                _check_html(mutant, f"{raw.native_id} cell {number} {kind}", outcomes, wrong)
-    assert not wrong, f"{len(wrong)} mutants:\n" + "\n".join(wrong[:20])
-    assert outcomes["mapped"] > 50 and outcomes["quarantined"] > 500, outcomes
+                _check_html(outcomes, f"{raw.native_id} cell {number} {kind}", mutant)
+    outcomes.assert_every_one_named(mapped_over=50, quarantined_over=500)
 
 
 PAGE_MUTATIONS: dict[str, tuple[bytes, bytes]] = {
@@ -449,15 +427,13 @@ PAGE_MUTATIONS: dict[str, tuple[bytes, bytes]] = {
 
 
 def test_every_mutated_page_part_maps_or_names_its_column(html_raws: dict[str, RawRecord]) -> None:
-    outcomes = {"mapped": 0, "quarantined": 0}
-    wrong: list[str] = []
+    outcomes = Outcomes()
     for raw in html_raws.values():
         for kind, (old, new) in PAGE_MUTATIONS.items():
-            _check_html(_changed(raw, old, new), f"{raw.native_id} {kind}", outcomes, wrong)
+            _check_html(outcomes, f"{raw.native_id} {kind}", _changed(raw, old, new))
         cut = RawRecord(raw.native_id, raw.payload[: len(raw.payload) // 2], raw.media_type, raw.url)
-        _check_html(cut, f"{raw.native_id} the document cut short", outcomes, wrong)
-    assert not wrong, f"{len(wrong)} mutants:\n" + "\n".join(wrong[:20])
-    assert outcomes["mapped"] >= 3 * 13 and outcomes["quarantined"] > 50, outcomes
+        _check_html(outcomes, f"{raw.native_id} the document cut short", cut)
+    outcomes.assert_every_one_named(mapped_over=3 * 13 - 1, quarantined_over=50)
 
 
 # -- the data-shop page: the causes, one by one ----------------------------------------------------------------------

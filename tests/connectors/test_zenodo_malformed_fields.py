@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import copy
 import random
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 from lxml import etree
-from malformed import ODD_VALUES, json_paths, mutate_element, names_a_field
+from malformed import ODD_VALUES, Outcomes, mutants, mutated_elements, names_a_field
 from starlette.testclient import TestClient
 
 from connectors.base import MappingError, RawRecord
@@ -84,28 +85,16 @@ def _pick(payloads: list[Payload], accept: str, native_id: str) -> tuple[str, di
 
 def test_every_mutated_value_maps_or_names_its_field(payloads: list[Payload]) -> None:
     rng = random.Random(SEED)
-    outcomes = {"mapped": 0, "quarantined": 0}
-    wrong: list[str] = []
+    outcomes = Outcomes()
     for label, native_id, original in payloads:
         data = copy.deepcopy(original)
-        for path in list(json_paths(data)):
-            container = data
-            for step in path[:-1]:
-                container = container[step]
-            kept = container[path[-1]]
-            container[path[-1]] = odd = rng.choice(ODD_VALUES)
-            try:
-                _map(native_id, data)
-                outcomes["mapped"] += 1
-            except MappingError as error:
-                outcomes["quarantined"] += 1
-                if not names_a_field(data, error, MISSING):
-                    wrong.append(f"{label} {path} = {odd!r}: names {error.field!r} ({error.message})")
-            except Exception as error:  # the harvest would call this a mapper bug
-                wrong.append(f"{label} {path} = {odd!r}: {type(error).__name__}: {error}")
-            container[path[-1]] = kept
-    assert not wrong, f"{len(wrong)} mutants:\n" + "\n".join(wrong[:20])
-    assert outcomes["mapped"] > 1000 and outcomes["quarantined"] > 1000, outcomes
+        for path, odd in mutants(data, lambda: [rng.choice(ODD_VALUES)]):
+            outcomes.attempt(
+                f"{label} {path} = {odd!r}",
+                partial(_map, native_id, data),
+                partial(names_a_field, data, missing=MISSING),
+            )
+    outcomes.assert_every_one_named(mapped_over=1000, quarantined_over=1000)
 
 
 # -- OAI-PMH records, mutated ----------------------------------------------------------------------------------------
@@ -143,26 +132,16 @@ def _oai_raws(corpus: Path) -> list[RawRecord]:
 
 def test_every_mutated_oai_element_maps_or_names_its_field(corpus: Path) -> None:
     rng = random.Random(SEED)
-    outcomes = {"mapped": 0, "quarantined": 0}
-    wrong: list[str] = []
+    outcomes = Outcomes()
     for raw in _oai_raws(corpus):
-        count = sum(1 for e in etree.fromstring(raw.payload).iter() if isinstance(e.tag, str))
-        for number in range(count):
-            tree = etree.fromstring(raw.payload)
-            element = [e for e in tree.iter() if isinstance(e.tag, str)][number]
-            mutate_element(element, rng)
+        for _, element, tree in mutated_elements(raw.payload, etree.fromstring, rng):
             mutant = RawRecord(raw.native_id, etree.tostring(tree), raw.media_type, raw.url)
-            try:
-                OaiPmhConnector.map_record(mutant, "zenodo-oai")
-                outcomes["mapped"] += 1
-            except MappingError as error:
-                outcomes["quarantined"] += 1
-                if not error.field or error.field == "record":
-                    wrong.append(f"{raw.native_id} <{etree.QName(element).localname}>: {error}")
-            except Exception as error:
-                wrong.append(f"{raw.native_id} <{etree.QName(element).localname}>: {type(error).__name__}: {error}")
-    assert not wrong, f"{len(wrong)} mutants:\n" + "\n".join(wrong[:20])
-    assert outcomes["mapped"] > 500 and outcomes["quarantined"] > 50, outcomes
+            outcomes.attempt(
+                f"{raw.native_id} <{etree.QName(element).localname}>",
+                partial(OaiPmhConnector.map_record, mutant, "zenodo-oai"),
+                lambda error: bool(error.field) and error.field != "record",
+            )
+    outcomes.assert_every_one_named(mapped_over=500, quarantined_over=50)
 
 
 # -- the causes, one by one ------------------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ from __future__ import annotations
 import copy
 import random
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
@@ -74,6 +75,53 @@ def json_paths(value: Any, prefix: tuple[Any, ...] = (), items: int = 3) -> Iter
             yield from json_paths(item, (*prefix, number), items)
 
 
+def mutants(value: Any, odd_values: Callable[[], Iterable[Any]]) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    """Each path of a JSON value (`json_paths`) in turn set to each of `odd_values()`: yielded while set, restored
+    after."""
+    for path in list(json_paths(value)):
+        container = value
+        for step in path[:-1]:
+            container = container[step]
+        kept = container[path[-1]]
+        for odd in odd_values():
+            container[path[-1]] = odd
+            yield path, odd
+        container[path[-1]] = kept
+
+
+@dataclass
+class Outcomes:
+    """What a test's mutants came to: how many mapped, how many were quarantined, and each one that went wrong."""
+
+    mapped: int = 0
+    quarantined: int = 0
+    wrong: list[str] = field(default_factory=list)
+
+    def attempt(
+        self, what: str, map_mutant: Callable[[], object], names_where: Callable[[MappingError], bool]
+    ) -> MappingError | None:
+        """Map one mutant (`what` says which, in the report); an error must be a `MappingError` that `names_where`
+        accepts. Returns the error when the mutant was quarantined."""
+        try:
+            map_mutant()
+        except MappingError as error:
+            self.quarantined += 1
+            if not names_where(error):
+                self.wrong.append(f"{what}: names {error.field!r} ({error.message})")
+            return error
+        except Exception as error:  # the harvest would call this a mapper bug
+            self.wrong.append(f"{what}: {type(error).__name__}: {error}")
+            return None
+        self.mapped += 1
+        return None
+
+    def assert_every_one_named(self, mapped_over: int, quarantined_over: int) -> None:
+        """No mutant went wrong, and the mutations reached both the mapping and the checks: more than `mapped_over`
+        mapped and more than `quarantined_over` were quarantined."""
+        assert not self.wrong, f"{len(self.wrong)} mutants:\n" + "\n".join(self.wrong[:20])
+        assert self.mapped > mapped_over and self.quarantined > quarantined_over, (self.mapped, self.quarantined)
+
+
 def mutate_element(element: etree._Element, rng: random.Random) -> None:
     """Blank, drop, double, give a child to, or change an attribute of `element` (one, chosen by `rng`)."""
     choice = rng.randrange(5)
@@ -90,3 +138,16 @@ def mutate_element(element: etree._Element, rng: random.Random) -> None:
         element.set(rng.choice(sorted(element.attrib)), rng.choice(ODD_TEXTS))
     else:
         element.text = None
+
+
+def mutated_elements(
+    payload: bytes, parse: Callable[[bytes], Any], rng: random.Random
+) -> Iterator[tuple[int, etree._Element, Any]]:
+    """Each element of an XML or HTML document in turn mutated (`mutate_element`) in a fresh parse of `payload`:
+    (its number in document order, the element, the mutated document's root)."""
+    count = sum(1 for element in parse(payload).iter() if isinstance(element.tag, str))
+    for number in range(count):
+        root = parse(payload)
+        element = [e for e in root.iter() if isinstance(e.tag, str)][number]
+        mutate_element(element, rng)
+        yield number, element, root
